@@ -1,0 +1,1 @@
+"""Shared wiring for every Django service: settings by role, Celery app, WSGI, middleware."""

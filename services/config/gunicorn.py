@@ -1,0 +1,66 @@
+"""gunicorn settings for web and api (`gunicorn -c python:config.gunicorn config.wsgi`).
+
+Shutdown, in order: SIGTERM marks the replica as draining (/readyz answers 503) while it keeps
+serving for DRAIN_SECONDS, so load balancers take it out of rotation; then gunicorn stops
+accepting and gives requests in flight GUNICORN_GRACEFUL_TIMEOUT seconds to finish.
+DRAIN_SECONDS + GUNICORN_GRACEFUL_TIMEOUT must stay below the orchestrator's grace period
+(compose stop_grace_period, Kubernetes terminationGracePeriodSeconds minus the preStop wait).
+"""
+
+import os
+import shutil
+import signal
+
+from config.drain import DRAIN_MARKER
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# gthread: a few processes with threads each, so a slow request does not block a whole process
+# and persistent database connections are reused across requests.
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+# Longer than the gateway's upstream keepalive idle time, so gunicorn never closes a connection
+# the gateway is about to reuse.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
+drain_seconds = int(os.environ.get("DRAIN_SECONDS", "0"))
+# Heartbeat files on tmpfs: the read-only root filesystem has no other writable place.
+worker_tmp_dir = "/tmp"
+accesslog = None  # the gateway logs every request once, with the request id
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+control_socket_disable = True
+
+
+def on_starting(server):
+    """Start with a clean slate: no drain marker and no metric files from a previous run."""
+    DRAIN_MARKER.unlink(missing_ok=True)
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        os.makedirs(metrics_dir, exist_ok=True)
+
+
+def when_ready(server):
+    """Replace the master's SIGTERM handling with drain-then-stop."""
+    stop = server.handle_term
+
+    def handle_term():
+        if drain_seconds <= 0 or DRAIN_MARKER.exists():
+            stop()  # second SIGTERM, or draining disabled: stop gracefully now
+        server.log.info("SIGTERM: draining for %ss before stopping", drain_seconds)
+        DRAIN_MARKER.touch()
+        # The master loop is single-threaded; SIGALRM re-queues SIGTERM, which then stops it.
+        signal.signal(signal.SIGALRM, lambda *_: server.signal(signal.SIGTERM, None))
+        signal.alarm(drain_seconds)
+
+    server.handle_term = handle_term
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges so /metrics keeps adding up."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

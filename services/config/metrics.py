@@ -1,0 +1,39 @@
+"""Prometheus metrics that stay correct with several gunicorn worker processes.
+
+Each worker process writes its samples to files in PROMETHEUS_MULTIPROC_DIR; /metrics merges them,
+so a scrape sees the whole replica no matter which worker answers it.
+"""
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter(
+    "django_http_requests_total",
+    "HTTP requests answered, by method, route and status.",
+    ["method", "route", "status"],
+)
+LATENCY = Histogram(
+    "django_http_request_duration_seconds",
+    "Time spent answering a request, by route.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def render() -> tuple[bytes, str]:
+    """Return the exposition text for this replica and its content type."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST

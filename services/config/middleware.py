@@ -1,0 +1,104 @@
+"""Cross-cutting middleware shared by web and api."""
+
+import logging
+import socket
+import time
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from config import health, metrics
+from config.request_id import HEADER, clean_request_id, current_request_id
+
+logger = logging.getLogger(__name__)
+
+_PROBES = {"/healthz": health.liveness, "/readyz": health.readiness}
+
+
+class HealthMiddleware:
+    """Answer /healthz, /readyz and /metrics before anything that inspects the Host header.
+
+    Probes come from kubelets and Prometheus with pod IPs as Host, so they must not reach host
+    validation, HTTPS redirects or sessions. The gateway does not forward these paths.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = _PROBES.get(request.path)
+        if probe is not None:
+            status, body = probe()
+            return JsonResponse(body, status=status)
+        if request.path == "/metrics":
+            payload, content_type = metrics.render()
+            return HttpResponse(payload, content_type=content_type)
+        return self.get_response(request)
+
+
+class RequestIdMiddleware:
+    """Take the request id from the gateway's header, expose it to logs and echo it back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = clean_request_id(request.headers.get(HEADER))
+        request.request_id = request_id
+        token = current_request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request_id.reset(token)
+        response[HEADER] = request_id
+        return response
+
+
+class MetricsMiddleware:
+    """Count requests and time them, labelled by route pattern rather than raw path."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = request.resolver_match
+        route = match.route if match is not None else "unmatched"
+        metrics.LATENCY.labels(route=route).observe(time.perf_counter() - started)
+        metrics.REQUESTS.labels(request.method, route, response.status_code).inc()
+        return response
+
+
+class ReplicaHeaderMiddleware:
+    """Name the replica that served the response (X-Served-By), when REPLICA_HEADER_ENABLED."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.replica = socket.gethostname()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.REPLICA_HEADER_ENABLED:
+            response["X-Served-By"] = self.replica
+        return response
+
+
+class DependencyErrorMiddleware:
+    """Turn an unreachable database into a fast, clear 503 instead of a 500 and a traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error("database unavailable: %s", exception)
+        body = {"detail": "The service is temporarily unavailable. Please retry shortly."}
+        response = JsonResponse(body, status=503)
+        response["Retry-After"] = "5"
+        return response

@@ -1,0 +1,174 @@
+"""Settings shared by every role. Role modules import this and add what only they need."""
+
+from pathlib import Path
+
+from config.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# Every app that owns tables is installed in every role, so `manage.py migrate` (run once per
+# release from the worker image) creates all of them, and no role sees a half-migrated schema.
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "domain",
+]
+
+# Health, metrics and request-id middleware come first: probes must not be redirected to HTTPS or
+# rejected by host validation, and every later log line should carry the request id.
+MIDDLEWARE = [
+    "config.middleware.HealthMiddleware",
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.MetricsMiddleware",
+    "config.middleware.ReplicaHeaderMiddleware",
+    "config.middleware.DependencyErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "config.wsgi.application"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": env_str("POSTGRES_HOST", "postgres"),
+        "PORT": env_int("POSTGRES_PORT", 5432),
+        "NAME": env_str("POSTGRES_DB"),
+        "USER": env_str("POSTGRES_USER"),
+        "PASSWORD": env_str("POSTGRES_PASSWORD"),
+        # Persistent connections save a TCP + auth round trip per request; health checks drop a
+        # connection that died while idle (PostgreSQL restarted) instead of failing a request.
+        "CONN_MAX_AGE": env_int("POSTGRES_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            # Fail fast (then 503) when the database is unreachable, rather than hang a worker.
+            "connect_timeout": env_int("POSTGRES_CONNECT_TIMEOUT", 3),
+        },
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {
+        # Swallows Redis outages: reads miss and fall through to the database, writes are dropped.
+        "BACKEND": "config.cache.ResilientRedisCache",
+        "LOCATION": env_str("CACHE_REDIS_URL"),
+        "TIMEOUT": env_int("CACHE_DEFAULT_TIMEOUT", 60),
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
+# Sessions live in PostgreSQL, so a login survives a Redis restart and any replica can serve it.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# collectstatic runs once, at image build time; web and api ship only the manifest it writes, the
+# static service ships the files. Hashed names therefore always match across services.
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
+
+# Production-safe by default; the compose stack turns HTTPS-only settings off for local HTTP.
+# The gateway (behind a TLS-terminating Ingress) forwards the original scheme.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# HSTS preload is a commitment made by the domain's owner with the browser vendors, not a default
+# a template should make; see https://hstspreload.org/#removal.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# A response header naming the replica that served the request, to see load balancing at work.
+REPLICA_HEADER_ENABLED = env_bool("REPLICA_HEADER_ENABLED", False)
+
+# Celery producer settings (web and api send tasks by name; the worker role adds consumer settings).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"exports.*": {"queue": "exports"}}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 150)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged task is redelivered after this long. It must exceed the hard time limit,
+    # or a task that is still running would be handed to a second worker.
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + env_int("CELERY_VISIBILITY_MARGIN", 60),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Home page: polls per page and how long a rendered page list stays cached.
+POLLS_PER_PAGE = env_int("POLLS_PER_PAGE", 20)
+HOME_CACHE_SECONDS = env_int("HOME_CACHE_SECONDS", 30)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django logs every 4xx as a warning; the gateway access log already records them.
+        "django.request": {"level": "ERROR"},
+    },
+}

@@ -1,0 +1,9 @@
+"""Settings for the image build: collectstatic once over every service's apps.
+
+The static image gets the files; web and api get the manifest (staticfiles.json) from the same run.
+"""
+
+from .api import INSTALLED_APPS as API_APPS
+from .web import *  # noqa: F403
+
+INSTALLED_APPS = list(dict.fromkeys([*INSTALLED_APPS, *API_APPS]))  # noqa: F405

@@ -1,0 +1,40 @@
+"""Settings for the test suite: every service's apps at once, against real PostgreSQL and Redis.
+
+`make test` publishes the compose stack's PostgreSQL and Redis on 127.0.0.1; the defaults below
+point there. Tests use their own database (test_<name>) and Redis databases, so they never touch
+the running stack's data or queues.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("POSTGRES_HOST", "127.0.0.1")
+os.environ.setdefault("POSTGRES_PORT", "55432")
+os.environ.setdefault("POSTGRES_DB", "polls")
+os.environ.setdefault("POSTGRES_USER", "polls")
+os.environ.setdefault("POSTGRES_PASSWORD", "polls")
+os.environ.setdefault("CACHE_REDIS_URL", "redis://127.0.0.1:56379/15")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:56379/14")
+
+from .build import *  # noqa: E402, F403
+from .worker import (  # noqa: E402
+    CELERY_BEAT_SCHEDULE,
+    CELERY_TASK_ACKS_LATE,
+    CELERY_TASK_REJECT_ON_WORKER_LOST,
+    CELERY_WORKER_PREFETCH_MULTIPLIER,
+)
+
+INSTALLED_APPS = [*INSTALLED_APPS, "worker"]  # noqa: F405
+ROOT_URLCONF = "tests.urls"
+SERVICE_NAME = "test"
+
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Hashing passwords slowly is the point in production and pure waste in tests.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,11 @@
+"""Settings for the web service: server-rendered pages, sign-up/login and the admin."""
+
+from .base import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "web"]  # noqa: F405
+ROOT_URLCONF = "web.urls"
+SERVICE_NAME = "web"
+
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:home"

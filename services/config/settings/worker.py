@@ -1,0 +1,36 @@
+"""Settings for the Celery worker and beat (and the one-off migrate run, which uses this image)."""
+
+from kombu import Queue
+
+from config.env import env_int, env_list
+
+from .base import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "worker"]  # noqa: F405
+SERVICE_NAME = "worker"
+
+# Redelivery instead of loss: a task is acknowledged only after it finished, and a task whose
+# worker process died is rejected back to the queue. Tasks are idempotent, so a rerun is safe.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One task at a time per process: a long export never blocks a message another worker could run.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
+# The queues this worker consumes. Exports have their own queue, so a second worker service with
+# WORKER_QUEUES=exports can scale export capacity without touching the default queue.
+CELERY_TASK_QUEUES = [Queue(name) for name in env_list("WORKER_QUEUES", ["default", "exports"])]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+
+# Every periodic schedule in one place; beat (exactly one replica) sends them.
+CELERY_BEAT_SCHEDULE = {
+    "close-expired-polls": {
+        "task": "polls.close_expired",
+        "schedule": env_int("CLOSE_EXPIRED_POLLS_EVERY", 60),
+        # A tick that no worker picked up in time is dropped; the next one does the same work.
+        "options": {"expires": 50},
+    },
+}
+# Beat wakes at least this often, which also keeps its heartbeat file fresh.
+CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+

@@ -1,0 +1,79 @@
+"""Exporting a poll's results as CSV: requested by web or api, built by the worker."""
+
+import csv
+import io
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from config.tasks import enqueue
+from domain.errors import NotFound
+from domain.models import Choice, Poll, ResultExport
+
+EXPORT_TASK = "exports.build_results_csv"
+CSV_HEADER = ["poll_id", "question", "choice_id", "choice", "votes"]
+
+Status = ResultExport.Status
+
+
+@transaction.atomic
+def export_request(*, user: AbstractBaseUser, poll_id: int) -> ResultExport:
+    """Create a pending export and queue its build once this transaction commits."""
+    if not Poll.objects.filter(pk=poll_id).exists():
+        raise NotFound("No such poll.")
+    export = ResultExport.objects.create(poll_id=poll_id, requested_by=user)
+    enqueue(EXPORT_TASK, export_id=export.pk)
+    return export
+
+
+def export_build(*, export_id: int) -> ResultExport | None:
+    """Build the CSV of an export; safe to run any number of times, concurrently or again.
+
+    Returns the export, or None when it does not exist or another worker holds it right now.
+    A run that dies half-way (worker killed) leaves the row "running" and its transaction rolled
+    back; the redelivered task takes it over and finishes it, so there is always one result.
+    """
+    # Visible progress for status pages, in its own short transaction.
+    started = ResultExport.objects.filter(
+        pk=export_id, status__in=[Status.PENDING, Status.RUNNING]
+    ).update(status=Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1)
+    if not started:
+        return ResultExport.objects.filter(pk=export_id).first()
+    with transaction.atomic():
+        export = (
+            ResultExport.objects.select_for_update(skip_locked=True)
+            .select_related("poll")
+            .filter(pk=export_id)
+            .first()
+        )
+        if export is None or export.is_finished:
+            return export
+        export.content = _results_csv(export.poll)
+        export.status = Status.DONE
+        export.error = ""
+        export.finished_at = timezone.now()
+        export.save(update_fields=["content", "status", "error", "finished_at"])
+    return export
+
+
+def export_fail(*, export_id: int, error: str) -> None:
+    """Record that an export cannot be built, unless a run already finished it."""
+    ResultExport.objects.filter(pk=export_id).exclude(status=Status.DONE).update(
+        status=Status.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
+
+
+def _results_csv(poll: Poll) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_HEADER)
+    for choice in Choice.objects.filter(poll=poll).order_by("id"):
+        writer.writerow([poll.pk, _cell(poll.question), choice.pk, _cell(choice.text), choice.votes])
+    return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    # Spreadsheets run cells starting with these as formulas (CSV injection); quote them as text.
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
