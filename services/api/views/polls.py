@@ -1,0 +1,113 @@
+"""Poll operations: list, create, detail, vote and results."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers import PollOutput
+from domain.selectors import PollStatus, poll_get, poll_list, poll_results
+from domain.services import poll_create, vote_cast
+from domain.services.polls import MAX_CHOICES, MIN_CHOICES
+
+
+class PollListCreateApi(APIView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+
+    class FilterInput(serializers.Serializer):
+        status = serializers.ChoiceField(choices=[s.value for s in PollStatus], required=False)
+
+    class CreateInput(serializers.Serializer):
+        question = serializers.CharField(max_length=200)
+        choices = serializers.ListField(
+            child=serializers.CharField(max_length=200),
+            min_length=MIN_CHOICES,
+            max_length=MAX_CHOICES,
+        )
+        opens_at = serializers.DateTimeField(required=False)
+        closes_at = serializers.DateTimeField()
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", enum=[s.value for s in PollStatus])],
+        responses=PollOutput(many=True),
+    )
+    def get(self, request):
+        filters = self.FilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        polls = poll_list(status=filters.validated_data.get("status"))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(polls, request, view=self)
+        context = {"now": timezone.now()}
+        return paginator.get_paginated_response(PollOutput(page, many=True, context=context).data)
+
+    @extend_schema(request=CreateInput, responses={201: PollOutput})
+    def post(self, request):
+        data = self.CreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        poll = poll_create(owner=request.user, **data.validated_data)
+        poll = poll_get(poll_id=poll.pk)
+        output = PollOutput(poll, context={"now": timezone.now()})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class PollDetailApi(APIView):
+    @extend_schema(responses=PollOutput)
+    def get(self, request, poll_id: int):
+        poll = poll_get(poll_id=poll_id)
+        return Response(PollOutput(poll, context={"now": timezone.now()}).data)
+
+
+class PollVoteApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "vote"
+
+    class Input(serializers.Serializer):
+        choice_id = serializers.IntegerField(min_value=1)
+
+    class Output(serializers.Serializer):
+        poll_id = serializers.IntegerField()
+        choice_id = serializers.IntegerField()
+        cast_at = serializers.DateTimeField()
+
+    @extend_schema(request=Input, responses={201: Output})
+    def post(self, request, poll_id: int):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        vote = vote_cast(user=request.user, poll_id=poll_id, **data.validated_data)
+        return Response(self.Output(vote).data, status=status.HTTP_201_CREATED)
+
+
+class PollResultsApi(APIView):
+    @extend_schema(
+        responses=inline_serializer(
+            "PollResults",
+            {
+                "poll_id": serializers.IntegerField(),
+                "question": serializers.CharField(),
+                "total_votes": serializers.IntegerField(),
+                "choices": inline_serializer(
+                    "ChoiceResult",
+                    {
+                        "id": serializers.IntegerField(),
+                        "text": serializers.CharField(),
+                        "votes": serializers.IntegerField(),
+                        "share": serializers.FloatField(),
+                    },
+                    many=True,
+                ),
+            },
+        )
+    )
+    def get(self, request, poll_id: int):
+        results = poll_results(poll_id=poll_id)
+        return Response(
+            {
+                "poll_id": results.poll.pk,
+                "question": results.poll.question,
+                "total_votes": results.total_votes,
+                "choices": [vars(choice) for choice in results.choices],
+            }
+        )

@@ -1,0 +1,96 @@
+"""Exporting results as CSV: request, follow the status page, download; only one's own."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from domain.models import ResultExport
+from domain.services import export_build, export_fail
+from tests.factories import PollFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _request_export(client: Client, poll) -> ResultExport:
+    response = client.post(reverse("web:export-create", args=[poll.pk]))
+    export = ResultExport.objects.get()
+    assert response.status_code == 303
+    assert response["Location"] == reverse("web:export-status", args=[export.pk])
+    return export
+
+
+def test_an_export_is_requested_built_and_downloaded(user, user_client):
+    poll = PollFactory(question="Tea or coffee?", choices=["Tea", "Coffee"])
+
+    # Given an export was requested from the results page
+    export = _request_export(user_client, poll)
+    assert export.requested_by == user
+
+    # Then its status page says it is pending and reloads itself
+    pending = user_client.get(reverse("web:export-status", args=[export.pk]))
+    assert pending.status_code == 200
+    assert "pending" in pending.content.decode()
+    assert '<meta http-equiv="refresh" content="2">' in pending.content.decode()
+
+    # When the worker has built it (the real worker is tested in tests/worker)
+    export_build(export_id=export.pk)
+
+    # Then the status page links to the download, and stops reloading
+    done = user_client.get(reverse("web:export-status", args=[export.pk])).content.decode()
+    assert reverse("web:export-download", args=[export.pk]) in done
+    assert "http-equiv" not in done
+
+    # And the download is the CSV
+    download = user_client.get(reverse("web:export-download", args=[export.pk]))
+    assert download.status_code == 200
+    assert download["Content-Type"].startswith("text/csv")
+    assert download["Content-Disposition"] == f'attachment; filename="poll-{poll.pk}-results.csv"'
+    lines = download.content.decode().splitlines()
+    assert lines[0] == "poll_id,question,choice_id,choice,votes"
+    assert len(lines) == 3
+
+
+def test_a_download_before_the_export_is_done_is_a_409(user_client):
+    export = _request_export(user_client, PollFactory())
+
+    response = user_client.get(reverse("web:export-download", args=[export.pk]))
+
+    assert response.status_code == 409
+    assert "not ready" in response.content.decode()
+
+
+def test_a_failed_export_shows_its_error(user_client):
+    export = _request_export(user_client, PollFactory())
+    export_fail(export_id=export.pk, error="The database went away.")
+
+    body = user_client.get(reverse("web:export-status", args=[export.pk])).content.decode()
+
+    assert "failed" in body and "The database went away." in body
+    assert "http-equiv" not in body
+
+
+def test_another_users_export_is_a_404(user_client):
+    export = _request_export(user_client, PollFactory())
+    export_build(export_id=export.pk)
+    stranger = Client()
+    stranger.force_login(UserFactory())
+
+    assert stranger.get(reverse("web:export-status", args=[export.pk])).status_code == 404
+    assert stranger.get(reverse("web:export-download", args=[export.pk])).status_code == 404
+
+
+def test_exporting_requires_login_and_comes_back_to_the_results(client):
+    poll = PollFactory()
+
+    response = client.post(reverse("web:export-create", args=[poll.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("web:login") + "?next=")
+    assert not ResultExport.objects.exists()
+    status_page = client.get(reverse("web:export-status", args=[1]))
+    assert status_page.status_code == 302
+
+
+def test_exporting_an_unknown_poll_is_a_404(user_client):
+    assert user_client.post(reverse("web:export-create", args=[999999])).status_code == 404
+    assert not ResultExport.objects.exists()

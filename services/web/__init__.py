@@ -1,0 +1,1 @@
+"""The web service: server-rendered pages, sign-up/login, exports and the Django admin."""

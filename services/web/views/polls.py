@@ -1,0 +1,79 @@
+"""Poll pages: the home list, one poll with its vote form, voting and the results."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from domain.errors import DomainError
+from domain.selectors import poll_get, poll_home_page, poll_results, user_has_voted
+from domain.services import vote_cast
+from web.forms import VoteForm
+from web.views.errors import not_found_as_404, status_for
+from web.views.http import login_required_back_to, see_other
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """Render one page of open polls; a missing or malformed ?page= shows the first."""
+    try:
+        page = max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        page = 1
+    return render(request, "web/home.html", {"page": poll_home_page(page=page)})
+
+
+@require_safe
+@not_found_as_404
+def poll_detail(request: HttpRequest, poll_id: int) -> HttpResponse:
+    """Render a poll with its vote form, or why the user cannot vote."""
+    return _render_detail(request, poll_id, form=None)
+
+
+@require_POST
+@login_required_back_to("web:poll-detail")
+@not_found_as_404
+def poll_vote(request: HttpRequest, poll_id: int) -> HttpResponse:
+    """Cast the user's vote and show the results, or show the poll again with the reason."""
+    form = VoteForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, poll_id, form=form, status=400)
+    try:
+        vote_cast(user=request.user, poll_id=poll_id, choice_id=form.cleaned_data["choice"])
+    except DomainError as error:
+        if status_for(error) == 400:
+            form.add_error("choice", error.message)
+            return _render_detail(request, poll_id, form=form, status=400)
+        return _render_detail(request, poll_id, form=None, error=error.message, status=status_for(error))
+    messages.success(request, "Thank you, your vote was recorded.")
+    return see_other("web:poll-results", poll_id=poll_id)
+
+
+@require_safe
+@not_found_as_404
+def poll_results_page(request: HttpRequest, poll_id: int) -> HttpResponse:
+    """Render each choice's votes and share of the total."""
+    return render(request, "web/results.html", {"results": poll_results(poll_id=poll_id)})
+
+
+def _render_detail(
+    request: HttpRequest,
+    poll_id: int,
+    *,
+    form: VoteForm | None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    # Shared by the GET and by a rejected POST, so both show the poll the same way.
+    poll = poll_get(poll_id=poll_id)
+    form = form or VoteForm()
+    form.show_choices_of(poll)
+    context = {
+        "poll": poll,
+        "form": form,
+        "error": error,
+        "is_open": poll.is_open(timezone.now()),
+        "has_voted": user_has_voted(user=request.user, poll_id=poll.pk),
+    }
+    return render(request, "web/poll_detail.html", context, status=status)
