@@ -1,0 +1,1 @@
+"""The worker service: Celery tasks (thin shells over domain services), liveness heartbeat, beat."""
