@@ -1,0 +1,71 @@
+"""Exports built by a real Celery worker through the real Redis broker (no eager mode)."""
+
+import os
+import signal
+
+import psycopg
+import pytest
+from django.db import connection
+
+from domain.models import ResultExport
+from domain.services import export_request
+from tests.factories import PollFactory, UserFactory
+from tests.worker.conftest import wait_for
+
+pytestmark = pytest.mark.celery_worker
+
+
+def _status(export_id: int) -> str:
+    return ResultExport.objects.values_list("status", flat=True).get(pk=export_id)
+
+
+def test_an_export_completes_end_to_end(celery_worker_process):
+    poll = PollFactory(choices=["Red", "Green", "Blue"])
+
+    export = export_request(user=UserFactory(), poll_id=poll.pk)
+
+    wait_for(lambda: _status(export.pk) == "done", 60, "the export to finish")
+    export.refresh_from_db()
+    assert export.content.splitlines() == [
+        "poll_id,question,choice_id,choice,votes",
+        *[f"{poll.pk},{poll.question},{c.pk},{c.text},0" for c in poll.choices.all()],
+    ]
+    assert export.attempts == 1
+
+
+def test_a_worker_killed_mid_export_completes_it_exactly_once_after_redelivery(
+    celery_worker_process,
+):
+    """Given an export stuck mid-build, when its worker process is SIGKILLed, then the task is
+    redelivered and the export completes once, with one result and no export left running."""
+    poll = PollFactory()
+    settings = connection.settings_dict
+    blocker = psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], dbname=settings["NAME"],
+        user=settings["USER"], password=settings["PASSWORD"],
+    )
+    try:
+        # Hold the choices table so the build blocks half-way, after it marked itself running.
+        blocker.execute("LOCK TABLE domain_choice IN ACCESS EXCLUSIVE MODE")
+        export = export_request(user=UserFactory(), poll_id=poll.pk)
+        wait_for(lambda: _status(export.pk) == "running", 60, "the export to start")
+        [child] = celery_worker_process.pool_children()
+
+        os.kill(child, signal.SIGKILL)
+        # The killed build still holds the export row until PostgreSQL notices its client is
+        # gone, so the redelivered task shows first in the worker's log, not in the row.
+        wait_for(lambda: _log(celery_worker_process).count(" received") >= 2, 60, "the redelivery")
+    finally:
+        blocker.rollback()  # release the table
+        blocker.close()
+
+    wait_for(lambda: _status(export.pk) == "done", 60, "the export to finish")
+    export.refresh_from_db()
+    assert export.attempts == 2
+    assert len(export.content.splitlines()) == 1 + poll.choices.count()
+    assert ResultExport.objects.filter(poll=poll).count() == 1
+    assert "WorkerLostError" in _log(celery_worker_process)
+
+
+def _log(worker) -> str:
+    return worker.log.read_text(errors="replace")
