@@ -22,12 +22,18 @@ COMPOSE := docker compose
 # Tests also publish PostgreSQL and Redis on loopback for the host's pytest.
 TEST_COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml
 
-.PHONY: help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
+PHONY_INTERNAL := stack-up test-stack-up
+.PHONY: $(PHONY_INTERNAL) help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# up and test run their compose steps in a sub-make, which reads the .base-images.env that the
+# prerequisites step has just written.
 up: prerequisites ## Build and start the whole stack, wait until healthy, print the URLs
+	$(MAKE) stack-up
+
+stack-up:
 	$(COMPOSE) up --build --detach --wait --remove-orphans
 	@echo
 	@echo "The polls stack is up:"
@@ -51,8 +57,10 @@ scale: ## Run REPLICAS replicas of SERVICE, e.g. make scale SERVICE=api REPLICAS
 	$(COMPOSE) up --detach --wait --no-recreate --scale $(SERVICE)=$(REPLICAS) $(SERVICE)
 
 test: prerequisites ## Run the whole test suite: unit and integration, then end to end
+	$(MAKE) test-stack-up test-integration test-e2e
+
+test-stack-up:
 	COMPOSE_FILE=$(TEST_COMPOSE_FILE) $(COMPOSE) up --build --detach --wait --remove-orphans
-	$(MAKE) test-integration test-e2e
 
 test-integration: ## (part of test) pytest against real PostgreSQL, Redis and Celery
 	cd services && set -a && . ../secrets.env && set +a && \
@@ -60,8 +68,7 @@ test-integration: ## (part of test) pytest against real PostgreSQL, Redis and Ce
 	  ../$(BIN)/pytest -m "not e2e" -p no:cacheprovider
 
 test-e2e: ## (part of test) pytest against the running stack through the gateway
-	cd services && COMPOSE_FILE=$(addprefix ../,$(subst :, ../,$(TEST_COMPOSE_FILE))) \
-	  ../$(BIN)/pytest -m e2e -p no:cacheprovider
+	cd services && COMPOSE_FILE=$(TEST_COMPOSE_FILE) ../$(BIN)/pytest -m e2e -p no:cacheprovider
 
 lock: $(BIN)/uv ## Re-pin services/requirements*.lock from requirements*.in
 	$(BIN)/uv pip compile --quiet --python-version 3.13 --generate-hashes \
