@@ -19,8 +19,14 @@ REPLICAS ?= 2
 export PYTHON_IMAGE NGINX_IMAGE POSTGRES_IMAGE REDIS_IMAGE GATEWAY_PORT
 
 COMPOSE := docker compose
-# Tests also publish PostgreSQL and Redis on loopback for the host's pytest.
-TEST_COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml
+
+# The tests run their own stack: a separate compose project with fresh volumes and its own
+# gateway port, so `make test` never touches the data of a stack started with `make up`. It also
+# publishes PostgreSQL and Redis on loopback for the host's pytest (docker-compose.test.yml).
+TEST_TARGETS := test test-stack-up test-integration test-e2e
+$(TEST_TARGETS): export COMPOSE_PROJECT_NAME := polls-test
+$(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml
+$(TEST_TARGETS): export GATEWAY_PORT := 18080
 
 PHONY_INTERNAL := stack-up test-stack-up
 .PHONY: $(PHONY_INTERNAL) help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
@@ -60,15 +66,17 @@ test: prerequisites ## Run the whole test suite: unit and integration, then end 
 	$(MAKE) test-stack-up test-integration test-e2e
 
 test-stack-up:
-	COMPOSE_FILE=$(TEST_COMPOSE_FILE) $(COMPOSE) up --build --detach --wait --remove-orphans
+	$(COMPOSE) down --volumes --remove-orphans
+	$(COMPOSE) up --build --detach --wait
 
 test-integration: ## (part of test) pytest against real PostgreSQL, Redis and Celery
 	cd services && set -a && . ../secrets.env && set +a && \
 	  ../$(BIN)/lint-imports --no-cache && \
 	  ../$(BIN)/pytest -m "not e2e" -p no:cacheprovider
+	$(BIN)/pytest tools/tests -p no:cacheprovider -o markers=docker
 
 test-e2e: ## (part of test) pytest against the running stack through the gateway
-	cd services && COMPOSE_FILE=$(TEST_COMPOSE_FILE) ../$(BIN)/pytest -m e2e -p no:cacheprovider
+	cd services && ../$(BIN)/pytest -m e2e -p no:cacheprovider
 
 lock: $(BIN)/uv ## Re-pin services/requirements*.lock from requirements*.in
 	$(BIN)/uv pip compile --quiet --python-version 3.13 --generate-hashes \

@@ -1,0 +1,79 @@
+"""Configuration: production defaults pass Django's deploy checks; missing settings stop start-up."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SERVICES = Path(__file__).resolve().parents[1]
+REPO = SERVICES.parent
+
+# Only the required variables, as a production deployment sets them; everything else defaults.
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_ALLOWED_HOSTS": "polls.example.com",
+    "POSTGRES_DB": "polls",
+    "POSTGRES_USER": "polls",
+    "POSTGRES_PASSWORD": "not-used-by-checks",
+    "CACHE_REDIS_URL": "redis://redis:6379/1",
+    "CELERY_BROKER_URL": "redis://redis:6379/0",
+}
+
+
+def _manage(settings: str, env: dict, *args: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "POSTGRES_"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=SERVICES,
+        env={**clean, **env, "DJANGO_SETTINGS_MODULE": settings},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("role", ["web", "api", "worker"])
+def test_production_defaults_pass_check_deploy(role):
+    result = _manage(f"config.settings.{role}", PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "CELERY_BROKER_URL"])
+def test_a_missing_required_variable_stops_start_up_naming_it(missing):
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != missing}
+    result = _manage("config.settings.api", env, "check")
+    assert result.returncode != 0
+    assert f"The environment variable {missing} is required but not set." in result.stderr
+
+
+def test_every_variable_the_code_reads_is_in_the_readme_table():
+    """The README's configuration table lists each variable once; the code reads no other."""
+    import re
+
+    code = "\n".join(p.read_text() for p in (SERVICES / "config").rglob("*.py"))
+    code += (SERVICES / "worker" / "heartbeat.py").read_text()
+    read = set(re.findall(r'env_\w+\("([A-Z_]+)"', code)) | set(
+        re.findall(r'os\.environ\.get\("([A-Z_]+)"', code)
+    )
+    read -= {"DJANGO_SETTINGS_MODULE"}
+    table = re.findall(r"^\| `([A-Z_]+)` \|", (REPO / "README.md").read_text(), re.M)
+    assert sorted(set(table)) == sorted(table), "a variable is listed twice"
+    assert read - set(table) == set(), "variables missing from the README table"
+
+
+def test_base_image_defaults_agree_everywhere():
+    """The official image names are written in three places that must say the same thing."""
+    import re
+
+    dockerfiles = (SERVICES / "Dockerfile").read_text() + (REPO / "gateway" / "Dockerfile").read_text()
+    compose = (REPO / "docker-compose.yml").read_text()
+    ensure = (REPO / "tools" / "base-images" / "ensure").read_text()
+    declared = set(re.findall(r"^ARG (\w+_IMAGE)=(\S+)", dockerfiles, re.M))
+    declared |= set(re.findall(r"\$\{(\w+_IMAGE):-([^}]+)\}", compose))
+    assert {name for name, _ in declared} == {"PYTHON_IMAGE", "NGINX_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE"}
+    for name, default in declared:
+        assert f'"{name} {default} ' in ensure, f"{name}={default} differs in tools/base-images/ensure"
