@@ -24,7 +24,7 @@ PRODUCTION_ENV = {
 
 
 def _manage(settings: str, env: dict, *args: str) -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "POSTGRES_"))}
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "POSTGRES_", "CACHE_", "CELERY_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=SERVICES,

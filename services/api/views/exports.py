@@ -36,12 +36,12 @@ class ExportCreateApi(APIView):
     permission_classes = [IsAuthenticated]
     throttle_scope = "export"
 
-    class Input(serializers.Serializer):
+    class ExportInput(serializers.Serializer):
         poll_id = serializers.IntegerField(min_value=1)
 
-    @extend_schema(request=Input, responses={202: ExportOutput})
+    @extend_schema(request=ExportInput, responses={202: ExportOutput})
     def post(self, request):
-        data = self.Input(data=request.data)
+        data = self.ExportInput(data=request.data)
         data.is_valid(raise_exception=True)
         export = export_request(user=request.user, **data.validated_data)
         output = ExportOutput(export, context={"request": request}).data

@@ -17,10 +17,10 @@ from domain.services.polls import MAX_CHOICES, MIN_CHOICES
 class PollListCreateApi(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
-    class FilterInput(serializers.Serializer):
+    class PollFilterInput(serializers.Serializer):
         status = serializers.ChoiceField(choices=[s.value for s in PollStatus], required=False)
 
-    class CreateInput(serializers.Serializer):
+    class PollCreateInput(serializers.Serializer):
         question = serializers.CharField(max_length=200)
         choices = serializers.ListField(
             child=serializers.CharField(max_length=200),
@@ -35,7 +35,7 @@ class PollListCreateApi(APIView):
         responses=PollOutput(many=True),
     )
     def get(self, request):
-        filters = self.FilterInput(data=request.query_params)
+        filters = self.PollFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         polls = poll_list(status=filters.validated_data.get("status"))
         paginator = PageNumberPagination()
@@ -43,9 +43,9 @@ class PollListCreateApi(APIView):
         context = {"now": timezone.now()}
         return paginator.get_paginated_response(PollOutput(page, many=True, context=context).data)
 
-    @extend_schema(request=CreateInput, responses={201: PollOutput})
+    @extend_schema(request=PollCreateInput, responses={201: PollOutput})
     def post(self, request):
-        data = self.CreateInput(data=request.data)
+        data = self.PollCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         poll = poll_create(owner=request.user, **data.validated_data)
         poll = poll_get(poll_id=poll.pk)
@@ -64,20 +64,20 @@ class PollVoteApi(APIView):
     permission_classes = [IsAuthenticated]
     throttle_scope = "vote"
 
-    class Input(serializers.Serializer):
+    class VoteInput(serializers.Serializer):
         choice_id = serializers.IntegerField(min_value=1)
 
-    class Output(serializers.Serializer):
+    class VoteOutput(serializers.Serializer):
         poll_id = serializers.IntegerField()
         choice_id = serializers.IntegerField()
         cast_at = serializers.DateTimeField()
 
-    @extend_schema(request=Input, responses={201: Output})
+    @extend_schema(request=VoteInput, responses={201: VoteOutput})
     def post(self, request, poll_id: int):
-        data = self.Input(data=request.data)
+        data = self.VoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         vote = vote_cast(user=request.user, poll_id=poll_id, **data.validated_data)
-        return Response(self.Output(vote).data, status=status.HTTP_201_CREATED)
+        return Response(self.VoteOutput(vote).data, status=status.HTTP_201_CREATED)
 
 
 class PollResultsApi(APIView):

@@ -7,12 +7,13 @@ bounded in count and time.
 import json
 import os
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
+
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 BASE_URL = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '18080')}"
@@ -41,14 +42,6 @@ def scale(service: str, count: int) -> None:
     compose("up", "--detach", "--wait", "--no-recreate", "--scale", f"{service}={count}", service)
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(scope="session")

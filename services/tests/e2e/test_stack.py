@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.e2e.conftest import BASE_URL, compose, replicas, scale, wait_for
+from tests.e2e.conftest import BASE_URL, compose, replicas, scale
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

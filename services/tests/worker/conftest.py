@@ -3,13 +3,14 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+
+from tests.waiting import wait_for
 
 SERVICES_DIR = Path(__file__).resolve().parents[2]
 
@@ -25,15 +26,6 @@ class WorkerProcess:
         return [int(pid) for pid in children.split()]
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
-    """Poll predicate until it returns something truthy; fail with `what` after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.db import connection
 from domain.models import ResultExport
 from domain.services import export_request
 from tests.factories import PollFactory, UserFactory
-from tests.worker.conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.celery_worker
 
