@@ -208,3 +208,55 @@ def test_containers_run_read_only_as_non_root(service):
     assert uid != "0"
     assert "read-only" in " ".join(rest)
     assert read_only.startswith("true") and "ALL" in read_only
+
+
+def _metric_total(container: str, route: str, status: str) -> float:
+    """Return a counter's value from one /metrics scrape inside the container (any gunicorn worker)."""
+    import subprocess
+
+    scrape = subprocess.run(
+        ["docker", "exec", container, "python", "-c",
+         "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/metrics').read().decode())"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout
+    pattern = (
+        r'^django_http_requests_total\{method="GET",route="' + re.escape(route)
+        + r'",status="' + status + r'"\} ([0-9.e+]+)$'
+    )
+    match = re.search(pattern, scrape, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_metrics_add_up_across_gunicorn_workers(gateway):
+    """Requests spread over a replica's gunicorn workers; every scrape reports all of them."""
+    api_replicas = list(replicas("api").values())
+    assert len(api_replicas) == 1, "the test expects the default single api replica"
+    container = api_replicas[0]
+    route = "api/polls/<int:poll_id>/"
+    before = _metric_total(container, route, "404")
+    for _ in range(40):
+        assert gateway.get(f"{BASE_URL}/api/polls/987654321/", timeout=10).status_code == 404
+    scrapes = [_metric_total(container, route, "404") - before for _ in range(4)]
+    assert scrapes == [40.0] * 4
+
+
+def test_sigterm_turns_readiness_to_503_while_the_replica_drains(gateway):
+    """During DRAIN_SECONDS after SIGTERM, /readyz says 503 and requests are still served."""
+    import subprocess
+
+    scale("api", 2)
+    victim = next(iter(replicas("api").values()))
+    probe = (
+        "import urllib.request as u, urllib.error as e\n"
+        "for path in ('readyz', 'healthz'):\n"
+        "    try: print(path, u.urlopen('http://127.0.0.1:8000/' + path).status)\n"
+        "    except e.HTTPError as err: print(path, err.code)\n"
+    )
+    try:
+        subprocess.run(["docker", "kill", "--signal", "TERM", victim], check=True, capture_output=True)
+        answer = subprocess.run(
+            ["docker", "exec", victim, "python", "-c", probe], capture_output=True, text=True, timeout=30
+        ).stdout.split()
+    finally:
+        scale("api", 1)
+    assert answer == ["readyz", "503", "healthz", "200"]
