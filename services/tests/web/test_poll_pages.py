@@ -61,6 +61,21 @@ def test_a_closed_poll_page_says_so_instead_of_a_form(user_client):
     assert 'name="choice"' not in body
 
 
+def test_an_upcoming_poll_page_says_when_it_opens(user_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    poll = PollFactory(opens_at=now + timedelta(days=1), closes_at=now + timedelta(days=2))
+
+    body = user_client.get(reverse("web:poll-detail", args=[poll.pk])).content.decode()
+
+    assert "This poll is not open yet" in body
+    assert "Opens" in body
+    assert 'name="choice"' not in body
+
+
 def test_results_show_votes_and_percentages_with_an_export_button(client):
     poll = PollFactory(choices=["Tea", "Coffee"])
     Choice.objects.filter(poll=poll, text="Tea").update(votes=3)

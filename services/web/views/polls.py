@@ -69,11 +69,13 @@ def _render_detail(
     poll = poll_get(poll_id=poll_id)
     form = form or VoteForm()
     form.show_choices_of(poll)
+    now = timezone.now()
     context = {
         "poll": poll,
         "form": form,
         "error": error,
-        "is_open": poll.is_open(timezone.now()),
+        "is_open": poll.is_open(now),
+        "is_upcoming": poll.closed_at is None and now < poll.opens_at,
         "has_voted": user_has_voted(user=request.user, poll_id=poll.pk),
     }
     return render(request, "web/poll_detail.html", context, status=status)
