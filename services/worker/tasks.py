@@ -1,10 +1,21 @@
 """Celery tasks: parse ids, call one domain service. Names are the domain's constants."""
 
+from datetime import timedelta
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from domain.services import CLOSE_EXPIRED_TASK, EXPORT_TASK, export_build, export_fail, poll_close_expired
+from domain.services import (
+    CLOSE_EXPIRED_TASK,
+    EXPORT_TASK,
+    REQUEUE_STALE_TASK,
+    export_build,
+    export_fail,
+    export_requeue_stale,
+    poll_close_expired,
+)
 
 
 @shared_task(bind=True, name=EXPORT_TASK, max_retries=5)
@@ -23,3 +34,13 @@ def build_results_csv(self, export_id: int) -> None:
 def close_expired_polls() -> int:
     """Close polls whose voting window has passed; return how many were closed."""
     return poll_close_expired()
+
+
+@shared_task(name=REQUEUE_STALE_TASK)
+def requeue_stale_exports() -> int:
+    """Send again the exports whose task was lost (broker down at send time, or message lost)."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    return export_requeue_stale(
+        pending_for=timedelta(seconds=settings.EXPORT_PENDING_GRACE_SECONDS),
+        running_for=timedelta(seconds=visibility * 2),
+    )

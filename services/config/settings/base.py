@@ -144,10 +144,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # An unacknowledged task is redelivered after this long. It must exceed the hard time limit,
     # or a task that is still running would be handed to a second worker.
     "visibility_timeout": CELERY_TASK_TIME_LIMIT + env_int("CELERY_VISIBILITY_MARGIN", 60),
-    "socket_connect_timeout": 2,
+    "socket_connect_timeout": 1,
     "socket_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that sends a task waits at most about a second for an unreachable broker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 # Home page: polls per page and how long a rendered page list stays cached.
 POLLS_PER_PAGE = env_int("POLLS_PER_PAGE", 20)

@@ -30,7 +30,14 @@ CELERY_BEAT_SCHEDULE = {
         # A tick that no worker picked up in time is dropped; the next one does the same work.
         "options": {"expires": 50},
     },
+    "requeue-stale-exports": {
+        "task": "exports.requeue_stale",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
 }
+# An export still pending after this long lost its task (broker down when it was sent): resend it.
+EXPORT_PENDING_GRACE_SECONDS = env_int("EXPORT_PENDING_GRACE_SECONDS", 120)
 # Beat wakes at least this often, which also keeps its heartbeat file fresh.
 CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 

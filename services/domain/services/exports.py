@@ -2,10 +2,11 @@
 
 import csv
 import io
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.tasks import enqueue
@@ -13,6 +14,8 @@ from domain.errors import NotFound
 from domain.models import Choice, Poll, ResultExport
 
 EXPORT_TASK = "exports.build_results_csv"
+REQUEUE_STALE_TASK = "exports.requeue_stale"
+REQUEUE_BATCH = 500
 CSV_HEADER = ["poll_id", "question", "choice_id", "choice", "votes"]
 
 Status = ResultExport.Status
@@ -63,6 +66,25 @@ def export_fail(*, export_id: int, error: str) -> None:
     ResultExport.objects.filter(pk=export_id).exclude(status=Status.DONE).update(
         status=Status.FAILED, error=error[:2000], finished_at=timezone.now()
     )
+
+
+def export_requeue_stale(*, pending_for: timedelta, running_for: timedelta) -> int:
+    """Send the build task again for exports that waited too long; return how many were sent.
+
+    Covers a send lost while the broker was down (pending too long) and a task lost with its
+    broker message (running longer than any run may take). Building is idempotent, so a
+    duplicate send costs one no-op run.
+    """
+    now = timezone.now()
+    stale = ResultExport.objects.filter(
+        Q(status=Status.PENDING, created_at__lt=now - pending_for)
+        | Q(status=Status.RUNNING, started_at__lt=now - running_for)
+    ).values_list("pk", flat=True)[:REQUEUE_BATCH]
+    with transaction.atomic():
+        ids = list(stale)
+        for export_id in ids:
+            enqueue(EXPORT_TASK, export_id=export_id)
+    return len(ids)
 
 
 def _results_csv(poll: Poll) -> str:

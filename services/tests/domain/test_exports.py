@@ -1,0 +1,99 @@
+"""Exports: idempotent builds, and no export lost when its task could not be queued."""
+
+import base64
+import json
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from domain.models import ResultExport
+from domain.services import export_build, export_requeue_stale
+from tests.factories import PollFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+SERVICES = Path(__file__).resolve().parents[2]
+
+
+def _export(status="pending", **fields) -> ResultExport:
+    return ResultExport.objects.create(poll=PollFactory(), requested_by=UserFactory(), status=status, **fields)
+
+
+def test_building_twice_yields_one_result():
+    export = _export()
+    first = export_build(export_id=export.pk)
+    second = export_build(export_id=export.pk)
+    assert first.status == second.status == "done"
+    assert second.content == first.content
+    assert ResultExport.objects.get(pk=export.pk).attempts == 1, "the second run did no work"
+
+
+def test_csv_cells_cannot_smuggle_formulas():
+    poll = PollFactory(question="=HYPERLINK(1)", choices=["+1", "@x"])
+    export = ResultExport.objects.create(poll=poll, requested_by=UserFactory())
+    content = export_build(export_id=export.pk).content
+    assert "'=HYPERLINK(1)" in content and ",'+1," in content and ",'@x," in content
+
+
+def test_stale_exports_are_sent_again_through_the_real_broker(django_capture_on_commit_callbacks):
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("exports")
+    long_ago = timezone.now() - timedelta(hours=1)
+    stale_pending = _export()
+    ResultExport.objects.filter(pk=stale_pending.pk).update(created_at=long_ago)
+    stuck_running = _export(status="running", started_at=long_ago)
+    _export()  # pending, but only just created
+    _export(status="running", started_at=timezone.now())  # running normally
+    _export(status="done", finished_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = export_requeue_stale(pending_for=timedelta(minutes=2), running_for=timedelta(minutes=10))
+
+    assert sent == 2
+    assert broker.llen("exports") == 2
+    assert sorted(_queued_export_ids(broker)) == sorted([stale_pending.pk, stuck_running.pk])
+
+
+def test_a_request_whose_task_cannot_be_queued_still_succeeds_quickly():
+    """With the broker unreachable, enqueue logs the loss instead of failing the request."""
+    script = (
+        "from django.db import transaction; from config.tasks import enqueue\n"
+        "with transaction.atomic(): enqueue('exports.build_results_csv', export_id=1)\n"
+        "print('request finished')\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=SERVICES,
+        env={**_environ(), "CELERY_BROKER_URL": "redis://127.0.0.1:9/0"},  # nothing listens on 9
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert "request finished" in result.stdout
+    assert "the sweeper will retry" in result.stdout + result.stderr
+    assert elapsed < 15
+
+
+def _queued_export_ids(broker) -> list[int]:
+    """Decode the Celery messages waiting in the exports queue (kombu's Redis list)."""
+    ids = []
+    for raw in broker.lrange("exports", 0, -1):
+        message = json.loads(raw)
+        _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        ids.append(kwargs["export_id"])
+    return ids
+
+
+def _environ() -> dict:
+    import os
+
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
