@@ -98,7 +98,17 @@ class DependencyErrorMiddleware:
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
         logger.error("database unavailable: %s", exception)
-        body = {"detail": "The service is temporarily unavailable. Please retry shortly."}
-        response = JsonResponse(body, status=503)
+        if request.accepts("text/html") and not request.path.startswith("/api/"):
+            response = HttpResponse(_UNAVAILABLE_HTML, status=503)
+        else:
+            response = JsonResponse({"detail": _UNAVAILABLE}, status=503)
         response["Retry-After"] = "5"
         return response
+
+
+_UNAVAILABLE = "The service is temporarily unavailable. Please retry shortly."
+# Plain markup, no template: rendering must not need the database that just failed.
+_UNAVAILABLE_HTML = (
+    "<!doctype html><html lang=en><meta charset=utf-8><title>Temporarily unavailable</title>"
+    f"<h1>Temporarily unavailable</h1><p>{_UNAVAILABLE}</p></html>"
+)
