@@ -1,0 +1,110 @@
+"""Render the kustomizations once per test session and share the objects with every test."""
+
+import functools
+import itertools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+K8S = Path(__file__).resolve().parent.parent
+REPO = K8S.parent
+OVERLAYS = ("local", "production")
+COMPONENTS = ("backing-services", "autoscaling", "network-policies", "gateway-api")
+
+
+def component_sets() -> list[tuple[str, ...]]:
+    """Return every combination of components, the empty one included (16 for 4 components)."""
+    return [c for n in range(len(COMPONENTS) + 1) for c in itertools.combinations(COMPONENTS, n)]
+
+
+def kustomize(directory: Path) -> list[dict]:
+    """Render a kustomization with kubectl's built-in kustomize and return its objects."""
+    if shutil.which("kubectl") is None:
+        pytest.fail("kubectl is not on PATH: the manifests cannot be rendered")
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(directory)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@functools.cache
+def render_overlay(name: str) -> tuple[dict, ...]:
+    return tuple(kustomize(K8S / "overlays" / name))
+
+
+@functools.cache
+def render_components(components: tuple[str, ...], tmp_root: Path) -> tuple[dict, ...]:
+    """Render base plus the given components through a throwaway kustomization."""
+    directory = tmp_root / ("base+" + "+".join(components) if components else "base")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                # kustomize refuses absolute paths; relative ones may leave the root.
+                "resources": [os.path.relpath(K8S / "base", directory)],
+                "components": [
+                    os.path.relpath(K8S / "components" / c, directory) for c in components
+                ],
+            }
+        )
+    )
+    return tuple(kustomize(directory))
+
+
+@pytest.fixture(scope="session")
+def render_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("kustomize")
+
+
+@pytest.fixture(scope="session")
+def local() -> tuple[dict, ...]:
+    return render_overlay("local")
+
+
+@pytest.fixture(scope="session")
+def production() -> tuple[dict, ...]:
+    return render_overlay("production")
+
+
+@pytest.fixture(scope="session")
+def all_renders(render_root) -> dict[str, tuple[dict, ...]]:
+    """Return every overlay and every component combination on base, rendered, by name."""
+    renders = {f"overlays/{name}": render_overlay(name) for name in OVERLAYS}
+    for components in component_sets():
+        renders["base+" + "+".join(components)] = render_components(components, render_root)
+    return renders
+
+
+def pod_spec(obj: dict) -> dict | None:
+    """Return the pod spec of a workload object, or None for anything else."""
+    if obj["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
+        return obj["spec"]["template"]["spec"]
+    return None
+
+
+def workloads(objects) -> list[dict]:
+    return [o for o in objects if pod_spec(o) is not None]
+
+
+def by_kind_name(objects, kind: str, name: str) -> dict:
+    matches = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind}/{name}, found {len(matches)}"
+    return matches[0]
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse a compose-style env file (KEY=VALUE lines, # comments)."""
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value
+    return values
