@@ -1,0 +1,6 @@
+"""Make `polls_load` importable when pytest runs from the repository root."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
