@@ -23,7 +23,7 @@ COMPOSE := docker compose
 # The tests run their own stack: a separate compose project with fresh volumes and its own
 # gateway port, so `make test` never touches the data of a stack started with `make up`. It also
 # publishes PostgreSQL and Redis on loopback for the host's pytest (docker-compose.test.yml).
-TEST_TARGETS := test test-stack-up test-integration test-e2e
+TEST_TARGETS := test test-stack-up test-integration test-e2e loadtest-test
 $(TEST_TARGETS): export COMPOSE_PROJECT_NAME := polls-test
 $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
@@ -32,7 +32,7 @@ PHONY_INTERNAL := stack-up test-stack-up
 .PHONY: $(PHONY_INTERNAL) help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # up and test run their compose steps in a sub-make, which reads the .base-images.env that the
 # prerequisites step has just written.
@@ -62,8 +62,8 @@ scale: ## Run REPLICAS replicas of SERVICE, e.g. make scale SERVICE=api REPLICAS
 	  echo "$(SERVICE) does not scale: see the README's service table."; exit 2;; esac
 	$(COMPOSE) up --detach --wait --no-recreate --scale $(SERVICE)=$(REPLICAS) $(SERVICE)
 
-test: prerequisites ## Run the whole test suite: unit and integration, then end to end
-	$(MAKE) test-stack-up test-integration test-e2e
+test: prerequisites ## Run the whole test suite: manifests, unit and integration, end to end, load
+	$(MAKE) k8s-validate test-stack-up test-integration test-e2e loadtest-test
 
 test-stack-up:
 	$(COMPOSE) down --volumes --remove-orphans
@@ -106,3 +106,91 @@ $(BIN)/uv: $(VENV)/.installed
 clean: ## Stop the stack and delete its volumes, the virtualenv and generated files
 	-$(COMPOSE) down --volumes --remove-orphans
 	rm -rf $(VENV) .base-images.env
+
+# Kubernetes (k8s/README.md). kubectl comes from PATH (its built-in
+# kustomize renders offline); python tools from $(BIN) (.venv/bin).
+OVERLAY ?= local
+K8S_NAMESPACE := polls
+KUBECTL := kubectl
+
+.PHONY: k8s-render k8s-validate k8s-apply k8s-scale k8s-cluster-check
+
+k8s-render: ## Print the manifests of an overlay, e.g. make k8s-render OVERLAY=production
+	@test -d k8s/overlays/$(OVERLAY) || { echo "No overlay k8s/overlays/$(OVERLAY) (local, production)."; exit 2; }
+	@$(KUBECTL) kustomize k8s/overlays/$(OVERLAY)
+
+k8s-validate: ## Render every overlay and component combination; schema, policy, parity and checkov tests
+	$(BIN)/pytest k8s/tests -p no:cacheprovider
+
+# Refuse clearly, before anything is sent, when kubectl has no cluster that answers.
+k8s-cluster-check:
+	@$(KUBECTL) version --request-timeout=5s >/dev/null 2>&1 || { \
+	  echo "No Kubernetes cluster answers (kubectl context: $$($(KUBECTL) config current-context 2>/dev/null || echo none))."; \
+	  echo "Create one (k8s/README.md: kind or k3d) or select it with kubectl config use-context."; \
+	  exit 1; }
+
+k8s-apply: k8s-cluster-check ## Apply an overlay to the current cluster and wait for the rollout (OVERLAY=local)
+	@test -d k8s/overlays/$(OVERLAY) || { echo "No overlay k8s/overlays/$(OVERLAY) (local, production)."; exit 2; }
+	$(KUBECTL) get namespace $(K8S_NAMESPACE) >/dev/null 2>&1 || $(KUBECTL) create namespace $(K8S_NAMESPACE)
+	@# The Secret is never in the kustomization. Locally it is made from secrets.env, the file
+	@# compose uses; in production it must exist already (overlays/production/secret.example.yaml).
+	@if ! $(KUBECTL) -n $(K8S_NAMESPACE) get secret polls-secrets >/dev/null 2>&1; then \
+	  if [ "$(OVERLAY)" = local ]; then \
+	    test -f secrets.env || tools/make-secrets secrets.env; \
+	    echo "Creating Secret polls-secrets from secrets.env"; \
+	    $(KUBECTL) -n $(K8S_NAMESPACE) create secret generic polls-secrets --from-env-file=secrets.env; \
+	  else \
+	    echo "Secret $(K8S_NAMESPACE)/polls-secrets is missing: create it first (k8s/overlays/production/secret.example.yaml)."; \
+	    exit 1; \
+	  fi; \
+	fi
+	$(KUBECTL) apply -k k8s/overlays/$(OVERLAY)
+	$(KUBECTL) -n $(K8S_NAMESPACE) wait --for=condition=complete --timeout=15m job -l app.kubernetes.io/name=migrate
+	for d in gateway web api worker beat static; do \
+	  $(KUBECTL) -n $(K8S_NAMESPACE) rollout status deployment/$$d --timeout=10m; done
+
+k8s-scale: k8s-cluster-check ## Run REPLICAS pods of SERVICE on the cluster, e.g. make k8s-scale SERVICE=api REPLICAS=4
+	@case "$(SERVICE)" in gateway|web|api|worker|static) ;; \
+	  *) echo "$(SERVICE) does not scale (beat is exactly one; migrate is a Job; postgres/redis are not ours)."; exit 2;; esac
+	@# An autoscaler owns the count when the autoscaling component is on: raise its minimum.
+	@if $(KUBECTL) -n $(K8S_NAMESPACE) get scaledobject $(SERVICE) >/dev/null 2>&1; then \
+	  echo "KEDA scales $(SERVICE): setting its minReplicaCount to $(REPLICAS)"; \
+	  $(KUBECTL) -n $(K8S_NAMESPACE) patch scaledobject $(SERVICE) --type merge -p '{"spec":{"minReplicaCount":$(REPLICAS)}}'; \
+	elif $(KUBECTL) -n $(K8S_NAMESPACE) get hpa $(SERVICE) >/dev/null 2>&1; then \
+	  echo "An HPA scales $(SERVICE): setting its minReplicas to $(REPLICAS)"; \
+	  $(KUBECTL) -n $(K8S_NAMESPACE) patch hpa $(SERVICE) --type merge -p '{"spec":{"minReplicas":$(REPLICAS)}}'; \
+	else \
+	  $(KUBECTL) -n $(K8S_NAMESPACE) scale deployment/$(SERVICE) --replicas=$(REPLICAS); \
+	fi
+	$(KUBECTL) -n $(K8S_NAMESPACE) rollout status deployment/$(SERVICE) --timeout=5m
+
+# Load tests (loadtest/README.md).
+# Every option has a default, e.g.:
+#   make loadtest DURATION=60 RATE=200 USERS=20 MIX=browse:6,api:3,export:1 TARGET=http://127.0.0.1:8080
+# Reports go to loadtest/reports/<timestamp>/ (git-ignored).
+
+DURATION ?= 60
+RATE ?= 50
+USERS ?= 20
+MIX ?= browse:6,api:3,export:1
+TARGET ?= http://127.0.0.1:$(GATEWAY_PORT)
+# More options of the client, e.g. LOADTEST_ARGS="--arrival poisson --timeout 5"; a target that
+# is not loopback needs --allow-remote (only a cluster you run yourself).
+LOADTEST_ARGS ?=
+LOADTEST := PYTHONPATH=loadtest $(BIN)/python -m polls_load
+
+.PHONY: loadtest loadtest-locust loadtest-test
+
+loadtest: ## Open-loop load through the gateway, live progress, HTML/PNG/JSON report (RATE USERS MIX...)
+	$(LOADTEST) --target $(TARGET) --duration $(DURATION) --rate $(RATE) --users $(USERS) --mix $(MIX) \
+	  $(LOADTEST_ARGS)
+
+loadtest-locust: ## Locust user journeys, headless, with Locust's own HTML report (USERS DURATION MIX TARGET)
+	@mkdir -p loadtest/reports
+	LOADTEST_MIX=$(MIX) $(BIN)/locust -f loadtest/polls_load/locustfile.py --headless \
+	  --host $(TARGET) --users $(USERS) --spawn-rate 5 --run-time $(DURATION)s --stop-timeout 15 \
+	  --html loadtest/reports/locust-$$(date +%Y%m%d-%H%M%S).html
+
+loadtest-test: ## (part of test) short low-rate load run on the test stack: report complete, zero errors
+	LOADTEST_TARGET=$${LOADTEST_TARGET:-http://127.0.0.1:$(GATEWAY_PORT)} \
+	  $(BIN)/pytest loadtest/tests -p no:cacheprovider
