@@ -1,8 +1,9 @@
 """gunicorn settings for web and api (`gunicorn -c python:config.gunicorn config.wsgi`).
 
-Shutdown, in order: SIGTERM marks the replica as draining (/readyz answers 503) while it keeps
-serving for DRAIN_SECONDS, so load balancers take it out of rotation; then gunicorn stops
-accepting and gives requests in flight GUNICORN_GRACEFUL_TIMEOUT seconds to finish.
+Shutdown, in order: SIGTERM marks the replica as draining (/readyz answers 503, responses close
+their connection) while it keeps serving for DRAIN_SECONDS, so load balancers take it out of
+rotation; then gunicorn stops accepting and gives requests in flight GUNICORN_GRACEFUL_TIMEOUT
+seconds to finish.
 DRAIN_SECONDS + GUNICORN_GRACEFUL_TIMEOUT must stay below the orchestrator's grace period
 (compose stop_grace_period, Kubernetes terminationGracePeriodSeconds minus the preStop wait).
 """
@@ -56,6 +57,17 @@ def when_ready(server):
         signal.alarm(drain_seconds)
 
     server.handle_term = handle_term
+
+
+def pre_request(worker, req):
+    """While draining, answer with `Connection: close`.
+
+    The gateway then stops reusing kept-alive connections to this replica, so when the listener
+    closes it meets a refused connection, which it retries on another replica even for a POST,
+    instead of a kept-alive connection closed under a request it already sent.
+    """
+    if DRAIN_MARKER.exists():
+        req.must_close = True
 
 
 def child_exit(server, worker):

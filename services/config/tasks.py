@@ -7,24 +7,39 @@ sweeper (beat) sends tasks for rows that waited too long, so the work runs once 
 """
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
+from config.breaker import Breaker
 from config.celery import app
 
 logger = logging.getLogger(__name__)
+# Seconds sends are skipped after the broker failed, before one send tries it again.
+_breaker = Breaker(cooldown=5.0)
 
 
-def enqueue(task_name: str, **kwargs) -> None:
-    """Send task_name with keyword arguments after the surrounding transaction commits."""
-    transaction.on_commit(partial(_send, task_name, kwargs))
+def enqueue(task_name: str, *, on_sent: Callable[[], None] | None = None, **kwargs) -> None:
+    """Send task_name with keyword arguments after the surrounding transaction commits.
+
+    on_sent runs once the broker has the task, e.g. to record that a row no longer needs the
+    sweeper.
+    """
+    transaction.on_commit(partial(_send, task_name, kwargs, on_sent))
 
 
-def _send(task_name: str, kwargs: dict) -> None:
+def _send(task_name: str, kwargs: dict, on_sent: Callable[[], None] | None) -> None:
+    if _breaker.is_open:
+        logger.error("broker unavailable, not queueing %s%r; the sweeper will retry", task_name, kwargs)
+        return
     try:
         app.send_task(task_name, kwargs=kwargs)
     except (BrokerUnavailable, RedisError) as exc:
+        _breaker.failed()
         logger.error("could not queue %s%r, the sweeper will retry: %s", task_name, kwargs, exc)
+        return
+    if on_sent is not None:
+        on_sent()

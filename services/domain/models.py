@@ -82,6 +82,9 @@ class ResultExport(models.Model):
     content = models.TextField(blank=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Set once the broker has the build task; a pending export without it lost its task (the
+    # broker was down when it was sent) and is sent again by the sweeper.
+    queued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

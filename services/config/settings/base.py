@@ -145,11 +145,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # or a task that is still running would be handed to a second worker.
     "visibility_timeout": CELERY_TASK_TIME_LIMIT + env_int("CELERY_VISIBILITY_MARGIN", 60),
     "socket_connect_timeout": 1,
-    "socket_timeout": 5,
+    "socket_timeout": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A request that sends a task waits at most about a second for an unreachable broker.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# One retry, so a pooled connection that went stale (Redis restarted) reconnects; then give up and
+# leave the row to the sweeper. A request never waits long on Redis, so a Redis outage cannot
+# tie up every gunicorn thread with export requests.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 # Home page: polls per page and how long a rendered page list stays cached.
 POLLS_PER_PAGE = env_int("POLLS_PER_PAGE", 20)

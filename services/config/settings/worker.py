@@ -13,6 +13,8 @@ SERVICE_NAME = "worker"
 # worker process died is rejected back to the queue. Tasks are idempotent, so a rerun is safe.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The worker waits on the broker by design; give its commands more room than a request gets.
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "socket_timeout": 5}  # noqa: F405
 # One task at a time per process: a long export never blocks a message another worker could run.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)

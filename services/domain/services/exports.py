@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import timedelta
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -27,8 +28,16 @@ def export_request(*, user: AbstractBaseUser, poll_id: int) -> ResultExport:
     if not Poll.objects.filter(pk=poll_id).exists():
         raise NotFound("No such poll.")
     export = ResultExport.objects.create(poll_id=poll_id, requested_by=user)
-    enqueue(EXPORT_TASK, export_id=export.pk)
+    _enqueue_build(export.pk)
     return export
+
+
+def _enqueue_build(export_id: int) -> None:
+    enqueue(EXPORT_TASK, export_id=export_id, on_sent=partial(_mark_queued, export_id))
+
+
+def _mark_queued(export_id: int) -> None:
+    ResultExport.objects.filter(pk=export_id, queued_at__isnull=True).update(queued_at=timezone.now())
 
 
 def export_build(*, export_id: int) -> ResultExport | None:
@@ -69,21 +78,23 @@ def export_fail(*, export_id: int, error: str) -> None:
 
 
 def export_requeue_stale(*, pending_for: timedelta, running_for: timedelta) -> int:
-    """Send the build task again for exports that waited too long; return how many were sent.
+    """Send the build task again for exports whose task was lost; return how many were sent.
 
-    Covers a send lost while the broker was down (pending too long) and a task lost with its
-    broker message (running longer than any run may take). Building is idempotent, so a
-    duplicate send costs one no-op run.
+    Two ways a task gets lost: its send failed while the broker was down (pending, never queued,
+    for longer than pending_for), or its message vanished with the broker's data (running for
+    longer than any run may take). Exports merely waiting in a long queue are left alone, so a
+    backlog is never doubled. Building is idempotent, so a resend that races a late delivery
+    costs one no-op run.
     """
     now = timezone.now()
     stale = ResultExport.objects.filter(
-        Q(status=Status.PENDING, created_at__lt=now - pending_for)
+        Q(status=Status.PENDING, queued_at__isnull=True, created_at__lt=now - pending_for)
         | Q(status=Status.RUNNING, started_at__lt=now - running_for)
     ).values_list("pk", flat=True)[:REQUEUE_BATCH]
     with transaction.atomic():
         ids = list(stale)
         for export_id in ids:
-            enqueue(EXPORT_TASK, export_id=export_id)
+            _enqueue_build(export_id)
     return len(ids)
 
 

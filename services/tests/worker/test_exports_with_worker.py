@@ -31,6 +31,7 @@ def test_an_export_completes_end_to_end(celery_worker_process):
         *[f"{poll.pk},{poll.question},{c.pk},{c.text},0" for c in poll.choices.all()],
     ]
     assert export.attempts == 1
+    assert export.queued_at is not None, "the successful send was recorded"
 
 
 def test_a_worker_killed_mid_export_completes_it_exactly_once_after_redelivery(
