@@ -28,7 +28,7 @@ $(TEST_TARGETS): export COMPOSE_PROJECT_NAME := polls-test
 $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
-PHONY_INTERNAL := stack-up test-stack-up
+PHONY_INTERNAL := stack-up test-stack-up chaos-stack-up
 .PHONY: $(PHONY_INTERNAL) help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
@@ -194,3 +194,25 @@ loadtest-locust: ## Locust user journeys, headless, with Locust's own HTML repor
 loadtest-test: ## (part of test) short low-rate load run on the test stack: report complete, zero errors
 	LOADTEST_TARGET=$${LOADTEST_TARGET:-http://127.0.0.1:$(GATEWAY_PORT)} \
 	  $(BIN)/pytest loadtest/tests -p no:cacheprovider
+
+# Failure drills (docs/resilience.md), on their own compose project and port, with short Celery
+# time limits so redelivery fits in a drill (loadtest/polls_chaos/compose.chaos.yml).
+CHAOS_TARGETS := chaos chaos-test chaos-stack-up
+$(CHAOS_TARGETS): export COMPOSE_PROJECT_NAME := polls-chaos
+$(CHAOS_TARGETS): export COMPOSE_FILE := docker-compose.yml:loadtest/polls_chaos/compose.chaos.yml
+$(CHAOS_TARGETS): export GATEWAY_PORT := 28080
+$(CHAOS_TARGETS): export IMAGE_TAG := chaos
+DRILL ?=
+.PHONY: chaos chaos-test
+
+chaos-stack-up:
+	$(COMPOSE) up --build --detach --wait --remove-orphans
+	$(COMPOSE) run --rm --no-deps migrate python manage.py seed
+
+chaos: prerequisites ## Failure drills under load: verdict table and HTML report (DRILL=name for one)
+	$(MAKE) chaos-stack-up
+	PYTHONPATH=loadtest $(BIN)/python -m polls_chaos $(if $(DRILL),--drill $(DRILL))
+
+chaos-test: prerequisites ## The failure drills as pytest tests (marker chaos) on the polls-chaos stack
+	$(MAKE) chaos-stack-up
+	PYTHONPATH=loadtest $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider

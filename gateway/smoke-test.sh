@@ -371,14 +371,14 @@ for _ in $(seq 1 40); do
 done
 check "docker HEALTHCHECK reports healthy (got '${hs:-none}')" test "$hs" = healthy
 
-# ---- no replica left: a short 502 from the gateway, bounded in time ---------------------------
+# ---- no replica left: a short 503 from the gateway, bounded in time ---------------------------
 docker rm -f "$p-web1" >/dev/null
 t0=$(date +%s)
 code=$(c -o "$work/502body" -w '%{http_code}' --max-time 15 "$base/polls/" || true)
 elapsed=$(($(date +%s) - t0))
-check "no web replica: 502/504 from the gateway within 12 s (got $code in ${elapsed}s)" \
-    bash -c '[[ "$1" == 502 || "$1" == 504 ]] && (( $2 <= 12 ))' _ "$code" "$elapsed"
-check "gateway-made 502 body is short text" \
+check "no web replica: 503/504 from the gateway within 12 s (got $code in ${elapsed}s)" \
+    bash -c '[[ "$1" == 503 || "$1" == 504 ]] && (( $2 <= 12 ))' _ "$code" "$elapsed"
+check "gateway-made 503 body is short text" \
     bash -c '! grep -qi "<html" "$1" && [ "$(wc -c < "$1")" -lt 200 ]' _ "$work/502body"
 
 echo

@@ -1,0 +1,107 @@
+"""The drills' report: a verdict table, one timeline chart per drill, and the raw timelines as JSON."""
+
+import html
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+COLUMNS = ("drill", "verdict", "sent", "failed", "failed in window", "recovery", "p99 before",
+           "p99 during", "p99 after", "time")
+
+
+def rows(results) -> list[list[str]]:
+    """Return the verdict table as text cells, one row per drill."""
+
+    def ms(value):
+        return "-" if value is None else f"{value:.0f} ms"
+
+    out = []
+    for r in results:
+        f = r.figures
+        out.append([r.name, "PASS" if r.passed else "FAIL", str(f.sent), str(f.failed), str(f.failed_in_window),
+                    "-" if f.recovery_s is None else f"{f.recovery_s:g} s", ms(f.p99_before_ms),
+                    ms(f.p99_during_ms), ms(f.p99_after_ms), f"{r.seconds:.0f} s"])
+    return out
+
+
+def table(results) -> str:
+    """Return the verdict table as aligned plain text (what `make chaos` prints)."""
+    body = rows(results)
+    widths = [max(len(c), *(len(row[i]) for row in body)) for i, c in enumerate(COLUMNS)]
+    line = lambda cells: "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True))  # noqa: E731
+    return "\n".join([line(COLUMNS), line(["-" * w for w in widths]), *map(line, body)])
+
+
+def chart(result, path: Path) -> None:
+    """Draw ok/failed per 100 ms and the p99 per second, with the fault and recovery markers."""
+    timeline = result.results.get("timeline", {})
+    seconds = result.results.get("per_second", {})
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5), dpi=90, sharex=True)
+    figure.suptitle(f"{result.name}: {result.title}", fontsize=11)
+    t = timeline.get("t", [])
+    top.bar(t, timeline.get("ok", []), width=0.1, align="edge", color="tab:green", label="ok / 100 ms")
+    top.bar(t, timeline.get("failed", []), width=0.1, align="edge", color="tab:red", label="failed / 100 ms",
+            bottom=timeline.get("ok", []))
+    top.set_ylabel("requests")
+    bottom.plot(seconds.get("t", []), [math.nan if v is None else v for v in seconds.get("p99_ms", [])],
+                color="tab:red", marker=".", label="p99 / s")
+    bottom.plot(seconds.get("t", []), [math.nan if v is None else v for v in seconds.get("p50_ms", [])],
+                color="tab:green", marker=".", label="p50 / s")
+    bottom.set_yscale("log")
+    bottom.set_ylabel("latency (ms)")
+    bottom.set_xlabel("seconds since the load started")
+    start, end = result.figures.window
+    for axes in (top, bottom):
+        axes.axvspan(start, max(end, start + 0.1), color="tab:orange", alpha=0.15)
+        axes.grid(True, alpha=0.3)
+        for mark in result.results.get("marks", []):
+            axes.axvline(mark["t"], color="black", linestyle="--", linewidth=0.8)
+        axes.legend(loc="upper right", fontsize=7)
+    for mark in result.results.get("marks", []):
+        top.annotate(mark["label"], (mark["t"], 1), xycoords=("data", "axes fraction"), rotation=90,
+                     va="top", ha="right", fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def write(results, folder: Path, *, started_at: str) -> Path:
+    """Write index.html, a PNG per drill and timelines.json into `folder`; return the page."""
+    folder.mkdir(parents=True, exist_ok=True)
+    timelines = {r.name: {"marks": r.results.get("marks", []), "window": r.figures.window,
+                          "timeline": r.results.get("timeline", {}), "summary": r.results.get("summary", {})}
+                 for r in results}
+    (folder / "timelines.json").write_text(json.dumps(timelines) + "\n")
+    sections = []
+    for r in results:
+        chart(r, folder / f"{r.name}.png")
+        checks = "".join(f"<li class={'ok' if c.passed else 'bad'}>{'✔' if c.passed else '✘'} "
+                         f"{html.escape(c.name)}: {html.escape(c.detail)}</li>" for c in r.checks)
+        error = f"<pre>{html.escape(r.error)}</pre>" if r.error else ""
+        sections.append(f"<h2 id={r.name}>{html.escape(r.name)}: {html.escape(r.title)}</h2>"
+                        f"<p>Criterion: {html.escape(r.criterion)}</p><ul>{checks}</ul>{error}"
+                        f'<img src="{r.name}.png" alt="timeline of {r.name}">')
+    head = "".join(f"<th>{c}</th>" for c in COLUMNS)
+    body = "".join("<tr>" + "".join(
+        f"<td class={'ok' if cell == 'PASS' else 'bad' if cell == 'FAIL' else ''}>"
+        + (f'<a href="#{cell}">{cell}</a>' if i == 0 else html.escape(cell)) + "</td>"
+        for i, cell in enumerate(row)) + "</tr>" for row in rows(results))
+    page = folder / "index.html"
+    page.write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Failure drills {html.escape(started_at)}</title><style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ddd; padding: .3em .6em; }}
+.ok {{ color: #080; }} .bad {{ color: #b00; font-weight: bold; }} img {{ max-width: 100%; }}
+</style></head><body><h1>Failure drills</h1>
+<p>{html.escape(started_at)}. Each drill ran under open-loop load; the shaded band on its chart is the
+fault window, dashed lines are markers. Raw timelines: <a href="timelines.json">timelines.json</a>,
+verdicts: <a href="verdicts.json">verdicts.json</a>.</p>
+<table><tr>{head}</tr>{body}</table>{''.join(sections)}</body></html>
+""")
+    return page
