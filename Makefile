@@ -28,7 +28,7 @@ $(TEST_TARGETS): export COMPOSE_PROJECT_NAME := polls-test
 $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
-PHONY_INTERNAL := stack-up test-stack-up chaos-stack-up
+PHONY_INTERNAL := stack-up test-stack-up chaos-stack-up ensure-wrk
 .PHONY: $(PHONY_INTERNAL) help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
@@ -216,3 +216,39 @@ chaos: prerequisites ## Failure drills under load: verdict table and HTML report
 chaos-test: prerequisites ## The failure drills as pytest tests (marker chaos) on the polls-chaos stack
 	$(MAKE) chaos-stack-up
 	PYTHONPATH=loadtest $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider
+
+# Benchmarks (loadtest/bench/README.md). `make bench` runs its own compose project, polls-bench
+# (gateway on 127.0.0.1:38080), and writes loadtest/reports/bench-<time>/bench.{md,json}; a
+# complete run is also copied to loadtest/reports/bench-latest/ for `make capacity`. 8-9 minutes
+# on the 2-core machine; BENCH_ARGS=--quick for a shorter smoke run, --only static,gateway,... for
+# some phases, --keep to leave the stack running.
+BENCH_ARGS ?=
+TARGET_RPS ?= 200
+P99_MS ?= 50
+SWEEP_URL ?= http://127.0.0.1:$(GATEWAY_PORT)/api/polls/
+BENCH := PYTHONPATH=loadtest:loadtest/bench $(BIN)/python -m polls_bench
+
+.PHONY: bench capacity wrk-sweep ensure-wrk loadtest-image
+
+bench: prerequisites ensure-wrk ## Every performance figure side by side in one run: Markdown + JSON report (BENCH_ARGS)
+	$(BENCH) $(BENCH_ARGS)
+
+capacity: ## Replicas per service and the PostgreSQL budget for TARGET_RPS at P99_MS, from the latest bench
+	$(BENCH).capacity --target-rps $(TARGET_RPS) --p99-ms $(P99_MS)
+
+wrk-sweep: ensure-wrk ## wrk throughput and latency at 1..64 connections against SWEEP_URL (a loopback URL)
+	$(BENCH).sweep --url $(SWEEP_URL)
+
+# wrk is a Debian package: installed here when missing on a Debian-like machine as root.
+ensure-wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "wrk is missing: installing the Debian package wrk (apt-get install wrk) ..."; \
+	    apt-get install -y --no-install-recommends wrk >/dev/null 2>&1 || \
+	      { apt-get update -q && apt-get install -y --no-install-recommends wrk; }; \
+	  else \
+	    echo "wrk is missing: install it (Debian/Ubuntu: sudo apt-get install wrk) and run again."; exit 1; \
+	  fi; }
+
+loadtest-image: prerequisites ## Build the Locust image of k8s/components/loadtest (polls/loadtest:dev)
+	docker build -t polls/loadtest:$${IMAGE_TAG:-dev} --build-arg PYTHON_IMAGE loadtest/

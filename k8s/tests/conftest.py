@@ -13,11 +13,11 @@ import yaml
 K8S = Path(__file__).resolve().parent.parent
 REPO = K8S.parent
 OVERLAYS = ("local", "production")
-COMPONENTS = ("backing-services", "autoscaling", "network-policies", "gateway-api")
+COMPONENTS = ("backing-services", "autoscaling", "network-policies", "gateway-api", "loadtest")
 
 
 def component_sets() -> list[tuple[str, ...]]:
-    """Return every combination of components, the empty one included (16 for 4 components)."""
+    """Return every combination of components, the empty one included (32 for 5 components)."""
     return [c for n in range(len(COMPONENTS) + 1) for c in itertools.combinations(COMPONENTS, n)]
 
 

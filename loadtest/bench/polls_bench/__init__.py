@@ -1,0 +1,1 @@
+"""`make bench` and `make capacity`: the stack's figures side by side, and what to run for a load."""

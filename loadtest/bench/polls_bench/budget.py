@@ -1,0 +1,59 @@
+"""PostgreSQL connection budget: how many connections the replicas can open, against the limit.
+
+Each gunicorn gthread thread holds one persistent connection (CONN_MAX_AGE > 0), so a web or api
+replica needs workers x threads; a Celery prefork worker needs one per child (its concurrency);
+beat and the one-off migrate hold one each. PostgreSQL keeps superuser_reserved_connections (3 by
+default) for administrators. Past about 80 % of max_connections, a pooler (PgBouncer in
+transaction mode, with CONN_MAX_AGE 0 and server-side cursors off) is the usual answer: more
+backends cost PostgreSQL memory and context switches even while idle.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+POOLER_THRESHOLD = 0.8
+RESERVED = 3
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Connections by service, their total, the usable limit, and whether to add a pooler."""
+
+    by_service: dict[str, int]
+    total: int
+    usable: int
+    max_connections: int
+
+    @property
+    def share(self) -> float:
+        return self.total / self.usable
+
+    @property
+    def needs_pooler(self) -> bool:
+        return self.share > POOLER_THRESHOLD
+
+    @property
+    def over_limit(self) -> bool:
+        return self.total > self.usable
+
+
+def connection_budget(
+    replicas: Mapping[str, int],
+    *,
+    gunicorn_workers: int,
+    gunicorn_threads: int,
+    celery_concurrency: int,
+    max_connections: int,
+    reserved: int = RESERVED,
+) -> Budget:
+    """Return the budget for {service: replicas} (web, api, worker; beat and migrate add 1 each)."""
+    per_replica = {
+        "web": gunicorn_workers * gunicorn_threads,
+        "api": gunicorn_workers * gunicorn_threads,
+        "worker": celery_concurrency,
+        "beat": 1,
+        "migrate": 1,
+    }
+    counts = {"beat": 1, "migrate": 1, **replicas}
+    by_service = {name: counts[name] * per_replica[name] for name in per_replica if name in counts}
+    return Budget(by_service, sum(by_service.values()), max_connections - reserved, max_connections)

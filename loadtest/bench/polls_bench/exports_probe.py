@@ -1,0 +1,67 @@
+"""Run inside an api container (`docker exec ... python -c`): queue exports, then read their times.
+
+Standalone on purpose: it is sent as the text of `python -c` to a container of the stack, where
+Django and the domain code are, and prints one JSON line. Queueing goes through the domain's own
+service (export_request: a row, then the task sent after commit), as the API does.
+
+    enqueue COUNT RATE      COUNT exports of the first demo user; RATE per second (0: at once)
+    collect FIRST LAST SECONDS   wait (at most SECONDS) until exports FIRST..LAST are finished
+"""
+
+import json
+import sys
+import time
+
+import django
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+
+from domain.models import Poll, ResultExport  # noqa: E402
+from domain.services import export_request  # noqa: E402
+
+
+def enqueue(count: int, rate: float) -> dict:
+    user = get_user_model().objects.get(username="demo00000")
+    polls = list(Poll.objects.order_by("id").values_list("id", flat=True)[:50])
+    ids, start = [], time.monotonic()
+    for i in range(count):
+        if rate > 0:
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        ids.append(export_request(user=user, poll_id=polls[i % len(polls)]).pk)
+    return {"first": min(ids), "last": max(ids), "count": len(ids), "seconds": time.monotonic() - start}
+
+
+def collect(first: int, last: int, seconds: float) -> dict:
+    deadline = time.monotonic() + seconds
+    rows = ResultExport.objects.filter(pk__range=(first, last))
+    while time.monotonic() < deadline:
+        if not rows.filter(finished_at__isnull=True).exists():
+            break
+        time.sleep(0.25)
+    # queued_at (the broker has the task) where the model has it; created_at (the row) otherwise.
+    fields = ["status", "created_at", "started_at", "finished_at"]
+    has_queued = any(f.name == "queued_at" for f in ResultExport._meta.get_fields())
+    return {
+        "rows": [
+            {
+                "status": r.status,
+                "created": r.created_at.timestamp(),
+                "queued": r.queued_at.timestamp() if has_queued and r.queued_at else None,
+                "started": r.started_at.timestamp() if r.started_at else None,
+                "finished": r.finished_at.timestamp() if r.finished_at else None,
+            }
+            for r in rows.only(*fields, *(["queued_at"] if has_queued else []))
+        ]
+    }
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    if command == "enqueue":
+        print(json.dumps(enqueue(int(args[0]), float(args[1]))))
+    else:
+        print(json.dumps(collect(int(args[0]), int(args[1]), float(args[2]))))

@@ -1,0 +1,136 @@
+"""The arithmetic behind `make bench` and `make capacity`: USL fit, connection budget, spreads.
+
+Pure logic only: the benchmark itself is not a test (it measures, it does not assert).
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from polls_bench.budget import connection_budget  # noqa: E402
+from polls_bench.capacity import plan  # noqa: E402
+from polls_bench.celery_figures import export_figures  # noqa: E402
+from polls_bench.stats import ratio, spread  # noqa: E402
+from polls_bench.usl import USL, efficiency, fit  # noqa: E402
+
+
+def test_fit_recovers_a_known_curve():
+    """Points drawn from a USL curve give back its coefficients."""
+    truth = USL(100, sigma=0.05, kappa=0.002)
+    curve = fit({n: truth.throughput(n) for n in (1, 2, 4, 8, 16)})
+    assert curve.sigma == pytest.approx(0.05, rel=1e-6)
+    assert curve.kappa == pytest.approx(0.002, rel=1e-6)
+
+
+def test_two_points_fix_sigma_with_no_crosstalk():
+    """With 1 and 2 replicas only, kappa is 0 and sigma explains the loss (Amdahl)."""
+    curve = fit({1: 100, 2: 160})
+    assert curve.kappa == 0
+    assert curve.sigma == pytest.approx(0.25)
+    assert curve.throughput(2) == pytest.approx(160)
+
+
+def test_linear_scaling_needs_target_over_one_replica():
+    curve = fit({1: 100, 2: 200})
+    assert curve.sigma == 0
+    assert curve.replicas_for(350) == 4
+
+
+def test_replicas_past_the_peak_are_unreachable():
+    """A curve with crosstalk peaks; a target above the peak has no replica count."""
+    curve = USL(100, sigma=0.1, kappa=0.01)
+    assert curve.peak_replicas == pytest.approx(9.49, abs=0.01)
+    assert curve.replicas_for(10_000) is None
+
+
+def test_fit_needs_one_replica():
+    with pytest.raises(ValueError):
+        fit({2: 100})
+
+
+def test_efficiency():
+    assert efficiency(100, 180) == pytest.approx(0.9)
+
+
+def test_connection_budget_counts_threads_and_celery_children():
+    """web/api: workers x threads per replica; worker: concurrency; beat and migrate one each."""
+    budget = connection_budget({"web": 3, "api": 4, "worker": 2}, gunicorn_workers=2, gunicorn_threads=4,
+                               celery_concurrency=2, max_connections=100)
+    assert budget.by_service == {"web": 24, "api": 32, "worker": 4, "beat": 1, "migrate": 1}
+    assert budget.total == 62
+    assert budget.usable == 97
+    assert not budget.needs_pooler
+
+
+def test_connection_budget_warns_before_the_limit():
+    budget = connection_budget({"web": 5, "api": 5}, gunicorn_workers=2, gunicorn_threads=4,
+                               celery_concurrency=2, max_connections=100)
+    assert budget.total == 82 and budget.needs_pooler and not budget.over_limit
+    budget = connection_budget({"api": 20}, gunicorn_workers=2, gunicorn_threads=4,
+                               celery_concurrency=2, max_connections=100)
+    assert budget.over_limit
+
+
+def test_spread_and_ratio():
+    s = spread([10, 12, 11])
+    assert s == {"n": 3, "median": 11.0, "min": 10.0, "max": 12.0, "spread_pct": 18.2}
+    assert spread([]) == {"n": 0}
+    assert ratio({"median": 50}, {"median": 100}) == 0.5
+    assert ratio({"n": 0}, {"median": 100}) is None
+
+
+def test_export_figures_span_from_first_start_to_last_finish():
+    rows = [
+        {"status": "done", "created": 0.0, "started": 1.0, "finished": 1.5},
+        {"status": "done", "created": 0.0, "started": 1.2, "finished": 3.0},
+        {"status": "pending", "created": 0.0, "started": None, "finished": None},
+    ]
+    figures = export_figures(rows)
+    assert figures["done"] == 2 and figures["unfinished"] == 1
+    assert figures["exports_per_second"] == 1.0  # 2 exports from t=1.0 to t=3.0
+    assert figures["queue_wait_ms"]["p50"] == 1000.0
+
+
+def test_capacity_plan_from_a_report():
+    """Replicas come from the fitted curve at 50 % utilisation; the budget follows from them."""
+    bench = {"phases": {
+        "api_scaling": {"rps": {"1": {"n": 3, "median": 100}, "2": {"n": 3, "median": 180}}},
+        "workers": {"exports_per_second": {"1": {"n": 2, "median": 20}, "2": {"n": 2, "median": 40}}},
+        "latency": {"latency_ms": {"p99": {"n": 3, "median": 30}}},
+        "cost": {"cpu_ms_per_request": {"web": {"median": 5}, "api": {"median": 10}}},
+    }}
+    result = plan(bench, target_rps=300, p99_ms=50, shares={"web": 0.6, "api": 0.4},
+                  exports_per_request=0.01, env={}, max_connections=200)
+    assert result["latency_target_known_met"]
+    # api: 120/s at 50 % -> 240/s of capacity; X(3) = 300/1.22 = 245.9 with sigma 1/9.
+    assert result["services"]["api"]["replicas"] == 3
+    # web: one replica does 200/s (half api's CPU per request); 180/s at 50 % -> 360/s -> 2.
+    assert result["services"]["web"]["replicas"] == 2
+    assert result["services"]["worker"]["replicas"] == 1
+    assert result["postgres"]["total"] == 2 * 8 + 3 * 8 + 2 + 2
+
+
+def test_amdahl_ceiling_makes_a_high_target_unreachable():
+    """sigma > 0 without crosstalk caps throughput at lambda / sigma; above it, no count helps."""
+    curve = fit({1: 100, 2: 160})  # sigma 0.25: ceiling 400/s
+    assert curve.ceiling == pytest.approx(400)
+    assert curve.replicas_for(390) is not None
+    assert curve.replicas_for(401) is None
+    assert curve.throughput(curve.practical_max()) >= 360
+
+
+def test_queue_wait_counts_from_the_broker_taking_the_task_when_known():
+    rows = [{"status": "done", "created": 0.0, "queued": 0.5, "started": 1.0, "finished": 2.0}]
+    assert export_figures(rows)["queue_wait_ms"]["p50"] == 500.0
+
+
+def test_retrograde_points_become_crosstalk():
+    """Two replicas slower than one: sigma stops at 1 and kappa explains the rest; one is best."""
+    curve = fit({1: 72, 2: 68})
+    assert curve.sigma == 1.0 and curve.kappa > 0
+    assert curve.throughput(2) == pytest.approx(68)
+    assert curve.ceiling == pytest.approx(72)
+    assert curve.replicas_for(80) is None and curve.replicas_for(50) == 1
