@@ -104,7 +104,9 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
+# The real services' ports: web 8000, api 8001.
+PORT = 8001 if os.environ["FAKE_SERVICE"] == "api" else 8000
+ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
 PY
 
 hardening=(--read-only --cap-drop ALL --security-opt no-new-privileges)
@@ -340,7 +342,7 @@ sleep 6
 for i in $(seq 1 10); do status "$base/api/later?i=$i" >/dev/null || true; done
 check "scale-in noticed: after re-resolution no try goes to the removed replica ($api2_ip)" \
     bash -c "[ -n '$api2_ip' ] && [ \"\$(docker logs $p-gateway 2>/dev/null | grep -c '/api/later')\" = 10 ] &&
-             ! docker logs $p-gateway 2>/dev/null | grep '/api/later' | grep -qF '$api2_ip:8000'"
+             ! docker logs $p-gateway 2>/dev/null | grep '/api/later' | grep -qF '$api2_ip:8001'"
 
 # ---- behind a trusted proxy (Kubernetes Ingress): forwarded headers kept --------------------
 docker run -d --name "$p-gateway-trusted" --network "$net" -p 127.0.0.1::8080 \

@@ -26,13 +26,23 @@ def k8s_container(objects, service):
     return matches[0], pod_spec(matches[0])["containers"][0]
 
 
-def image_user(image_name: str) -> int:
-    """Return the uid the image's Dockerfile stage ends with (USER uid:gid)."""
+def _stage(image_name: str) -> str:
+    """Return the text of the Dockerfile stage that builds the image."""
     target = image_name.rsplit("/", 1)[1]
     text = DOCKERFILES.get(target, DOCKERFILES["default"]).read_text()
     if target != "gateway":
         text = re.split(rf"^FROM \S+ AS {target}$", text, flags=re.M)[1].split("\nFROM ")[0]
-    return int(re.findall(r"^USER (\d+)", text, flags=re.M)[-1])
+    return text
+
+
+def image_user(image_name: str) -> int:
+    """Return the uid the image's Dockerfile stage ends with (USER uid:gid)."""
+    return int(re.findall(r"^USER (\d+)", _stage(image_name), flags=re.M)[-1])
+
+
+def image_port(image_name: str) -> int:
+    """Return the PORT the image's Dockerfile stage sets (gunicorn binds to it)."""
+    return int(re.findall(r"^ENV .*\bPORT=(\d+)", _stage(image_name), flags=re.M)[-1])
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -60,10 +70,12 @@ def test_same_health_checks_and_ports(local, compose, service):
         assert service == "migrate" and "readinessProbe" not in c
         return
     test = check["test"]
-    url = next((re.search(r"http://127\.0\.0\.1:(\d+)(/\w+)", t) for t in test if "http://" in t),
-               None)
+    url = next((re.search(r"http://127\.0\.0\.1:(\d+|\{[^}]*PORT[^}]*\})(/\w+)", t)
+                for t in test if "http://" in t), None)
     if url:
-        port, path = int(url.group(1)), url.group(2)
+        # The compose check may read the port from the image's PORT, as gunicorn does.
+        port = int(url.group(1)) if url.group(1).isdigit() else image_port(c["image"].rsplit(":", 1)[0])
+        path = url.group(2)
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         assert ports[c["readinessProbe"]["httpGet"]["port"]] == port
         assert c["readinessProbe"]["httpGet"]["path"] == path

@@ -37,11 +37,11 @@ def test_every_long_running_container_has_three_probes(renders):
 
 
 def test_probes_use_the_endpoints_the_services_define(production):
-    """web/api: /healthz live, /readyz ready on 8000; gateway/static: /healthz on 8080;
+    """web/api: /healthz live, /readyz ready on 8000 (web) and 8001 (api); gateway/static: /healthz on 8080;
     worker/beat: the heartbeat command."""
     expected = {
         "web": ("/healthz", "/readyz", 8000),
-        "api": ("/healthz", "/readyz", 8000),
+        "api": ("/healthz", "/readyz", 8001),
         "gateway": ("/healthz", "/healthz", 8080),
         "static": ("/healthz", "/healthz", 8080),
     }
@@ -320,7 +320,7 @@ def test_network_policies_cover_every_pod_and_allow_only_what_is_needed(renders,
     # Within the namespace, who may connect to whom (the edge comes from other namespaces).
     assert inbound("gateway", 8080) == set()
     assert inbound("web", 8000) == {"gateway"}
-    assert inbound("api", 8000) == {"gateway"}
+    assert inbound("api", 8001) == {"gateway"}
     assert inbound("static", 8080) == {"gateway"}
     assert inbound("worker", 8000) == set() and inbound("beat", 8000) == set()
     if "postgres" in pods:
@@ -330,7 +330,7 @@ def test_network_policies_cover_every_pod_and_allow_only_what_is_needed(renders,
         name: {p["port"] for r in _allowed(policies, labels, "Egress") for p in r.get("ports", [])}
         for name, labels in pods.items()
     }
-    assert egress_ports["gateway"] == {53, 8000, 8080}
+    assert egress_ports["gateway"] == {53, 8000, 8001, 8080}
     assert egress_ports["web"] == egress_ports["api"] == {53, 5432, 6379}
     assert egress_ports["worker"] == {53, 5432, 6379}
     assert egress_ports["beat"] == {53, 6379}

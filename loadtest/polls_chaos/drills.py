@@ -166,7 +166,7 @@ def rolling_restart(ctx: Context) -> None:
                 "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "40",
                 "-X", "POST", "-H", "Host: 127.0.0.1", "-H", "Content-Type: application/json",
                 "-H", f"Authorization: Token {token}", "-d", f'{{"choice_id": {choice_id}}}',
-                f"http://{address}:8000/api/polls/{poll_id}/vote/"], timeout=60)
+                f"http://{address}:8001/api/polls/{poll_id}/vote/"], timeout=60)
         except Exception as error:  # noqa: BLE001 - recorded as the probe's outcome
             out = f"error: {error}"
         ctx.facts["probe"] = {"status": out.strip(), "seconds": round(time.monotonic() - started, 2)}

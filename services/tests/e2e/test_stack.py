@@ -58,9 +58,9 @@ def test_gateway_health_and_hidden_service_endpoints(gateway):
     for path in ("/readyz", "/metrics", "/api/../metrics"):
         assert gateway.get(f"{BASE_URL}{path}", timeout=5).status_code == 404, path
     # ...while the services themselves answer them on their own port.
-    probe = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/{}').read().decode())"
-    assert '"status": "ok"' in compose("exec", "-T", "api", "python", "-c", probe.format("readyz"))
-    assert "django_http_requests_total" in compose("exec", "-T", "web", "python", "-c", probe.format("metrics"))
+    probe = "import os, urllib.request as u; print(u.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/{}').read().decode())"
+    assert '"status": "ok"' in compose("exec", "-T", "api", "python", "-c", probe.replace("{}", "readyz"))
+    assert "django_http_requests_total" in compose("exec", "-T", "web", "python", "-c", probe.replace("{}", "metrics"))
 
 
 def test_request_ids_are_passed_or_set(gateway):
@@ -216,7 +216,7 @@ def _metric_total(container: str, route: str, status: str) -> float:
 
     scrape = subprocess.run(
         ["docker", "exec", container, "python", "-c",
-         "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8000/metrics').read().decode())"],
+         "import os, urllib.request as u; print(u.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/metrics').read().decode())"],
         capture_output=True, text=True, check=True, timeout=30,
     ).stdout
     pattern = (
@@ -249,7 +249,7 @@ def test_sigterm_turns_readiness_to_503_while_the_replica_drains(gateway):
     probe = (
         "import urllib.request as u, urllib.error as e\n"
         "for path in ('readyz', 'healthz'):\n"
-        "    try: print(path, u.urlopen('http://127.0.0.1:8000/' + path).status)\n"
+        "    try: print(path, u.urlopen('http://127.0.0.1:8001/' + path).status)\n"
         "    except e.HTTPError as err: print(path, err.code)\n"
     )
     try:
