@@ -29,7 +29,7 @@ $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.y
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
 PHONY_INTERNAL := stack-up test-stack-up chaos-stack-up ensure-wrk
-.PHONY: $(PHONY_INTERNAL) help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
+.PHONY: $(PHONY_INTERNAL) lint help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,7 +69,10 @@ test-stack-up:
 	$(COMPOSE) down --volumes --remove-orphans
 	$(COMPOSE) up --build --detach --wait
 
-test-integration: ## (part of test) pytest against real PostgreSQL, Redis and Celery
+lint: $(VENV)/.installed ## Lint all Python (pyflakes and pycodestyle rules via ruff)
+	$(BIN)/ruff check --select E,F,W --line-length 130 --exclude '*/migrations/*' services loadtest k8s tools
+
+test-integration: lint ## (part of test) pytest against real PostgreSQL, Redis and Celery
 	cd services && set -a && . ../secrets.env && set +a && \
 	  ../$(BIN)/lint-imports --no-cache && \
 	  ../$(BIN)/pytest -m "not e2e" -p no:cacheprovider

@@ -104,7 +104,7 @@ def logs(container: str) -> str:
 def pid1_uid(container: str) -> str:
     """Real uid of the container's main process (read from /proc, no ps needed)."""
     status = docker("exec", container, "cat", "/proc/1/status").stdout
-    line = next(l for l in status.splitlines() if l.startswith("Uid:"))
+    line = next(row for row in status.splitlines() if row.startswith("Uid:"))
     return line.split()[1]
 
 

@@ -18,13 +18,14 @@ os.environ.setdefault("CACHE_REDIS_URL", "redis://127.0.0.1:56379/15")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:56379/14")
 
 from .build import *  # noqa: E402, F403
-from .worker import (  # noqa: E402
-    CELERY_BEAT_SCHEDULE,
-    CELERY_TASK_ACKS_LATE,
-    CELERY_TASK_REJECT_ON_WORKER_LOST,
-    CELERY_WORKER_PREFETCH_MULTIPLIER,
-    EXPORT_PENDING_GRACE_SECONDS,
-)
+from . import worker as _worker  # noqa: E402
+
+# The consumer settings the test suite's real Celery worker runs with, as the worker service does.
+CELERY_BEAT_SCHEDULE = _worker.CELERY_BEAT_SCHEDULE
+CELERY_TASK_ACKS_LATE = _worker.CELERY_TASK_ACKS_LATE
+CELERY_TASK_REJECT_ON_WORKER_LOST = _worker.CELERY_TASK_REJECT_ON_WORKER_LOST
+CELERY_WORKER_PREFETCH_MULTIPLIER = _worker.CELERY_WORKER_PREFETCH_MULTIPLIER
+EXPORT_PENDING_GRACE_SECONDS = _worker.EXPORT_PENDING_GRACE_SECONDS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "worker"]  # noqa: F405
 ROOT_URLCONF = "tests.urls"
