@@ -37,7 +37,9 @@ def _enqueue_build(export_id: int) -> None:
 
 
 def _mark_queued(export_id: int) -> None:
-    ResultExport.objects.filter(pk=export_id, queued_at__isnull=True).update(queued_at=timezone.now())
+    # Every successful send restarts the clock, so the sweeper resends a lost task once per
+    # running_for, not on every sweep.
+    ResultExport.objects.filter(pk=export_id, status=Status.PENDING).update(queued_at=timezone.now())
 
 
 def export_build(*, export_id: int) -> ResultExport | None:
@@ -80,15 +82,17 @@ def export_fail(*, export_id: int, error: str) -> None:
 def export_requeue_stale(*, pending_for: timedelta, running_for: timedelta) -> int:
     """Send the build task again for exports whose task was lost; return how many were sent.
 
-    Two ways a task gets lost: its send failed while the broker was down (pending, never queued,
-    for longer than pending_for), or its message vanished with the broker's data (running for
-    longer than any run may take). Exports merely waiting in a long queue are left alone, so a
-    backlog is never doubled. Building is idempotent, so a resend that races a late delivery
-    costs one no-op run.
+    Three ways a task gets lost: its send failed while the broker was down (pending, never
+    queued, for longer than pending_for); its message vanished between the broker and a worker
+    that was killed, or with the broker's data (queued, or started, longer ago than running_for,
+    which is longer than the broker's own redelivery takes). Exports merely waiting in an
+    ordinary queue are left alone, so a backlog is not doubled. Building is idempotent, so a
+    resend that races a late delivery costs one no-op run.
     """
     now = timezone.now()
     stale = ResultExport.objects.filter(
         Q(status=Status.PENDING, queued_at__isnull=True, created_at__lt=now - pending_for)
+        | Q(status=Status.PENDING, queued_at__lt=now - running_for)
         | Q(status=Status.RUNNING, started_at__lt=now - running_for)
     ).values_list("pk", flat=True)[:REQUEUE_BATCH]
     with transaction.atomic():

@@ -46,8 +46,11 @@ def test_stale_exports_are_sent_again_through_the_real_broker(django_capture_on_
     broker.delete("exports")
     long_ago = timezone.now() - timedelta(hours=1)
     stale_pending = _export()  # its send failed: never queued
-    queued_long_ago = _export(queued_at=long_ago)  # waiting in a long queue, not lost
-    ResultExport.objects.filter(pk__in=[stale_pending.pk, queued_long_ago.pk]).update(created_at=long_ago)
+    lost_message = _export(queued_at=long_ago)  # queued an hour ago and never started: lost
+    waiting = _export(queued_at=timezone.now() - timedelta(minutes=5))  # in an ordinary queue
+    ResultExport.objects.filter(pk__in=[stale_pending.pk, lost_message.pk, waiting.pk]).update(
+        created_at=long_ago
+    )
     stuck_running = _export(status="running", started_at=long_ago)
     _export()  # pending, but only just created
     _export(status="running", started_at=timezone.now())  # running normally
@@ -56,13 +59,15 @@ def test_stale_exports_are_sent_again_through_the_real_broker(django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         sent = export_requeue_stale(pending_for=timedelta(minutes=2), running_for=timedelta(minutes=10))
 
-    assert sent == 2
-    assert broker.llen("exports") == 2
-    assert sorted(_queued_export_ids(broker)) == sorted([stale_pending.pk, stuck_running.pk])
+    assert sent == 3
+    assert broker.llen("exports") == 3
+    assert sorted(_queued_export_ids(broker)) == sorted([stale_pending.pk, lost_message.pk, stuck_running.pk])
     stale_pending.refresh_from_db()
     assert stale_pending.queued_at is not None, "a successful send is recorded"
     with django_capture_on_commit_callbacks(execute=True):
-        assert export_requeue_stale(pending_for=timedelta(minutes=2), running_for=timedelta(days=1)) == 0
+        assert export_requeue_stale(pending_for=timedelta(minutes=2), running_for=timedelta(minutes=10)) == 1, (
+            "only the running one again: the resent pending ones were marked queued just now"
+        )
 
 
 def test_a_request_whose_task_cannot_be_queued_still_succeeds_quickly():
