@@ -15,9 +15,10 @@ import signal
 from config.drain import DRAIN_MARKER
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# gthread: a few processes with threads each, so a slow request does not block a whole process
-# and persistent database connections are reused across requests.
-worker_class = "gthread"
+# gthread (a few processes with threads each, so a slow request does not block a whole process
+# and persistent database connections are reused across requests), closing its listener as soon
+# as it stops accepting: see config.gunicorn_worker.
+worker_class = "config.gunicorn_worker.ThreadWorkerClosingListener"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -49,7 +50,7 @@ def when_ready(server):
 
     def handle_term():
         if drain_seconds <= 0 or DRAIN_MARKER.exists():
-            stop()  # second SIGTERM, or draining disabled: stop gracefully now
+            return stop()  # second SIGTERM, or draining disabled: stop gracefully now
         server.log.info("SIGTERM: draining for %ss before stopping", drain_seconds)
         DRAIN_MARKER.touch()
         # The master loop is single-threaded; SIGALRM re-queues SIGTERM, which then stops it.
