@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from config.tasks import enqueue
 from domain.errors import NotFound
+from domain.locks import EXPORT_BUILD_LOCKS, advisory_lock
 from domain.models import Choice, Poll, ResultExport
 
 EXPORT_TASK = "exports.build_results_csv"
@@ -45,31 +46,28 @@ def _mark_queued(export_id: int) -> None:
 def export_build(*, export_id: int) -> ResultExport | None:
     """Build the CSV of an export; safe to run any number of times, concurrently or again.
 
-    Returns the export, or None when it does not exist or another worker holds it right now.
-    A run that dies half-way (worker killed) leaves the row "running" and its transaction rolled
-    back; the redelivered task takes it over and finishes it, so there is always one result.
+    Returns the export, or None when it does not exist. One run at a time holds the export's
+    advisory lock. A copy of the task that arrives meanwhile (the broker redelivers a message whose
+    acknowledgement was lost, as in a worker's warm shutdown) waits for it, finds the export done
+    and counts no attempt. A run that dies half-way (worker killed) leaves the row "running", its
+    transaction rolled back, and its lock released once PostgreSQL sees its connection gone; the
+    redelivered task then takes it over and finishes it, so there is always one result.
     """
-    # Visible progress for status pages, in its own short transaction.
-    started = ResultExport.objects.filter(
-        pk=export_id, status__in=[Status.PENDING, Status.RUNNING]
-    ).update(status=Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1)
-    if not started:
-        return ResultExport.objects.filter(pk=export_id).first()
-    with transaction.atomic():
-        export = (
-            ResultExport.objects.select_for_update(skip_locked=True)
-            .select_related("poll")
-            .filter(pk=export_id)
-            .first()
-        )
-        if export is None or export.is_finished:
-            return export
-        export.content = _results_csv(export.poll)
-        export.status = Status.DONE
-        export.error = ""
-        export.finished_at = timezone.now()
-        export.save(update_fields=["content", "status", "error", "finished_at"])
-    return export
+    with advisory_lock(EXPORT_BUILD_LOCKS + export_id, wait=True):
+        # Visible progress for status pages, in its own short transaction.
+        started = ResultExport.objects.filter(
+            pk=export_id, status__in=[Status.PENDING, Status.RUNNING]
+        ).update(status=Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1)
+        if not started:
+            return ResultExport.objects.filter(pk=export_id).first()
+        with transaction.atomic():
+            export = ResultExport.objects.select_related("poll").get(pk=export_id)
+            export.content = _results_csv(export.poll)
+            export.status = Status.DONE
+            export.error = ""
+            export.finished_at = timezone.now()
+            export.save(update_fields=["content", "status", "error", "finished_at"])
+        return export
 
 
 def export_fail(*, export_id: int, error: str) -> None:

@@ -4,6 +4,7 @@ import base64
 import json
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
+from domain.locks import EXPORT_BUILD_LOCKS, advisory_lock
 from domain.models import ResultExport
 from domain.services import export_build, export_requeue_stale
 from tests.factories import PollFactory, UserFactory
@@ -32,6 +35,30 @@ def test_building_twice_yields_one_result():
     assert first.status == second.status == "done"
     assert second.content == first.content
     assert ResultExport.objects.get(pk=export.pk).attempts == 1, "the second run did no work"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_copy_of_the_task_waits_for_the_run_in_progress_and_counts_no_attempt():
+    """A redelivered message for an export being built waits for that build, then finds it done."""
+    export = _export()
+    copy = {}
+    with advisory_lock(EXPORT_BUILD_LOCKS + export.pk):  # a worker is building it
+        thread = threading.Thread(target=_in_own_connection, args=(copy, export.pk))
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive(), "the copy waits while the export is being built"
+        assert ResultExport.objects.get(pk=export.pk).attempts == 0
+        export_build(export_id=export.pk)  # the build in progress finishes (the lock is reentrant)
+    thread.join(30)
+    assert copy["status"] == "done"
+    assert ResultExport.objects.get(pk=export.pk).attempts == 1, "the copy did no work"
+
+
+def _in_own_connection(result: dict, export_id: int) -> None:
+    try:
+        result["status"] = export_build(export_id=export_id).status
+    finally:
+        connection.close()
 
 
 def test_csv_cells_cannot_smuggle_formulas():

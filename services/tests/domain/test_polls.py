@@ -76,7 +76,7 @@ def test_seed_fills_data_in_volume_and_is_idempotent():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_migrate_runs_wait_for_each_other():
     """Given one migrate run holding the advisory lock, a second one waits, then finds no work."""
-    from domain.management.commands.migrate import MIGRATION_LOCK_ID
+    from domain.locks import MIGRATION_LOCK_ID
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_ID])
