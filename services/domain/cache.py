@@ -5,8 +5,12 @@ scanning Redis. While Redis is down reads miss and bumps are lost; the short TTL
 """
 
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.cache import cache
+
+T = TypeVar("T")
 
 _VERSION_KEY = "polls:version"
 
@@ -23,3 +27,13 @@ def polls_version() -> str:
 def polls_changed() -> None:
     """Invalidate every cached poll list (call after the change has committed)."""
     cache.set(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def cached_poll_list(key: str, build: Callable[[], T], *, timeout: int) -> T:
+    """Return build(), cached under the current polls version: any poll or vote change misses."""
+    versioned_key = f"polls:{polls_version()}:{key}"
+    value = cache.get(versioned_key)
+    if value is None:
+        value = build()
+        cache.set(versioned_key, value, timeout=timeout)
+    return value

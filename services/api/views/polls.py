@@ -1,14 +1,17 @@
 """Poll operations: list, create, detail, vote and results."""
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.serializers import PollOutput
+from domain.cache import cached_poll_list
 from domain.selectors import PollStatus, poll_get, poll_list, poll_results
 from domain.services import poll_create, vote_cast
 from domain.services.polls import MAX_CHOICES, MIN_CHOICES
@@ -37,11 +40,20 @@ class PollListCreateApi(APIView):
     def get(self, request):
         filters = self.PollFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        polls = poll_list(status=filters.validated_data.get("status"))
+        status_filter = filters.validated_data.get("status")
+        page = request.query_params.get(PageNumberPagination.page_query_param, "1")
+        if not page.isdigit():
+            raise NotFound("Invalid page.")
+        # Keyed by host as well: the next and previous links are absolute URLs.
+        key = f"api:{request.get_host()}:{status_filter}:{int(page)}"
+        return Response(cached_poll_list(
+            key, lambda: self._list_page(request, status_filter), timeout=settings.API_POLL_LIST_CACHE_SECONDS))
+
+    def _list_page(self, request, status_filter: str | None) -> dict:
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(polls, request, view=self)
+        page = paginator.paginate_queryset(poll_list(status=status_filter), request, view=self)
         context = {"now": timezone.now()}
-        return paginator.get_paginated_response(PollOutput(page, many=True, context=context).data)
+        return paginator.get_paginated_response(PollOutput(page, many=True, context=context).data).data
 
     @extend_schema(request=PollCreateInput, responses={201: PollOutput})
     def post(self, request):

@@ -1,6 +1,6 @@
 """Settings for the api service: Django REST Framework under /api/ with an OpenAPI schema."""
 
-from config.env import env_str
+from config.env import env_int, env_str
 
 from .base import *  # noqa: F403
 
@@ -32,6 +32,10 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
+
+# Poll list pages stay cached until a poll or a vote changes, or this many seconds pass (which
+# bounds how late a poll whose closing time passed shows as open).
+API_POLL_LIST_CACHE_SECONDS = env_int("API_POLL_LIST_CACHE_SECONDS", 10)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Polls API",

@@ -4,7 +4,7 @@ The static image gets the files; web and api get the manifest (staticfiles.json)
 """
 
 from .api import INSTALLED_APPS as API_APPS
-from .api import REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: F401
+from .api import API_POLL_LIST_CACHE_SECONDS, REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: F401
 from .web import *  # noqa: F403
 
 INSTALLED_APPS = list(dict.fromkeys([*INSTALLED_APPS, *API_APPS]))  # noqa: F405

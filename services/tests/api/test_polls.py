@@ -47,6 +47,23 @@ def test_an_unknown_status_filter_is_a_400(api_client):
 
 def test_an_unknown_page_is_a_404(api_client):
     assert api_client.get("/api/polls/?page=99").status_code == 404
+    assert api_client.get("/api/polls/?page=two").status_code == 404
+
+
+def test_a_listed_page_is_served_from_the_cache_until_a_vote_changes_it(
+    api_client, user_api, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    poll = PollFactory(choices=["Yes", "No"])
+    first = api_client.get("/api/polls/").json()
+
+    with django_assert_num_queries(0):
+        assert api_client.get("/api/polls/?page=1").json() == first
+
+    choice = poll.choices.get(text="Yes")
+    with django_capture_on_commit_callbacks(execute=True):  # the vote invalidates once committed
+        assert user_api.post(f"/api/polls/{poll.pk}/vote/", {"choice_id": choice.pk}, format="json").status_code == 201
+    [listed] = api_client.get("/api/polls/").json()["results"]
+    assert {c["text"]: c["votes"] for c in listed["choices"]} == {"Yes": 1, "No": 0}
 
 
 def test_detail_and_unknown_id(api_client):
