@@ -21,6 +21,11 @@ CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
 # The queues this worker consumes. Exports have their own queue, so a second worker service with
 # WORKER_QUEUES=exports can scale export capacity without touching the default queue.
 CELERY_TASK_QUEUES = [Queue(name) for name in env_list("WORKER_QUEUES", ["default", "exports"])]
+# Back on a returning broker within this many seconds (worker.consumer), and never give up on one
+# that is away (Celery's default stops the worker after 100 tries).
+CELERY_WORKER_CONSUMER = "worker.consumer:SteadyReconnectConsumer"
+BROKER_RECONNECT_MAX_SECONDS = env_int("BROKER_RECONNECT_MAX_SECONDS", 2)
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 
