@@ -22,6 +22,9 @@ worker_class = "config.gunicorn_worker.ThreadWorkerClosingListener"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Import Django once in the master, before the port is bound: a new replica never holds
+# connections in its backlog while its workers import, and they share the imported code's memory.
+preload_app = True
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 # Longer than the gateway's upstream keepalive idle time, so gunicorn never closes a connection
 # the gateway is about to reuse.
