@@ -23,12 +23,12 @@ COMPOSE := docker compose
 # The tests run their own stack: a separate compose project with fresh volumes and its own
 # gateway port, so `make test` never touches the data of a stack started with `make up`. It also
 # publishes PostgreSQL and Redis on loopback for the host's pytest (docker-compose.test.yml).
-TEST_TARGETS := test test-stack-up test-integration test-e2e loadtest-test
+TEST_TARGETS := test test-stack-up test-stack-down test-integration test-e2e loadtest-test
 $(TEST_TARGETS): export COMPOSE_PROJECT_NAME := polls-test
 $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
-PHONY_INTERNAL := stack-up test-stack-up chaos-stack-up ensure-wrk
+PHONY_INTERNAL := stack-up test-stack-up test-stack-down chaos-stack-up chaos-stack-down ensure-wrk
 .PHONY: $(PHONY_INTERNAL) lint help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
@@ -62,12 +62,17 @@ scale: ## Run REPLICAS replicas of SERVICE, e.g. make scale SERVICE=api REPLICAS
 	  echo "$(SERVICE) does not scale: see the README's service table."; exit 2;; esac
 	$(COMPOSE) up --detach --wait --no-recreate --scale $(SERVICE)=$(REPLICAS) $(SERVICE)
 
-test: prerequisites ## Run the whole test suite: manifests, unit and integration, end to end, load
-	$(MAKE) k8s-validate test-stack-up test-integration test-e2e loadtest-test
+test: prerequisites ## Run the whole test suite: manifests, unit and integration, end to end, load, drills
+	$(MAKE) k8s-validate test-stack-up test-integration test-e2e loadtest-test test-stack-down
+	$(MAKE) chaos-test
 
 test-stack-up:
 	$(COMPOSE) down --volumes --remove-orphans
 	$(COMPOSE) up --build --detach --wait
+
+# Frees the machine's CPU for the drills, which measure what users see under load.
+test-stack-down:
+	$(COMPOSE) down --volumes --remove-orphans
 
 lint: $(VENV)/.installed ## Lint all Python (pyflakes and pycodestyle rules via ruff)
 	$(BIN)/ruff check --select E,F,W --line-length 130 --exclude '*/migrations/*' services loadtest k8s tools
@@ -196,11 +201,11 @@ loadtest-locust: ## Locust user journeys, headless, with Locust's own HTML repor
 
 loadtest-test: ## (part of test) short low-rate load run on the test stack: report complete, zero errors
 	LOADTEST_TARGET=$${LOADTEST_TARGET:-http://127.0.0.1:$(GATEWAY_PORT)} \
-	  $(BIN)/pytest loadtest/tests -p no:cacheprovider
+	  $(BIN)/pytest loadtest/tests -m "not chaos" -p no:cacheprovider
 
 # Failure drills (docs/resilience.md), on their own compose project and port, with short Celery
 # time limits so redelivery fits in a drill (loadtest/polls_chaos/compose.chaos.yml).
-CHAOS_TARGETS := chaos chaos-test chaos-stack-up
+CHAOS_TARGETS := chaos chaos-test chaos-stack-up chaos-stack-down
 $(CHAOS_TARGETS): export COMPOSE_PROJECT_NAME := polls-chaos
 $(CHAOS_TARGETS): export COMPOSE_FILE := docker-compose.yml:loadtest/polls_chaos/compose.chaos.yml
 $(CHAOS_TARGETS): export GATEWAY_PORT := 28080
@@ -216,9 +221,13 @@ chaos: prerequisites ## Failure drills under load: verdict table and HTML report
 	$(MAKE) chaos-stack-up
 	PYTHONPATH=loadtest $(BIN)/python -m polls_chaos $(if $(DRILL),--drill $(DRILL))
 
-chaos-test: prerequisites ## The failure drills as pytest tests (marker chaos) on the polls-chaos stack
+chaos-test: prerequisites ## (part of test) The failure drills as pytest tests (marker chaos) on the polls-chaos stack
 	$(MAKE) chaos-stack-up
-	PYTHONPATH=loadtest $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider
+	PYTHONPATH=loadtest CHAOS_REQUIRED=1 $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider
+	$(MAKE) chaos-stack-down
+
+chaos-stack-down:
+	$(COMPOSE) down --volumes --remove-orphans
 
 # Benchmarks (loadtest/bench/README.md). `make bench` runs its own compose project, polls-bench
 # (gateway on 127.0.0.1:38080), and writes loadtest/reports/bench-<time>/bench.{md,json}; a

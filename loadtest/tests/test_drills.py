@@ -26,14 +26,20 @@ PROJECT = os.environ.get("COMPOSE_PROJECT_NAME", "polls-chaos")
 REPORT = Path(os.environ.get("CHAOS_REPORT", Path(__file__).resolve().parents[1] / "reports" / "chaos-test"))
 
 
+# Set by `make chaos-test` (part of `make test`): there, a missing stack is a failure, not a skip.
+REQUIRED = os.environ.get("CHAOS_REQUIRED") == "1"
+
+
 @pytest.fixture(scope="module")
 def stack():
+    missing = None
     if PROJECT != "polls-chaos":
-        pytest.skip("the drills run only against the polls-chaos compose project")
-    driver = DockerDriver(project=PROJECT)
-    if not driver.replicas("gateway"):
-        pytest.skip("the polls-chaos stack is not running: `make chaos` starts it")
-    yield Stack(TARGET, driver)
+        missing = "the drills run only against the polls-chaos compose project"
+    elif not DockerDriver(project=PROJECT).replicas("gateway"):
+        missing = "the polls-chaos stack is not running: `make chaos` starts it"
+    if missing:
+        pytest.fail(missing) if REQUIRED else pytest.skip(missing)
+    yield Stack(TARGET, DockerDriver(project=PROJECT))
 
 
 @pytest.fixture(scope="module")
