@@ -77,3 +77,17 @@ def test_base_image_defaults_agree_everywhere():
     assert {name for name, _ in declared} == {"PYTHON_IMAGE", "NGINX_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE"}
     for name, default in declared:
         assert f'"{name} {default} ' in ensure, f"{name}={default} differs in tools/base-images/ensure"
+
+
+def test_settings_that_merge_web_and_api_have_every_setting_of_both():
+    """The image build and the bench monolith run web's and api's code, so they need both settings."""
+    script = (
+        "import importlib\n"
+        "names = lambda role: {n for n in vars(importlib.import_module(f'config.settings.{role}')) if n.isupper()}\n"
+        "for merged in ('build', 'monolith'):\n"
+        "    print(merged, sorted((names('web') | names('api')) - names(merged) - {'ROOT_URLCONF', 'SERVICE_NAME'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=SERVICES, env={**os.environ, **PRODUCTION_ENV},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["build []", "monolith []"]

@@ -5,10 +5,7 @@ code run as one process. The URLconf lives in the top-level `monolith` package, 
 must not import the services (import-linter contracts in pyproject.toml).
 """
 
-from .api import INSTALLED_APPS as API_APPS
-from .api import REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: F401
-from .web import *  # noqa: F403
+from .build import *  # noqa: F403 - every setting of web and api, as collectstatic sees them
 
-INSTALLED_APPS = list(dict.fromkeys([*INSTALLED_APPS, *API_APPS]))  # noqa: F405
 ROOT_URLCONF = "monolith.urls"
 SERVICE_NAME = "monolith"
