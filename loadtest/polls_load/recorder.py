@@ -52,6 +52,7 @@ class Bucket:
     ok: int = 0  # of the requests scheduled here: answered as expected
     failed: int = 0  # ... or not (status, timeout, connection error, journey error, never sent)
     completed: int = 0  # requests that finished in this bucket (by completion time)
+    succeeded: int = 0  # ... and were answered as expected (the goodput)
     latencies_ms: list[float] = field(default_factory=list)  # of the requests scheduled here
 
 
@@ -109,7 +110,9 @@ class Recorder:
         """Record one request: `due` is its scheduled time, `sent` None if it never left."""
         latency_us = min(HIGHEST_US, max(LOWEST_US, round((done - due) * 1e6)))
         slot = self.bucket(due)
-        self.bucket(done).completed += 1
+        finished = self.bucket(done)
+        finished.completed += 1
+        finished.succeeded += ok
         for tally in (self._tally(self.by_request, request), self._tally(self.by_scenario, scenario)):
             tally.histogram.record_value(latency_us)
             if ok:
@@ -139,13 +142,13 @@ class Recorder:
     def timeline(self, *, every: int = 1) -> dict[str, list]:
         """Return the buckets as columns; every=10 merges ten 100 ms buckets into one second."""
         columns: dict[str, list] = {k: [] for k in
-                                    ("t", "scheduled", "sent", "ok", "failed", "completed",
+                                    ("t", "scheduled", "sent", "ok", "failed", "completed", "succeeded",
                                      "p50_ms", "p95_ms", "p99_ms", "max_ms")}
         for start in range(0, len(self.buckets), every):
             group = self.buckets[start : start + every]
             latencies = sorted(v for b in group for v in b.latencies_ms)
             columns["t"].append(round(start * self.bucket_seconds, 3))
-            for name in ("scheduled", "sent", "ok", "failed", "completed"):
+            for name in ("scheduled", "sent", "ok", "failed", "completed", "succeeded"):
                 columns[name].append(sum(getattr(b, name) for b in group))
             for name, p in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99), ("max_ms", 100)):
                 value = percentile(latencies, p)

@@ -25,10 +25,14 @@ PROBE = Path(__file__).with_name("exports_probe.py")
 STATIC_QUOTAS = {"static": 0.5, "monolith": 0.5}
 API_QUOTAS = {"api": 0.5, "gateway": 0.5}
 WORKER_QUOTA = {"worker": 0.5}
-# The mixed scenario: 1.2 cores of serving on each side, and the same worker behind both.
-DECOMPOSED_QUOTAS = {"gateway": 0.2, "static": 0.1, "web": 0.5, "api": 0.4, "worker": 0.3}
+# The mixed scenario: 1.2 cores of serving on each side, and the same worker behind both. The
+# decomposed split follows measured demand (item 7): the gateway used about 0.04 of a core and
+# static under 0.01 at saturation, web and api the rest in about a 55:45 ratio.
+DECOMPOSED_QUOTAS = {"gateway": 0.1, "static": 0.05, "web": 0.6, "api": 0.45, "worker": 0.3}
 MONOLITH_QUOTAS = {"monolith": 1.2, "worker": 0.3}
 MIX = {"browse": 6, "api": 3, "export": 1}
+# Offered rate of the saturated mixed runs: well above what either side answers at 1.5 CPU.
+SATURATING_RATE = 600
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,8 @@ def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict
     with stack.Usage() as usage:
         results = run.wait()
     per_second = results["per_second"]
-    completed = sum(c for t, c in zip(per_second["t"], per_second["completed"]) if t < seconds)
+    # Throughput is what was answered as expected: a fast error is not capacity.
+    succeeded = sum(c for t, c in zip(per_second["t"], per_second["succeeded"]) if t < seconds)
     summary, client = results["summary"], results["client"]
     by_service: dict[str, int] = {}
     for name, tally in results["by_request"].items():
@@ -128,7 +133,7 @@ def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict
         by_service[service] = by_service.get(service, 0) + tally["ok"] + tally["failed"]
     row = {
         "rate": rate, "seconds": seconds, "users": users,
-        "throughput": round(completed / seconds, 1),
+        "throughput": round(succeeded / seconds, 1),
         "ok": summary["ok"], "failed": summary["failed"],
         "latency_ms": summary["latency_ms"],
         "service_time_ms": summary["service_time_ms"],
@@ -237,7 +242,7 @@ def mixed(plan: Plan, say: Say) -> dict:
         for name, (target, quotas) in sides.items():
             stack.set_cpus(quotas)
             saturation[name].append(_openloop(
-                target, rate=250, seconds=plan.mixed_seconds, users=plan.mixed_users, mix=MIX,
+                target, rate=SATURATING_RATE, seconds=plan.mixed_seconds, users=plan.mixed_users, mix=MIX,
                 say=say, label=f"  {name} saturated {i + 1}", saturate=True))
     throughput = {name: spread([r["throughput"] for r in runs if not r["discarded"]])
                   for name, runs in saturation.items()}
