@@ -72,8 +72,9 @@ def chart(result, path: Path) -> None:
 
 
 def write(results, folder: Path, *, started_at: str) -> Path:
-    """Write index.html, a PNG per drill and timelines.json into `folder`; return the page."""
+    """Write index.html, a PNG per drill, timelines.json and verdicts.json into `folder`; return the page."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "verdicts.json").write_text(json.dumps([r.summary() for r in results], indent=1, default=str) + "\n")
     timelines = {r.name: {"marks": r.results.get("marks", []), "window": r.figures.window,
                           "timeline": r.results.get("timeline", {}), "summary": r.results.get("summary", {})}
                  for r in results}

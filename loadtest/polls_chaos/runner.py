@@ -1,6 +1,5 @@
 """Run drills one after another under open-loop load, restoring the stack after each."""
 
-import json
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -100,5 +99,4 @@ def run_all(names: list[str], stack: Stack, out: Path, **kwargs) -> list[DrillRe
     results = [run_drill(DRILLS[name], stack, **kwargs) for name in names]
     out.mkdir(parents=True, exist_ok=True)
     report.write(results, out, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
-    (out / "verdicts.json").write_text(json.dumps([r.summary() for r in results], indent=1, default=str) + "\n")
     return results
