@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 import psycopg
 import pytest
@@ -13,6 +14,7 @@ from tests.factories import PollFactory, UserFactory
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.celery_worker
+STATS_FLUSH_SECONDS = 2  # PostgreSQL flushes a backend's pending statistics at least every second
 
 
 def _status(export_id: int) -> str:
@@ -66,6 +68,25 @@ def test_a_worker_killed_mid_export_completes_it_exactly_once_after_redelivery(
     assert len(export.content.splitlines()) == 1 + poll.choices.count()
     assert ResultExport.objects.filter(poll=poll).count() == 1
     assert "WorkerLostError" in _log(celery_worker_process)
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(celery_worker_process):
+    """Celery's Django fixup would open a new PostgreSQL session for every task."""
+    exports = [export_request(user=UserFactory(), poll_id=PollFactory().pk) for _ in range(8)]
+    wait_for(lambda: _status(exports[0].pk) == "done", 60, "the first export to finish")
+    sessions_after_first = _sessions_started()
+
+    wait_for(lambda: all(_status(e.pk) == "done" for e in exports), 60, "the exports to finish")
+    time.sleep(STATS_FLUSH_SECONDS)  # a closed session is counted when its backend exits
+    assert _sessions_started() - sessions_after_first <= 1
+
+
+def _sessions_started() -> int:
+    """Sessions ever opened to this database (PostgreSQL flushes the counter within a second)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
 
 
 def _log(worker) -> str:
