@@ -59,3 +59,17 @@ def celery_worker_process(transactional_db, tmp_path):
         except subprocess.TimeoutExpired:
             popen.kill()
             popen.wait(timeout=10)
+        _end_leftover_sessions()
+
+
+def _end_leftover_sessions() -> None:
+    """End the database sessions of pool processes that outlived their worker by a moment.
+
+    The worker keeps its connection between tasks; a session left behind would stop pytest-django
+    from dropping the test database.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
