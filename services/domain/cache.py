@@ -29,11 +29,16 @@ def polls_changed() -> None:
     cache.set(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
-def cached_poll_list(key: str, build: Callable[[], T], *, timeout: int) -> T:
-    """Return build(), cached under the current polls version: any poll or vote change misses."""
-    versioned_key = f"polls:{polls_version()}:{key}"
-    value = cache.get(versioned_key)
+def cached_poll_list(key: str, build: Callable[[], T], *, timeout: int, stored_as: Callable[[T], str] | None = None) -> T:
+    """Return build(), cached under the current polls version: any poll or vote change misses.
+
+    stored_as names the key a fresh result is stored under when it differs from the one asked
+    for (a page number out of range that shows the last page), so odd requests cannot fill Redis
+    with copies.
+    """
+    version = polls_version()
+    value = cache.get(f"polls:{version}:{key}")
     if value is None:
         value = build()
-        cache.set(versioned_key, value, timeout=timeout)
+        cache.set(f"polls:{version}:{stored_as(value) if stored_as else key}", value, timeout=timeout)
     return value

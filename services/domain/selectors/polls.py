@@ -6,12 +6,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from domain.cache import polls_version
+from domain.cache import cached_poll_list
 from domain.errors import NotFound
 from domain.models import Choice, Poll, Vote
 
@@ -95,14 +94,15 @@ class HomePage:
 
 def poll_home_page(*, page: int) -> HomePage:
     """Return one page of open polls for the home page, cached in Redis until polls change."""
-    key_prefix = f"polls:home:{polls_version()}"
-    cached = cache.get(f"{key_prefix}:{page}")
-    if cached is not None:
-        return cached
+    return cached_poll_list(f"home:{page}", lambda: _home_page(page), timeout=settings.HOME_CACHE_SECONDS,
+                            stored_as=lambda shown: f"home:{shown.number}")
+
+
+def _home_page(page: int) -> HomePage:
     polls = poll_list(status=PollStatus.OPEN).annotate(total_votes=Sum("choices__votes"))
     paginator = Paginator(polls.order_by("closes_at", "id"), settings.POLLS_PER_PAGE)
     page_obj = paginator.get_page(page)
-    result = HomePage(
+    return HomePage(
         polls=[
             {
                 "id": poll.pk,
@@ -117,6 +117,3 @@ def poll_home_page(*, page: int) -> HomePage:
         has_previous=page_obj.has_previous(),
         has_next=page_obj.has_next(),
     )
-    # Keyed by the page actually shown: out-of-range page numbers must not fill Redis with copies.
-    cache.set(f"{key_prefix}:{page_obj.number}", result, timeout=settings.HOME_CACHE_SECONDS)
-    return result
