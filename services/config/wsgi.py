@@ -12,5 +12,6 @@ application = get_wsgi_application()
 # Import every view and build the URL maps now, not on the first request. With gunicorn's
 # preload_app this runs once in the master before the port is bound, so a replica that has just
 # joined the gateway's rotation answers its first requests as fast as the rest.
-get_resolver().url_patterns  # noqa: B018 - evaluating the property is the point
-get_resolver().reverse_dict  # noqa: B018
+_resolver = get_resolver()
+_resolver.url_patterns  # noqa: B018 - evaluating the properties is the point
+_resolver.reverse_dict  # noqa: B018
