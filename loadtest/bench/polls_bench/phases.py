@@ -236,29 +236,30 @@ def worker_scaling(plan: Plan, say: Say) -> dict:
     return result
 
 
+def _each_side_in_turn(sides: dict, plan: Plan, say: Say, *, rate: float, label: str,
+                       saturate: bool = False) -> dict[str, list[dict]]:
+    """Run the mixed journeys against each side under its quotas, alternating sides per repeat."""
+    runs: dict[str, list[dict]] = {name: [] for name in sides}
+    for i in range(max(2, plan.repeats - 1)):
+        for name, (target, quotas) in sides.items():
+            stack.set_cpus(quotas)
+            runs[name].append(_openloop(
+                target, rate=rate, seconds=plan.mixed_seconds, users=plan.mixed_users, mix=MIX,
+                say=say, label=f"  {name} {label} {i + 1}", saturate=saturate))
+    return runs
+
+
 def mixed(plan: Plan, say: Say) -> dict:
     """Item 5: the decomposed stack and the monolith, mixed journeys, equal total CPU."""
     sides = {
         "decomposed": (f"http://{stack.one('gateway').ip}:8080", DECOMPOSED_QUOTAS),
         "monolith": (f"http://{stack.one('monolith').ip}:8000", MONOLITH_QUOTAS),
     }
-    saturation: dict[str, list[dict]] = {name: [] for name in sides}
-    for i in range(max(2, plan.repeats - 1)):
-        for name, (target, quotas) in sides.items():
-            stack.set_cpus(quotas)
-            saturation[name].append(_openloop(
-                target, rate=SATURATING_RATE, seconds=plan.mixed_seconds, users=plan.mixed_users, mix=MIX,
-                say=say, label=f"  {name} saturated {i + 1}", saturate=True))
+    saturation = _each_side_in_turn(sides, plan, say, rate=SATURATING_RATE, label="saturated", saturate=True)
     throughput = {name: spread([r["throughput"] for r in runs if not r["discarded"]])
                   for name, runs in saturation.items()}
     common_rate = round(0.5 * throughput["monolith"].get("median", 20), 1)
-    at_rate: dict[str, list[dict]] = {name: [] for name in sides}
-    for i in range(max(2, plan.repeats - 1)):
-        for name, (target, quotas) in sides.items():
-            stack.set_cpus(quotas)
-            at_rate[name].append(_openloop(
-                target, rate=common_rate, seconds=plan.mixed_seconds, users=plan.mixed_users, mix=MIX,
-                say=say, label=f"  {name} at {common_rate}/s {i + 1}"))
+    at_rate = _each_side_in_turn(sides, plan, say, rate=common_rate, label=f"at {common_rate}/s")
     p99 = {name: spread([r["latency_ms"]["p99"] for r in runs if not r["discarded"] and "p99" in r["latency_ms"]])
            for name, runs in at_rate.items()}
     speedup = ratio(throughput["decomposed"], throughput["monolith"])
