@@ -94,6 +94,10 @@ def _zero_failed(figures: Figures) -> Check:
     return Check("zero failed requests", figures.failed == 0, f"{figures.failed} failed of {figures.sent}")
 
 
+def _judge_zero_failed(ctx, figures, events) -> list[Check]:
+    return [_zero_failed(figures)]
+
+
 def _recovered(figures: Figures, limit: float = RECOVERY_LIMIT_S) -> Check:
     ok = figures.recovery_s is not None and figures.recovery_s <= limit
     return Check(f"recovered within {limit:g} s", ok, f"recovery {figures.recovery_s} s")
@@ -131,9 +135,7 @@ def graceful_stop(ctx: Context) -> None:
     ctx.fault_ends("both replicas back")
 
 
-@graceful_stop.judge
-def _(ctx, figures, events):
-    return [_zero_failed(figures)]
+graceful_stop.judge(_judge_zero_failed)
 
 
 # ---- 2 -----------------------------------------------------------------------------------------
@@ -458,9 +460,7 @@ def gateway_reload(ctx: Context) -> None:
     ctx.fault_ends("reloads done")
 
 
-@gateway_reload.judge
-def _(ctx, figures, events):
-    return [_zero_failed(figures)]
+gateway_reload.judge(_judge_zero_failed)
 
 
 # ---- 11 ----------------------------------------------------------------------------------------

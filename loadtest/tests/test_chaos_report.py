@@ -2,14 +2,10 @@
 
 import json
 
-import pytest
-
-pytest.importorskip("matplotlib")
-
-from polls_chaos import report  # noqa: E402
-from polls_chaos.drills import Check  # noqa: E402
-from polls_chaos.figures import Figures  # noqa: E402
-from polls_chaos.runner import DrillResult  # noqa: E402
+from polls_chaos import report
+from polls_chaos.drills import Check
+from polls_chaos.figures import Figures
+from polls_chaos.runner import DrillResult
 
 
 def _result(name: str, passed: bool) -> DrillResult:

@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("matplotlib")
-
-from polls_chaos import report  # noqa: E402
-from polls_chaos.drills import DRILLS  # noqa: E402
-from polls_chaos.faults import DockerDriver  # noqa: E402
-from polls_chaos.runner import run_drill  # noqa: E402
-from polls_chaos.stack import Stack  # noqa: E402
+from polls_chaos import report
+from polls_chaos.drills import DRILLS
+from polls_chaos.faults import DockerDriver
+from polls_chaos.runner import run_drill
+from polls_chaos.stack import Stack
 
 pytestmark = pytest.mark.chaos
 
