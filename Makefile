@@ -29,7 +29,7 @@ $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.y
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
 PHONY_INTERNAL := stack-up test-stack-up test-stack-down chaos-stack-up chaos-stack-down ensure-wrk
-.PHONY: $(PHONY_INTERNAL) lint help up down logs seed scale test test-integration test-e2e lock base-images prerequisites clean
+.PHONY: $(PHONY_INTERNAL) lint help up down logs seed scale test test-gateway test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,7 +63,10 @@ scale: ## Run REPLICAS replicas of SERVICE, e.g. make scale SERVICE=api REPLICAS
 	$(COMPOSE) up --detach --wait --no-recreate --scale $(SERVICE)=$(REPLICAS) $(SERVICE)
 
 test: prerequisites ## Run the whole test suite: manifests, unit and integration, end to end, load
-	$(MAKE) k8s-validate test-stack-up test-integration test-e2e loadtest-test
+	$(MAKE) k8s-validate test-gateway test-stack-up test-integration test-e2e loadtest-test
+
+test-gateway: ## (part of test) the gateway image against fake replicas on its own network
+	gateway/smoke-test.sh
 
 test-stack-up:
 	$(COMPOSE) down --volumes --remove-orphans

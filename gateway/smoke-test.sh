@@ -65,13 +65,16 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 # ---- fake upstream: answers every path with its service name, hostname and
-# ---- the request headers; with FAKE_FLAKY=1, /api/flaky answers 503.
+# ---- the request headers; with FAKE_FLAKY=1, /api/flaky answers 503; with
+# ---- FAKE_HOLD_SECONDS=N, /api/hold is held N s and its connection closed
+# ---- without an answer (a replica that fails mid-request).
 read -r -d '' fake_py <<'PY' || true
-import json, os, socket
+import json, os, socket, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NAME = os.environ.get("FAKE_SERVICE", "fake")
 FLAKY = os.environ.get("FAKE_FLAKY") == "1"
+HOLD_SECONDS = float(os.environ.get("FAKE_HOLD_SECONDS") or 0)
 HOST = socket.gethostname()
 
 class Handler(BaseHTTPRequestHandler):
@@ -81,6 +84,10 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        if HOLD_SECONDS and self.path.startswith("/api/hold"):
+            time.sleep(HOLD_SECONDS)
+            self.close_connection = True
+            return
         code = 503 if FLAKY and self.path.startswith("/api/flaky") else 200
         doc = {
             "service": NAME,
@@ -363,6 +370,42 @@ check "trusted mode: peer appended to X-Forwarded-For" \
 out=$(c -H 'X-Forwarded-Proto: javascript:' "http://127.0.0.1:$tport/")
 check "trusted mode: odd X-Forwarded-Proto replaced by the scheme" \
     test "$(json_field 'd["headers"].get("x-forwarded-proto")' <<<"$out")" = http
+
+# ---- the replica list changes while a request is between tries --------------------------------
+# A second gateway whose api group ("apiswap") starts with two replicas that hold
+# /api/hold for 7 s and then drop the connection. A GET and a POST go in; then a
+# healthy replica joins, and the gateway's list is re-resolved (valid=5s) before
+# the holds end. nginx will not move a request started on the old list to
+# another peer ("no live upstreams"), so the GET gets one fresh pass
+# (@redispatch) and must reach the new replica; the POST was sent to a replica,
+# so it must come back as a 503 and never be sent again.
+run_fake hold1 apiswap -e FAKE_HOLD_SECONDS=7
+run_fake hold2 apiswap -e FAKE_HOLD_SECONDS=7
+docker run -d --name "$p-gateway-swap" --network "$net" -p 127.0.0.1::8080 \
+    --user 101:101 "${hardening[@]}" --tmpfs /tmp \
+    -e API_UPSTREAM=apiswap:8000 "$gw_image" >/dev/null
+containers+=("$p-gateway-swap")
+sbase="http://127.0.0.1:$(docker port "$p-gateway-swap" 8080/tcp | head -n1 | sed 's/.*://')"
+for _ in $(seq 1 40); do
+    [[ "$(status "$sbase/api/whoami" 2>/dev/null)" == 200 ]] && break
+    sleep 0.25
+done
+c -o "$work/held-get" -w '%{http_code}' --max-time 40 "$sbase/api/hold?m=get" >"$work/held-get.code" 2>/dev/null &
+held_get=$!
+c -o /dev/null -w '%{http_code}' --max-time 40 -X POST -d 'x=1' "$sbase/api/hold?m=post" >"$work/held-post.code" 2>/dev/null &
+held_post=$!
+sleep 0.5
+run_fake fresh1 apiswap
+wait "$held_get" || true
+wait "$held_post" || true
+get_code=$(cat "$work/held-get.code"); post_code=$(cat "$work/held-post.code")
+get_host=$(json_field 'd["host"]' <"$work/held-get" 2>/dev/null || true)
+get_line=$(docker logs "$p-gateway-swap" 2>/dev/null | grep -F '/api/hold?m=get' || true)
+post_line=$(docker logs "$p-gateway-swap" 2>/dev/null | grep -F '/api/hold?m=post' || true)
+check "GET failing after the list changed: one fresh pass, 200 from the new replica (got $get_code from '$get_host')" \
+    bash -c '[[ $1 == 200 && $2 == fresh1 && $3 == *", api : "* ]]' _ "$get_code" "$get_host" "$get_line"
+check "POST that reached a failing replica: 503, sent once (got $post_code)" \
+    bash -c '[[ $1 == 503 && $2 == *"\"upstream_status\":\"502\""* ]]' _ "$post_code" "$post_line"
 
 # ---- the image's own healthcheck ----------------------------------------------------------------
 hs=""
