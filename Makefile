@@ -62,8 +62,9 @@ scale: ## Run REPLICAS replicas of SERVICE, e.g. make scale SERVICE=api REPLICAS
 	  echo "$(SERVICE) does not scale: see the README's service table."; exit 2;; esac
 	$(COMPOSE) up --detach --wait --no-recreate --scale $(SERVICE)=$(REPLICAS) $(SERVICE)
 
-test: prerequisites ## Run the whole test suite: manifests, unit and integration, end to end, load
-	$(MAKE) k8s-validate test-gateway test-stack-up test-integration test-e2e loadtest-test
+test: prerequisites ## Run the whole test suite: manifests, gateway, unit and integration, end to end, load, drills
+	$(MAKE) k8s-validate test-gateway test-stack-up test-integration test-e2e loadtest-test test-stack-down
+	$(MAKE) chaos-test
 
 test-gateway: ## (part of test) the gateway image against fake replicas on its own network
 	gateway/smoke-test.sh
@@ -223,7 +224,7 @@ chaos: prerequisites ## Failure drills under load: verdict table and HTML report
 	$(MAKE) chaos-stack-up
 	PYTHONPATH=loadtest $(BIN)/python -m polls_chaos $(if $(DRILL),--drill $(DRILL))
 
-chaos-test: prerequisites ## The failure drills as pytest tests (marker chaos) on the polls-chaos stack
+chaos-test: prerequisites ## (part of test) The failure drills as pytest tests (marker chaos) on the polls-chaos stack
 	$(MAKE) chaos-stack-up
 	PYTHONPATH=loadtest CHAOS_REQUIRED=1 $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider
 	$(MAKE) chaos-stack-down
