@@ -2,14 +2,16 @@
 
 `celery inspect ping` goes through the broker, so a Redis outage would get every healthy worker
 restarted; a heartbeat file only says whether this process is still turning its event loop.
+
+This module is the probe (`python -m worker.heartbeat`), so it imports nothing but the standard
+library: with Celery imported, each probe cost about 120 ms of CPU, which a worker busy at its CPU
+limit must find inside the probe's timeout. The Celery side (the worker bootstep and beat's
+scheduler that touch the file) lives in worker/celery_app.py.
 """
 
 import os
 import time
 from pathlib import Path
-
-from celery import bootsteps
-from celery.beat import PersistentScheduler
 
 HEARTBEAT_FILE = Path(os.environ.get("HEARTBEAT_FILE", "/tmp/heartbeat"))
 INTERVAL_SECONDS = 5.0
@@ -20,27 +22,9 @@ def touch() -> None:
     HEARTBEAT_FILE.touch()
 
 
-class HeartbeatStep(bootsteps.StartStopStep):
-    """Worker bootstep: touch the heartbeat file from the worker's own timer."""
-
-    requires = {"celery.worker.components:Timer"}
-
-    def start(self, worker):
-        touch()
-        self.tref = worker.timer.call_repeatedly(INTERVAL_SECONDS, touch, priority=10)
-
-    def stop(self, worker):
-        if getattr(self, "tref", None) is not None:
-            self.tref.cancel()
-        HEARTBEAT_FILE.unlink(missing_ok=True)
-
-
-class HeartbeatScheduler(PersistentScheduler):
-    """Beat's scheduler, touching the heartbeat file on every tick (at most max_interval apart)."""
-
-    def tick(self, *args, **kwargs):
-        touch()
-        return super().tick(*args, **kwargs)
+def forget() -> None:
+    """Remove the heartbeat on a clean stop, so a stopped process never looks alive."""
+    HEARTBEAT_FILE.unlink(missing_ok=True)
 
 
 def main() -> int:
