@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 from polls_bench.budget import connection_budget  # noqa: E402
-from polls_bench.capacity import plan  # noqa: E402
+from polls_bench.capacity import plan, render  # noqa: E402
 from polls_bench.celery_figures import export_figures  # noqa: E402
 from polls_bench.stats import ratio, spread  # noqa: E402
 from polls_bench.usl import USL, efficiency, fit  # noqa: E402
@@ -97,14 +97,19 @@ def test_export_figures_span_from_first_start_to_last_finish():
 def test_capacity_plan_from_a_report():
     """Replicas come from the fitted curve at 50 % utilisation; the budget follows from them."""
     bench = {"phases": {
-        "api_scaling": {"rps": {"1": {"n": 3, "median": 100}, "2": {"n": 3, "median": 180}}},
-        "workers": {"exports_per_second": {"1": {"n": 2, "median": 20}, "2": {"n": 2, "median": 40}}},
+        "api_scaling": {"quota_per_replica": 0.3,
+                        "rps": {"1": {"n": 3, "median": 100}, "2": {"n": 3, "median": 180}}},
+        "workers": {"quota_per_worker": 0.3,
+                    "exports_per_second": {"1": {"n": 2, "median": 20}, "2": {"n": 2, "median": 40}}},
         "latency": {"latency_ms": {"p99": {"n": 3, "median": 30}}},
         "cost": {"cpu_ms_per_request": {"web": {"median": 5}, "api": {"median": 10}}},
     }}
     result = plan(bench, target_rps=300, p99_ms=50, shares={"web": 0.6, "api": 0.4},
                   exports_per_request=0.01, env={}, max_connections=200)
     assert result["latency_target_known_met"]
+    # Replicas are counted in the size they were measured at, and the printed plan says so.
+    assert {s["replica_cpu"] for s in result["services"].values()} == {0.3}
+    assert "3 replica(s) at 0.3 CPU" in render(result)
     # api: 120/s at 50 % -> 240/s of capacity; X(3) = 300/1.22 = 245.9 with sigma 1/9.
     assert result["services"]["api"]["replicas"] == 3
     # web: one replica does 200/s (half api's CPU per request); 180/s at 50 % -> 360/s -> 2.

@@ -58,6 +58,17 @@ def measured_points(bench: dict) -> dict[str, dict[int, float]]:
     return points
 
 
+def replica_cpu(bench: dict) -> dict[str, float | None]:
+    """Return the CPU quota each service's replicas had when their throughput was measured.
+
+    The plan counts replicas of that size: a deployment that gives each replica more CPU needs
+    fewer of them (roughly in proportion, as long as one replica is not the bottleneck).
+    """
+    phases = bench["phases"]
+    api = phases.get("api_scaling", {}).get("quota_per_replica")
+    return {"api": api, "web": api, "worker": phases.get("workers", {}).get("quota_per_worker")}
+
+
 def web_point(bench: dict, api_points: dict[int, float]) -> dict[int, float] | None:
     """Estimate one web replica's throughput from the mixed run: web and api CPU per request.
 
@@ -93,6 +104,7 @@ def plan(bench: dict, *, target_rps: float, p99_ms: float, shares: dict[str, flo
         "api": target_rps * shares.get("api", 0),
         "worker": target_rps * shares.get("api", 0) * exports_per_request,
     }
+    sizes = replica_cpu(bench)
     services = {}
     for service, rate in demand.items():
         if service not in points:
@@ -105,7 +117,7 @@ def plan(bench: dict, *, target_rps: float, p99_ms: float, shares: dict[str, flo
             "ceiling": round(curve.ceiling, 2) if math.isfinite(curve.ceiling) else None,
             "practical_max": curve.practical_max() if math.isfinite(curve.ceiling) else None,
             "sigma": round(curve.sigma, 4), "kappa": round(curve.kappa, 6),
-            "points": points[service], "replicas": replicas,
+            "points": points[service], "replicas": replicas, "replica_cpu": sizes.get(service),
             "fit_note": _fit_note(len(points[service]), curve.kappa),
         }
     # An unreachable demand is budgeted at the practical maximum (90 % of the ceiling): the most
@@ -139,10 +151,11 @@ def render(result: dict) -> str:
         if "error" in s:
             lines.append(f"  {service:7s} {s['error']}")
             continue
-        curve = (f"one replica {s['one_replica']:g}/s, sigma {s['sigma']}, kappa {s['kappa']}, "
+        size = f" at {s['replica_cpu']:g} CPU" if s.get("replica_cpu") else ""
+        curve = (f"one replica{size} {s['one_replica']:g}/s, sigma {s['sigma']}, kappa {s['kappa']}, "
                  f"ceiling {s['ceiling'] if s['ceiling'] is not None else 'none'}/s; {s['fit_note']}")
         if s["replicas"] is not None:
-            lines.append(f"  {service:7s} {s['replicas']} replica(s)  (demand {s['demand']:g}/s at "
+            lines.append(f"  {service:7s} {s['replicas']} replica(s){size}  (demand {s['demand']:g}/s at "
                          f"{100 * result['headroom']:.0f} %; {curve})")
         else:
             lines.append(f"  {service:7s} UNREACHABLE: {s['demand']:g}/s at {100 * result['headroom']:.0f} % "

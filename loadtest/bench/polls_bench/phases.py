@@ -24,7 +24,11 @@ PROBE = Path(__file__).with_name("exports_probe.py")
 # Equal CPU for both sides of each comparison (cores, CFS quota per container).
 STATIC_QUOTAS = {"static": 0.5, "monolith": 0.5}
 API_QUOTAS = {"api": 0.5, "gateway": 0.5}
-WORKER_QUOTA = {"worker": 0.5}
+# Scaling (item 4): one and two replicas at the same quota, small enough that two replicas and
+# what they share (gateway, PostgreSQL, Redis, the load generator) fit in the host's 2 cores. At
+# 0.5 per replica the pair and the rest kept the host over 90 % busy, and the figure measured the
+# host rather than the design (docs/performance.md). Every run records how busy the host was.
+SCALING_QUOTA = 0.3
 # The mixed scenario: 1.2 cores of serving on each side, and the same worker behind both. The
 # decomposed split follows measured demand (item 7): the gateway used about 0.04 of a core and
 # static under 0.01 at saturation, web and api the rest in about a 55:45 ratio.
@@ -52,10 +56,10 @@ Say = Callable[[str], None]
 def _wrk(url: str, plan: Plan, say: Say, label: str) -> dict:
     with stack.Usage() as usage:
         result = wrk.run(url, seconds=plan.wrk_seconds, connections=plan.wrk_connections)
-    row = {**result.as_dict(), "cpu_seconds": usage.cpu_by_service}
+    row = {**result.as_dict(), "cpu_seconds": usage.cpu_by_service, "host_busy_pct": usage.host_busy_pct}
     note = " DISCARDED: wrk used over 70 % of a core" if result.discarded else ""
     say(f"{label}: {result.rps:8.1f} req/s  p99 {result.latency_ms['p99']:.1f} ms  "
-        f"wrk CPU {100 * result.client_cpu:.0f} %{note}")
+        f"wrk CPU {100 * result.client_cpu:.0f} %, host {usage.host_busy_pct} % busy{note}")
     return row
 
 
@@ -141,6 +145,7 @@ def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict
         "client_cpu_pct": client["cpu_percent_of_one_core"],
         "discarded": client["cpu_percent_of_one_core"] > CLIENT_CPU_LIMIT_PCT,
         "cpu_seconds": usage.cpu_by_service,
+        "host_busy_pct": usage.host_busy_pct,
         "peak_memory": usage.peak_memory,
     }
     lat = summary["latency_ms"]
@@ -167,20 +172,37 @@ def read_latency(plan: Plan, say: Say, capacity: float) -> dict:
             "met": bool(figures["p99"].get("n")) and figures["p99"]["median"] <= 50}
 
 
-def api_scaling(plan: Plan, say: Say, one_replica: dict) -> dict:
-    """Item 4a: api throughput through the gateway with 1 and 2 replicas, each at the same quota."""
-    gateway = stack.one("gateway")
-    url = f"http://{gateway.ip}:8080/api/polls/"
-    stack.scale("api", 2)
-    stack.set_cpus(API_QUOTAS)
-    seen = stack.wait_for_replicas(url, 2)
-    say(f"  the gateway balances over {seen} api replicas")
-    runs = [_wrk(url, plan, say, f"  2 api replicas {i + 1}/{plan.repeats}") for i in range(plan.repeats)]
+def api_scaling(plan: Plan, say: Say) -> dict:
+    """Item 4a: api throughput through the gateway with 1 and 2 replicas, each at the same quota.
+
+    One and two replicas alternate within each repeat, so drift on a shared host hits both alike.
+    """
+    url = f"http://{stack.one('gateway').ip}:8080/api/polls/"
+    runs: dict[str, list[dict]] = {"1": [], "2": []}
+    for i in range(plan.repeats):
+        for replicas in (1, 2):
+            _scale_api(url, replicas, say)
+            runs[str(replicas)].append(_wrk(url, plan, say, f"  {replicas} api replica(s) {i + 1}/{plan.repeats}"))
     stack.scale("api", 1)
-    two = spread(_kept(runs))
-    eff = round(two["median"] / (2 * one_replica["median"]), 3) if two.get("n") and one_replica.get("n") else None
-    return {"quota_per_replica": API_QUOTAS["api"], "rps": {"1": one_replica, "2": two}, "runs_2": runs,
+    rps = {n: spread(_kept(rows)) for n, rows in runs.items()}
+    eff = round(rps["2"]["median"] / (2 * rps["1"]["median"]), 3) if rps["2"].get("n") and rps["1"].get("n") else None
+    return {"quota_per_replica": SCALING_QUOTA, "quotas": {"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]},
+            "rps": rps, "runs": runs, "host_busy_pct": _host_busy(runs),
             "efficiency": eff, "target": 0.8, "met": eff is not None and eff >= 0.8}
+
+
+def _scale_api(url: str, replicas: int, say: Say) -> None:
+    stack.scale("api", replicas)
+    stack.set_cpus({"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]})
+    seen = stack.wait_for_replicas(url, replicas)
+    time.sleep(6)  # the gateway re-resolves names every 5 s: a removed replica leaves its list
+    say(f"  the gateway balances over {seen} api replica(s)")
+
+
+def _host_busy(runs: dict[str, list[dict]]) -> dict[str, dict]:
+    """How busy the host was in each side's runs (percent of all cores)."""
+    return {n: spread([r["host_busy_pct"] for r in rows if r.get("host_busy_pct") is not None])
+            for n, rows in runs.items()}
 
 
 def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
@@ -199,7 +221,10 @@ def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
     with stack.Usage() as usage:  # while the workers build the batch (the queueing is done)
         rows = json.loads(stack.execute(api, "python", "-c", code, "collect", str(queued["first"]),
                                         str(queued["last"]), "90", timeout=150))["rows"]
+    if pause:
+        stack.wait_healthy("worker")
     figures = export_figures(rows)
+    figures["host_busy_pct"] = usage.host_busy_pct
     if figures["done"]:
         figures["cpu_ms_per_export"] = {service: round(1000 * seconds / figures["done"], 2)
                                         for service, seconds in usage.cpu_by_service.items()}
@@ -207,25 +232,30 @@ def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
 
 
 def worker_scaling(plan: Plan, say: Say) -> dict:
-    """Items 4b and 6: exports per second with 1 and 2 workers; queue wait at half of capacity."""
-    result: dict = {"quota_per_worker": WORKER_QUOTA["worker"], "batch": plan.export_batch, "runs": {}}
-    for replicas in (1, 2):
-        stack.scale("worker", replicas)
-        stack.set_cpus(WORKER_QUOTA)
-        runs = []
-        for i in range(max(2, plan.repeats - 1)):
+    """Items 4b and 6: exports per second with 1 and 2 workers; queue wait at half of capacity.
+
+    One and two workers alternate within each repeat, so drift on a shared host hits both alike.
+    """
+    result: dict = {"quota_per_worker": SCALING_QUOTA, "batch": plan.export_batch,
+                    "runs": {"1": [], "2": []}}
+    for i in range(max(2, plan.repeats - 1)):
+        for replicas in (1, 2):
+            stack.scale("worker", replicas)
+            # The api queues each batch (exports_probe.py) while the workers are paused: its own
+            # quota only sets how long that takes, not the figure.
+            stack.set_cpus({"worker": SCALING_QUOTA, "api": API_QUOTAS["api"]})
             figures = _export_batch(plan.export_batch, 0, pause=True)
-            runs.append(figures)
+            result["runs"][str(replicas)].append(figures)
             say(f"  {replicas} worker(s) {i + 1}: {figures.get('exports_per_second')} exports/s "
-                f"({figures['done']}/{figures['queued']} done)")
-        result["runs"][str(replicas)] = runs
+                f"({figures['done']}/{figures['queued']} done), host {figures['host_busy_pct']} % busy")
     per_second = {n: spread([r["exports_per_second"] for r in runs if r.get("exports_per_second")])
                   for n, runs in result["runs"].items()}
     result["exports_per_second"] = per_second
+    result["host_busy_pct"] = _host_busy(result["runs"])
     eff = (round(per_second["2"]["median"] / (2 * per_second["1"]["median"]), 3)
            if per_second["1"].get("n") and per_second["2"].get("n") else None)
     result.update(efficiency=eff, target=0.8, met=eff is not None and eff >= 0.8)
-    # Queue wait under a steady flow at half of what the two workers can do.
+    # Queue wait under a steady flow at half of what the two workers can do (still 2 workers).
     rate = round(0.5 * per_second["2"].get("median", 10), 1)
     count = max(20, int(rate * 10))
     paced = _export_batch(count, rate, pause=False)

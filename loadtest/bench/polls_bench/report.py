@@ -13,6 +13,12 @@ def _s(spread: dict, unit: str = "", digits: int = 1) -> str:
             f"n={spread['n']})")
 
 
+def _host(phase: dict) -> str:
+    """How busy the whole host was in the two-replica runs: near 100 %, the host was the limit."""
+    busy = phase.get("host_busy_pct", {}).get("2", {})
+    return f"; host {busy['median']:.0f} % busy with 2" if busy.get("n") else ""
+
+
 def _met(flag: bool | None) -> str:
     return "met" if flag else "**not met**"
 
@@ -53,12 +59,12 @@ def markdown(r: dict) -> str:
     if "api_scaling" in p:
         a = p["api_scaling"]
         lines.append(f"| 4 | api 1 vs 2 replicas ({a['quota_per_replica']} CPU each), req/s | {_s(a['rps']['1'])} vs "
-                     f"{_s(a['rps']['2'])}: efficiency **{a['efficiency']}** | 0.8 | {_met(a['met'])} |")
+                     f"{_s(a['rps']['2'])}: efficiency **{a['efficiency']}**{_host(a)} | 0.8 | {_met(a['met'])} |")
     if "workers" in p:
         w = p["workers"]
         eps = w["exports_per_second"]
         lines.append(f"| 4 | worker 1 vs 2 ({w['quota_per_worker']} CPU each), exports/s | {_s(eps['1'])} vs "
-                     f"{_s(eps['2'])}: efficiency **{w['efficiency']}** | 0.8 | {_met(w['met'])} |")
+                     f"{_s(eps['2'])}: efficiency **{w['efficiency']}**{_host(w)} | 0.8 | {_met(w['met'])} |")
     if "mixed" in p:
         x = p["mixed"]
         lines.append(f"| 5 | decomposed vs monolith, mixed, req/s at saturation | {_s(x['throughput']['decomposed'])} "

@@ -111,6 +111,24 @@ def scale(service: str, replicas: int) -> None:
             timeout=300)
 
 
+def wait_healthy(service: str, *, timeout: float = 40) -> None:
+    """Wait until Docker reports every container of a service healthy again.
+
+    Docker marks a paused container unhealthy and keeps that status after `docker unpause` until
+    the next health probe (the service's interval later), and `compose up --wait` fails at once on
+    an unhealthy container: so wait here after unpausing, before anything scales the service.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        states = {c.name: run(["docker", "inspect", "-f", "{{.State.Health.Status}}", c.id]).strip()
+                  for c in containers(service)}
+        if all(state == "healthy" for state in states.values()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{service} not healthy within {timeout:.0f} s: {states}")
+        time.sleep(1)
+
+
 def recreate(service: str, environment: dict[str, str]) -> None:
     """Recreate one replica of a service with extra environment (a tuning trial), and wait."""
     import tempfile
@@ -156,23 +174,34 @@ def memory_bytes(container: Container) -> int:
     return usage - int(stat.get("inactive_file", 0))
 
 
+def _host_cpu_ticks() -> tuple[int, int]:
+    """Return the host's (busy, total) CPU ticks over all cores since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # guest time is already counted in user and nice
+    return total - idle, total
+
+
 class Usage:
-    """CPU used per service over a block of code, and each container's peak memory during it.
+    """CPU used per service over a block of code, each container's peak memory during it, and how
+    busy the whole host was (percent of all cores: near 100, the host was the limit, not a quota).
 
         with Usage() as usage:
             ... load ...
-        usage.cpu_by_service, usage.peak_memory
+        usage.cpu_by_service, usage.peak_memory, usage.host_busy_pct
     """
 
     def __init__(self, every: float = 0.5) -> None:
         self.every = every
         self.cpu_by_service: dict[str, float] = {}
         self.peak_memory: dict[str, int] = {}
+        self.host_busy_pct: float | None = None
         self._stop = threading.Event()
 
     def __enter__(self) -> "Usage":
         self._containers = [c for c in containers() if c.service not in ("migrate",)]
         self._cpu = {c.id: cpu_seconds(c) for c in self._containers}
+        self._host = _host_cpu_ticks()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -187,6 +216,8 @@ class Usage:
             except (OSError, RuntimeError):
                 pass  # the container went away during the block
         self.cpu_by_service = {k: round(v, 3) for k, v in sorted(totals.items())}
+        busy, total = (after - before for after, before in zip(_host_cpu_ticks(), self._host))
+        self.host_busy_pct = round(100 * busy / total, 1) if total else None
 
     def _sample(self) -> None:
         while not self._stop.is_set():
