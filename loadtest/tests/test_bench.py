@@ -139,3 +139,15 @@ def test_retrograde_points_become_crosstalk():
     assert curve.throughput(2) == pytest.approx(68)
     assert curve.ceiling == pytest.approx(72)
     assert curve.replicas_for(80) is None and curve.replicas_for(50) == 1
+
+
+def test_the_monolith_is_probed_like_web_and_api():
+    """Docker runs health probes on the container's own CPU quota: both sides of item 5 pay alike."""
+    import yaml
+
+    repo = Path(__file__).resolve().parents[2]
+    stack = yaml.safe_load((repo / "docker-compose.yml").read_text())
+    bench = yaml.safe_load((repo / "loadtest" / "bench" / "docker-compose.bench.yml").read_text())
+    probe = bench["services"]["monolith"]["healthcheck"]["test"]
+    assert probe == stack["services"]["web"]["healthcheck"]["test"] == stack["services"]["api"]["healthcheck"]["test"]
+    assert probe[:2] == ["CMD", "bash"], "a shell probe: starting Python in the container costs ~45 ms of CPU"
