@@ -70,8 +70,11 @@ def test_same_health_checks_and_ports(local, compose, service):
         assert service == "migrate" and "readinessProbe" not in c
         return
     test = check["test"]
-    url = next((re.search(r"http://127\.0\.0\.1:(\d+|\{[^}]*PORT[^}]*\})(/\w+)", t)
-                for t in test if "http://" in t), None)
+    # An HTTP check on the replica's own port: a URL (Python, curl) or a request written to bash's
+    # /dev/tcp (web and api: cheap to start inside a small CPU quota).
+    command = " ".join(test)
+    url = (re.search(r"http://127\.0\.0\.1:(\d+|\{[^}]*PORT[^}]*\})(/\w+)", command)
+           or re.search(r"/dev/tcp/127\.0\.0\.1/(\d+|\$+\{?PORT\}?) .*?'GET (/\w+) ", command))
     if url:
         # The compose check may read the port from the image's PORT, as gunicorn does.
         port = int(url.group(1)) if url.group(1).isdigit() else image_port(c["image"].rsplit(":", 1)[0])
