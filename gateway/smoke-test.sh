@@ -407,6 +407,25 @@ check "GET failing after the list changed: one fresh pass, 200 from the new repl
 check "POST that reached a failing replica: 503, sent once (got $post_code)" \
     bash -c '[[ $1 == 503 && $2 == *"\"upstream_status\":\"502\""* ]]' _ "$post_code" "$post_line"
 
+# A try that never connected (here: nothing listens, so it is refused) gets the second pass;
+# with no other replica that pass finds none, and the client gets the short 503.
+docker run -d --name "$p-dead1" --network "$net" --network-alias apidead --user 65534:65534 \
+    "${hardening[@]}" "$PYTHON_IMAGE" python3 -c 'import time; time.sleep(600)' >/dev/null
+containers+=("$p-dead1")
+docker run -d --name "$p-gateway-dead" --network "$net" -p 127.0.0.1::8080 \
+    --user 101:101 "${hardening[@]}" --tmpfs /tmp \
+    -e API_UPSTREAM=apidead:8000 "$gw_image" >/dev/null
+containers+=("$p-gateway-dead")
+dbase="http://127.0.0.1:$(docker port "$p-gateway-dead" 8080/tcp | head -n1 | sed 's/.*://')"
+for _ in $(seq 1 40); do
+    [[ "$(status "$dbase/healthz" 2>/dev/null)" == 200 ]] && break
+    sleep 0.25
+done
+dead_code=$(status "$dbase/api/refused" || echo 000)
+dead_line=$(docker logs "$p-gateway-dead" 2>/dev/null | grep -F '/api/refused' || true)
+check "GET refused by the only replica: a second pass, then the short 503 (got $dead_code)" \
+    bash -c '[[ $1 == 503 && $2 =~ \"upstream_addr\":\"[0-9.]+:8000\ :\ [0-9.]+:8000\" ]]' _ "$dead_code" "$dead_line"
+
 # ---- the image's own healthcheck ----------------------------------------------------------------
 hs=""
 for _ in $(seq 1 40); do
