@@ -216,7 +216,10 @@ $(CHAOS_TARGETS): export IMAGE_TAG := chaos
 DRILL ?=
 .PHONY: chaos chaos-test
 
+# A fresh stack for every run, as for the tests: drills start from a known state, and a stack
+# left by another checkout (other secrets.env, same project name) cannot get in the way.
 chaos-stack-up:
+	$(COMPOSE) down --volumes --remove-orphans
 	$(COMPOSE) up --build --detach --wait --remove-orphans
 	$(COMPOSE) run --rm --no-deps migrate python manage.py seed
 
