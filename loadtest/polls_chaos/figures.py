@@ -8,6 +8,10 @@ from polls_load.recorder import Recorder, percentile
 # The load's writes; every other request is a GET that the gateway may retry on another replica.
 WRITES = frozenset({"web: vote", "api: vote", "api: export start", "web: login", "api: token"})
 WARM_UP_SECONDS = 2.0  # the first requests open connections: not part of the baseline
+# Recovered means normal and staying so: this many one-second slices in a row with no failure and
+# a normal p99. A lone slow second long after the fault (a pause of the host, a GC) is noise,
+# not the fault's tail: at 40 requests/s a second's p99 is its slowest request.
+STABLE_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -84,14 +88,14 @@ def compute(events: list[Event], *, start: float, end: float, run_end: float) ->
     during = [e for e in events if start <= e.due < end]
     baseline = _p99(before)
     limit = normal_latency_ms(baseline)
-    # Recovery: the end of the last one-second slice after the fault that still had a failure or a
-    # p99 above normal; 0 when the first second after the fault was already normal.
-    recovery = 0.0
+    # Recovery: from the end of the fault to the first of STABLE_SECONDS normal one-second slices
+    # in a row (fewer at the very end of the run); 0 when answers were normal from the start.
     seconds = math.ceil(max(0.0, run_end - end))
+    normal = []
     for i in range(seconds):
         chunk = [e for e in events if end + i <= e.due < end + i + 1]
-        if chunk and (any(not e.ok for e in chunk) or (_p99(chunk) or 0) > limit):
-            recovery = float(i + 1)
+        normal.append(not chunk or (all(e.ok for e in chunk) and (_p99(chunk) or 0) <= limit))
+    recovery = float(next((i for i in range(seconds) if all(normal[i:i + STABLE_SECONDS])), seconds))
     after = [e for e in events if end + recovery <= e.due]
     statuses: dict[str, int] = {}
     for e in during:
