@@ -126,6 +126,17 @@ run_fake() { # run_fake NAME ALIAS [extra docker args...]
     containers+=("$p-$name")
 }
 
+run_gateway() { # run_gateway NAME [extra docker args, e.g. -e API_UPSTREAM=...]
+    local name=$1; shift
+    docker run -d --name "$p-$name" --network "$net" -p 127.0.0.1::8080 \
+        --user 101:101 "${hardening[@]}" --tmpfs /tmp "$@" "$gw_image" >/dev/null
+    containers+=("$p-$name")
+}
+
+gateway_url() { # gateway_url NAME: the 127.0.0.1 URL a gateway container is published on
+    echo "http://127.0.0.1:$(docker port "$p-$1" 8080/tcp | head -n1 | sed 's/.*://')"
+}
+
 echo "# images: NGINX_IMAGE=$NGINX_IMAGE PYTHON_IMAGE=$PYTHON_IMAGE"
 if [[ -n "${GATEWAY_IMAGE:-}" ]]; then
     gw_image=$GATEWAY_IMAGE
@@ -155,12 +166,9 @@ docker run -d --name "$p-static" --network "$net" --network-alias static \
     -v "$work/static:/srv/static:ro" "$NGINX_IMAGE" >/dev/null
 containers+=("$p-static")
 
-docker run -d --name "$p-gateway" --network "$net" -p 127.0.0.1::8080 \
-    --user 101:101 "${hardening[@]}" --tmpfs /tmp "$gw_image" >/dev/null
-containers+=("$p-gateway")
-
-port=$(docker port "$p-gateway" 8080/tcp | head -n1 | sed 's/.*://')
-base="http://127.0.0.1:$port"
+run_gateway gateway
+base=$(gateway_url gateway)
+port=${base##*:}
 echo "# gateway on $base"
 
 c() { curl -sS --max-time 5 "$@"; }
@@ -185,6 +193,13 @@ ok "gateway ready and routing"
 
 # helpers --------------------------------------------------------------------
 status() { c -o /dev/null -w '%{http_code}' "$@"; }
+answers_200() { # answers_200 URL: wait (at most 10 s) until URL answers 200
+    for _ in $(seq 1 40); do
+        [[ "$(status "$1" 2>/dev/null)" == 200 ]] && return 0
+        sleep 0.25
+    done
+    return 1
+}
 json_field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, {"d": d}))' "$1"; }
 header() { # header NAME  (reads `curl -D -` output on stdin)
     tr -d '\r' | awk -v h="$(echo "$1" | tr 'A-Z' 'a-z')" 'BEGIN{FS=": "} tolower($1)==h {sub(/^[^:]*: /,""); print; exit}'
@@ -352,22 +367,19 @@ check "scale-in noticed: after re-resolution no try goes to the removed replica 
              ! docker logs $p-gateway 2>/dev/null | grep '/api/later' | grep -qF '$api2_ip:8001'"
 
 # ---- behind a trusted proxy (Kubernetes Ingress): forwarded headers kept --------------------
-docker run -d --name "$p-gateway-trusted" --network "$net" -p 127.0.0.1::8080 \
-    --user 101:101 "${hardening[@]}" --tmpfs /tmp \
-    -e GATEWAY_TRUST_FORWARDED_HEADERS=on "$gw_image" >/dev/null
-containers+=("$p-gateway-trusted")
-tport=$(docker port "$p-gateway-trusted" 8080/tcp | head -n1 | sed 's/.*://')
+run_gateway gateway-trusted -e GATEWAY_TRUST_FORWARDED_HEADERS=on
+tbase=$(gateway_url gateway-trusted)
 out=""
 for _ in $(seq 1 40); do
     out=$(c -H 'X-Forwarded-Proto: https' -H 'X-Forwarded-For: 203.0.113.7' \
-          "http://127.0.0.1:$tport/" 2>/dev/null) && [[ $out == *'"service"'* ]] && break
+          "$tbase/" 2>/dev/null) && [[ $out == *'"service"'* ]] && break
     sleep 0.25
 done
 check "trusted mode: X-Forwarded-Proto https passed on" \
     test "$(json_field 'd["headers"].get("x-forwarded-proto")' <<<"$out")" = https
 check "trusted mode: peer appended to X-Forwarded-For" \
     bash -c '[[ "$1" == "203.0.113.7, "* ]]' _ "$(json_field 'd["headers"].get("x-forwarded-for")' <<<"$out")"
-out=$(c -H 'X-Forwarded-Proto: javascript:' "http://127.0.0.1:$tport/")
+out=$(c -H 'X-Forwarded-Proto: javascript:' "$tbase/")
 check "trusted mode: odd X-Forwarded-Proto replaced by the scheme" \
     test "$(json_field 'd["headers"].get("x-forwarded-proto")' <<<"$out")" = http
 
@@ -381,15 +393,9 @@ check "trusted mode: odd X-Forwarded-Proto replaced by the scheme" \
 # so it must come back as a 503 and never be sent again.
 run_fake hold1 apiswap -e FAKE_HOLD_SECONDS=7
 run_fake hold2 apiswap -e FAKE_HOLD_SECONDS=7
-docker run -d --name "$p-gateway-swap" --network "$net" -p 127.0.0.1::8080 \
-    --user 101:101 "${hardening[@]}" --tmpfs /tmp \
-    -e API_UPSTREAM=apiswap:8000 "$gw_image" >/dev/null
-containers+=("$p-gateway-swap")
-sbase="http://127.0.0.1:$(docker port "$p-gateway-swap" 8080/tcp | head -n1 | sed 's/.*://')"
-for _ in $(seq 1 40); do
-    [[ "$(status "$sbase/api/whoami" 2>/dev/null)" == 200 ]] && break
-    sleep 0.25
-done
+run_gateway gateway-swap -e API_UPSTREAM=apiswap:8000
+sbase=$(gateway_url gateway-swap)
+answers_200 "$sbase/api/whoami" || true  # the checks below say what went wrong
 c -o "$work/held-get" -w '%{http_code}' --max-time 40 "$sbase/api/hold?m=get" >"$work/held-get.code" 2>/dev/null &
 held_get=$!
 c -o /dev/null -w '%{http_code}' --max-time 40 -X POST -d 'x=1' "$sbase/api/hold?m=post" >"$work/held-post.code" 2>/dev/null &
@@ -412,15 +418,9 @@ check "POST that reached a failing replica: 503, sent once (got $post_code)" \
 docker run -d --name "$p-dead1" --network "$net" --network-alias apidead --user 65534:65534 \
     "${hardening[@]}" "$PYTHON_IMAGE" python3 -c 'import time; time.sleep(600)' >/dev/null
 containers+=("$p-dead1")
-docker run -d --name "$p-gateway-dead" --network "$net" -p 127.0.0.1::8080 \
-    --user 101:101 "${hardening[@]}" --tmpfs /tmp \
-    -e API_UPSTREAM=apidead:8000 "$gw_image" >/dev/null
-containers+=("$p-gateway-dead")
-dbase="http://127.0.0.1:$(docker port "$p-gateway-dead" 8080/tcp | head -n1 | sed 's/.*://')"
-for _ in $(seq 1 40); do
-    [[ "$(status "$dbase/healthz" 2>/dev/null)" == 200 ]] && break
-    sleep 0.25
-done
+run_gateway gateway-dead -e API_UPSTREAM=apidead:8000
+dbase=$(gateway_url gateway-dead)
+answers_200 "$dbase/healthz" || true  # the checks below say what went wrong
 dead_code=$(status "$dbase/api/refused" || echo 000)
 dead_line=$(docker logs "$p-gateway-dead" 2>/dev/null | grep -F '/api/refused' || true)
 check "GET refused by the only replica: a second pass, then the short 503 (got $dead_code)" \
