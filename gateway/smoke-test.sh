@@ -20,6 +20,10 @@
 # bounded in count and time.
 set -euo pipefail
 
+for tool in docker curl gzip python3; do
+    command -v "$tool" >/dev/null || { echo "gateway/smoke-test.sh needs $tool on the PATH" >&2; exit 2; }
+done
+
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 
