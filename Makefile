@@ -22,10 +22,11 @@ COMPOSE := docker compose
 
 # The tests run their own stack: a separate compose project with fresh volumes and its own
 # gateway port, so `make test` never touches the data of a stack started with `make up`. It also
-# publishes PostgreSQL and Redis on loopback for the host's pytest (docker-compose.test.yml).
+# publishes PostgreSQL and Redis on loopback for the host's pytest (docker-compose.test.yml), and
+# relaxes the limits for the load test it runs (docker-compose.load.yml).
 TEST_TARGETS := test test-stack-up test-stack-down test-integration test-e2e loadtest-test
 $(TEST_TARGETS): export COMPOSE_PROJECT_NAME := polls-test
-$(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml
+$(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
 PHONY_INTERNAL := stack-up test-stack-up test-stack-down chaos-stack-up chaos-stack-down ensure-wrk
@@ -34,14 +35,27 @@ PHONY_INTERNAL := stack-up test-stack-up test-stack-down chaos-stack-up chaos-st
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# `make up` runs the production limits. LOAD=1 starts the same stack with the relaxed limits a
+# load test from one address needs (docker-compose.load.yml); a later `make up` restores them.
+LOAD ?=
+ifeq ($(LOAD),1)
+up stack-up: export COMPOSE_FILE := docker-compose.yml:docker-compose.load.yml
+endif
+
 # up and test run their compose steps in a sub-make, which reads the .base-images.env that the
 # prerequisites step has just written.
-up: prerequisites ## Build and start the whole stack, wait until healthy, print the URLs
+up: prerequisites ## Build and start the whole stack, wait until healthy, print the URLs (LOAD=1: relaxed limits for load tests)
 	$(MAKE) stack-up
 
 stack-up:
 	$(COMPOSE) up --build --detach --wait --remove-orphans
 	@echo
+	@if [ "$(LOAD)" = 1 ]; then \
+	  echo "LOAD=1: limits relaxed for load tests (k8s/components/loadtest/relaxed-limits.env)."; \
+	  echo "        Never expose this stack; \`make up\` without LOAD restores the production limits."; \
+	else \
+	  echo "Production limits on (logins, API throttles, exports); \`make up LOAD=1\` relaxes them for load tests."; \
+	fi
 	@echo "The polls stack is up:"
 	@echo "  site       http://127.0.0.1:$(GATEWAY_PORT)/"
 	@echo "  API docs   http://127.0.0.1:$(GATEWAY_PORT)/api/docs/"
@@ -210,7 +224,7 @@ loadtest-test: ## (part of test) short low-rate load run on the test stack: repo
 # time limits so redelivery fits in a drill (loadtest/polls_chaos/compose.chaos.yml).
 CHAOS_TARGETS := chaos chaos-test chaos-stack-up chaos-stack-down
 $(CHAOS_TARGETS): export COMPOSE_PROJECT_NAME := polls-chaos
-$(CHAOS_TARGETS): export COMPOSE_FILE := docker-compose.yml:loadtest/polls_chaos/compose.chaos.yml
+$(CHAOS_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.load.yml:loadtest/polls_chaos/compose.chaos.yml
 $(CHAOS_TARGETS): export GATEWAY_PORT := 28080
 $(CHAOS_TARGETS): export IMAGE_TAG := chaos
 DRILL ?=

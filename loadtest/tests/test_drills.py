@@ -1,7 +1,7 @@
 """Failure drills as tests: each knocks part of the polls-chaos stack out under load (issue: failure drills).
 
 Run with `make chaos-test` (marker `chaos`). They need the drill stack: COMPOSE_PROJECT_NAME=polls-chaos,
-COMPOSE_FILE=docker-compose.yml:loadtest/polls_chaos/compose.chaos.yml, gateway on 127.0.0.1:28080,
+COMPOSE_FILE=docker-compose.yml:docker-compose.load.yml:loadtest/polls_chaos/compose.chaos.yml, gateway on 127.0.0.1:28080,
 seeded (`make chaos` brings it up). Traffic goes only to that gateway and the stack's own containers;
 every drill is bounded in time and restores the stack in `finally`, pass or fail.
 """

@@ -103,7 +103,7 @@ def test_a_stall_counts_for_every_request_scheduled_during_it(stalling_server, t
 def _compose(*args: str) -> None:
     env = {**os.environ}
     env.setdefault("COMPOSE_PROJECT_NAME", "polls-test")
-    env.setdefault("COMPOSE_FILE", "docker-compose.yml:docker-compose.test.yml")
+    env.setdefault("COMPOSE_FILE", "docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml")
     subprocess.run(["docker", "compose", *args], cwd=REPO, env=env, check=True, timeout=300,
                    capture_output=True, text=True)
 

@@ -54,8 +54,7 @@ def test_every_variable_the_code_reads_is_in_the_readme_table():
     """The README's configuration table lists each variable once; the code reads no other."""
     import re
 
-    code = "\n".join(p.read_text() for p in (SERVICES / "config").rglob("*.py"))
-    code += (SERVICES / "worker" / "heartbeat.py").read_text()
+    code = "\n".join(p.read_text() for p in _service_modules())
     read = set(re.findall(r'env_\w+\("([A-Z_]+)"', code)) | set(
         re.findall(r'os\.environ\.get\("([A-Z_]+)"', code)
     )
@@ -63,6 +62,41 @@ def test_every_variable_the_code_reads_is_in_the_readme_table():
     table = re.findall(r"^\| `([A-Z_]+)` \|", (REPO / "README.md").read_text(), re.M)
     assert sorted(set(table)) == sorted(table), "a variable is listed twice"
     assert read - set(table) == set(), "variables missing from the README table"
+
+
+def test_the_readme_table_gives_the_code_defaults():
+    """Each default in the README's configuration table is the one the code falls back to.
+
+    Limits have no value in config.env: their code defaults are the production values, and the
+    table is where operators read them (k8s/tests/test_policy.py holds the production ConfigMap
+    to the same table).
+    """
+    import ast
+    import re
+
+    rows = dict(re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", (REPO / "README.md").read_text(), re.M))
+    checked = 0
+    for module in _service_modules():
+        for call in ast.walk(ast.parse(module.read_text())):
+            if not (isinstance(call, ast.Call) and getattr(call.func, "id", "").startswith("env_")):
+                continue
+            if len(call.args) < 2 or not isinstance(call.args[0], ast.Constant):
+                continue
+            name, default = call.args[0].value, ast.literal_eval(call.args[1])
+            if isinstance(default, bool):
+                default = str(default).lower()
+            elif isinstance(default, list | tuple):
+                default = ",".join(default)
+            cell = rows[name].strip()
+            if re.fullmatch(r"`[^`]*`", cell):  # a plain value, not "required" or a per-service note
+                assert cell == f"`{default}`", f"{name}: the README says {cell}, {module.name} falls back to {default!r}"
+                checked += 1
+    assert checked >= 25  # the parser still finds the defaults
+
+
+def _service_modules() -> list[Path]:
+    """Return the Python modules of the services (what runs in the images), tests excluded."""
+    return [p for p in SERVICES.rglob("*.py") if "tests" not in p.relative_to(SERVICES).parts]
 
 
 def test_base_image_defaults_agree_everywhere():

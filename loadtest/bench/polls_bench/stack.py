@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 PROJECT = "polls-bench"
 GATEWAY_PORT = "38080"
-COMPOSE_FILES = ("docker-compose.yml", "loadtest/bench/docker-compose.bench.yml")
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.load.yml", "loadtest/bench/docker-compose.bench.yml")
 CGROUP = Path("/sys/fs/cgroup")
 
 

@@ -22,7 +22,7 @@ BASE_URL = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '18080')}"
 def compose(*args: str, check: bool = True, timeout: float = 300) -> str:
     """Run `docker compose ARGS` on the project's stack and return its stdout."""
     env = {**os.environ}
-    env.setdefault("COMPOSE_FILE", "docker-compose.yml:docker-compose.test.yml")
+    env.setdefault("COMPOSE_FILE", "docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml")
     env.setdefault("COMPOSE_PROJECT_NAME", "polls-test")
     result = subprocess.run(
         ["docker", "compose", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
