@@ -108,3 +108,9 @@ def read_env_file(path: Path) -> dict[str, str]:
             key, _, value = line.partition("=")
             values[key.strip()] = value
     return values
+
+
+def polls_config(objects) -> dict[str, str]:
+    """Return the data of the stack's ConfigMap (polls-config-<hash>), not the migrate release stamp."""
+    (config,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("polls-config")]
+    return config["data"]

@@ -99,7 +99,7 @@ def test_same_environment(local, compose, service):
     env_from = c.get("envFrom", [])
     if env_files:
         assert env_files == ["config.env", "secrets.env"]
-        (config_map,) = [o for o in local if o["kind"] == "ConfigMap"]
+        (config_map,) = [o for o in local if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("polls-config")]
         # The generated name carries the content hash (polls-config-<hash>), so a config change
         # rolls every pod that reads it.
         assert re.fullmatch(r"polls-config-[a-z0-9]{10}", config_map["metadata"]["name"])

@@ -4,7 +4,7 @@ safe rollouts and shutdowns, disruption budgets, network isolation, singletons, 
 
 import pytest
 
-from conftest import K8S, REPO, by_kind_name, pod_spec, read_env_file, workloads
+from conftest import K8S, REPO, by_kind_name, pod_spec, polls_config, read_env_file, workloads
 
 STATELESS = ("gateway", "web", "api", "static", "worker")
 MIGRATION_GATED = ("web", "api", "worker")
@@ -218,14 +218,14 @@ def test_production_spreads_pods_across_nodes(production):
 
 
 def test_production_restores_secure_django_settings(production, local):
-    config = [o for o in production if o["kind"] == "ConfigMap"][0]["data"]
+    config = polls_config(production)
     assert config["DJANGO_SECURE_SSL_REDIRECT"] == "true"
     assert config["DJANGO_SECURE_COOKIES"] == "true"
     assert int(config["DJANGO_HSTS_SECONDS"]) >= 31536000
     assert config.get("DJANGO_DEBUG", "false") == "false"
     assert config["REPLICA_HEADER_ENABLED"] == "false"
     assert config["DJANGO_CSRF_TRUSTED_ORIGINS"].startswith("https://")
-    local_config = [o for o in local if o["kind"] == "ConfigMap"][0]["data"]
+    local_config = polls_config(local)
     assert local_config == read_env_file(K8S / "base" / "config.env")
 
 
@@ -236,7 +236,7 @@ def test_production_keeps_every_limit_the_load_stacks_relax(production):
     the code; a limit missing from the table fails here too."""
     import re
 
-    config = [o for o in production if o["kind"] == "ConfigMap"][0]["data"]
+    config = polls_config(production)
     relaxed = read_env_file(K8S / "components" / "loadtest" / "relaxed-limits.env")
     table = dict(re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)` \|", (REPO / "README.md").read_text(), re.M))
     assert len(relaxed) >= 4
@@ -372,8 +372,9 @@ def test_configmap_is_generated_from_the_env_file_compose_reads():
     assert "config.env" in env_files
     assert (REPO / "config.env").resolve() == (K8S / "base" / "config.env").resolve()
     kustomization = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
-    (generator,) = kustomization["configMapGenerator"]
-    assert generator["name"] == "polls-config" and generator["envs"] == ["config.env"]
+    generators = {g["name"]: g for g in kustomization["configMapGenerator"]}
+    assert set(generators) == {"polls-config", "migrate"}  # migrate: the release stamp (migrate.yaml)
+    assert generators["polls-config"]["envs"] == ["config.env"]
 
 
 def test_secret_examples_hold_placeholders_only():

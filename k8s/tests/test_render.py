@@ -42,13 +42,3 @@ def test_no_deprecated_kustomize_fields():
 
         keys = set(yaml.safe_load(path.read_text()))
         assert not keys & set(deprecated), f"{path}: {keys & set(deprecated)}"
-
-
-def test_migrate_job_is_named_after_the_release():
-    """Each overlay's migrate Job carries the worker image's tag, so a release runs its own Job."""
-    for overlay in OVERLAYS:
-        objects = render_overlay(overlay)
-        jobs = [o for o in objects if o["kind"] == "Job"]
-        assert len(jobs) == 1
-        image = jobs[0]["spec"]["template"]["spec"]["containers"][0]["image"]
-        assert jobs[0]["metadata"]["name"] == "migrate-" + image.rsplit(":", 1)[1]
