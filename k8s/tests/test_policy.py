@@ -4,7 +4,7 @@ safe rollouts and shutdowns, disruption budgets, network isolation, singletons, 
 
 import pytest
 
-from conftest import K8S, REPO, by_kind_name, pod_spec, polls_config, read_env_file, workloads
+from conftest import K8S, REPO, by_kind_name, pod_spec, pod_template, polls_config, read_env_file, workloads
 
 STATELESS = ("gateway", "web", "api", "static", "worker")
 MIGRATION_GATED = ("web", "api", "worker")
@@ -29,7 +29,7 @@ def test_every_long_running_container_has_three_probes(renders):
     and the run-to-completion migrate Job are judged by their exit code instead)."""
     for name, objects in renders.items():
         for obj in workloads(objects):
-            if obj["kind"] == "Job":
+            if obj["kind"] in ("Job", "CronJob"):
                 continue
             for c in containers(obj):
                 for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
@@ -246,6 +246,22 @@ def test_production_keeps_every_limit_the_load_stacks_relax(production):
         assert config.get(name, table[name]) == table[name], f"{name} is relaxed in production"
 
 
+def test_keda_reads_the_broker_the_workers_use(production):
+    """KEDA's queue-length triggers reach the production broker of secret.example.yaml: same host
+    and port, TLS exactly when the broker URL is rediss://."""
+    import yaml
+    from urllib.parse import urlsplit
+
+    secret = yaml.safe_load((K8S / "overlays" / "production" / "secret.example.yaml").read_text())
+    broker = urlsplit(secret["stringData"]["CELERY_BROKER_URL"])
+    triggers = by_kind_name(production, "ScaledObject", "worker")["spec"]["triggers"]
+    assert len(triggers) == 2
+    for trigger in triggers:
+        assert trigger["metadata"]["address"] == broker.netloc.rpartition("@")[2]
+        assert trigger["metadata"].get("enableTLS", "false") == str(broker.scheme == "rediss").lower()
+        assert trigger["authenticationRef"] == {"name": "redis"}
+
+
 def test_production_has_no_in_cluster_database(production):
     assert not [o for o in production if o["kind"] in ("StatefulSet", "PersistentVolumeClaim")]
     ingress = by_kind_name(production, "Ingress", "polls")
@@ -320,13 +336,14 @@ def _peer_pods(rules, pods, direction, port):
 
 @pytest.mark.parametrize("combo", ["overlays/production",
                                    "base+backing-services+network-policies",
-                                   "base+backing-services+autoscaling+network-policies+gateway-api"])
+                                   "base+backing-services+autoscaling+network-policies+gateway-api",
+                                   "base+backing-services+network-policies+backup"])
 def test_network_policies_cover_every_pod_and_allow_only_what_is_needed(renders, combo):
     objects = renders[combo]
     policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
     deny = by_kind_name(objects, "NetworkPolicy", "default-deny")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    pods = {o["metadata"]["name"].split("-")[0]: pod_spec(o) and o["spec"]["template"]["metadata"]["labels"]
+    pods = {o["metadata"]["name"].split("-")[0]: pod_template(o)["metadata"]["labels"]
             for o in workloads(objects)}
     for name, labels in pods.items():
         own = [p for p in policies if p["metadata"]["name"] == name]
@@ -342,7 +359,7 @@ def test_network_policies_cover_every_pod_and_allow_only_what_is_needed(renders,
     assert inbound("static", 8080) == {"gateway"}
     assert inbound("worker", 8000) == set() and inbound("beat", 8000) == set()
     if "postgres" in pods:
-        assert inbound("postgres", 5432) == {"web", "api", "worker", "migrate"}
+        assert inbound("postgres", 5432) == {"web", "api", "worker", "migrate"} | ({"backup"} & set(pods))
         assert inbound("redis", 6379) == {"web", "api", "worker", "beat"}
     egress_ports = {
         name: {p["port"] for r in _allowed(policies, labels, "Egress") for p in r.get("ports", [])}
@@ -354,6 +371,8 @@ def test_network_policies_cover_every_pod_and_allow_only_what_is_needed(renders,
     assert egress_ports["beat"] == {53, 6379}
     assert egress_ports["static"] == {53}
     assert egress_ports["migrate"] == {53, 5432}
+    if "backup" in pods:
+        assert egress_ports["backup"] == {53, 5432, 443} and inbound("backup", 5432) == set()
 
 
 def test_gateway_admits_only_edge_namespaces(production):
