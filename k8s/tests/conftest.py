@@ -13,11 +13,11 @@ import yaml
 K8S = Path(__file__).resolve().parent.parent
 REPO = K8S.parent
 OVERLAYS = ("local", "production")
-COMPONENTS = ("backing-services", "autoscaling", "network-policies", "gateway-api", "loadtest")
+COMPONENTS = ("backing-services", "autoscaling", "network-policies", "gateway-api", "loadtest", "backup")
 
 
 def component_sets() -> list[tuple[str, ...]]:
-    """Return every combination of components, the empty one included (32 for 5 components)."""
+    """Return every combination of components, the empty one included (2 ** len(COMPONENTS))."""
     return [c for n in range(len(COMPONENTS) + 1) for c in itertools.combinations(COMPONENTS, n)]
 
 
@@ -82,11 +82,19 @@ def all_renders(render_root) -> dict[str, tuple[dict, ...]]:
     return renders
 
 
+def pod_template(obj: dict) -> dict | None:
+    """Return the pod template of a workload object (a CronJob's: of its Jobs), or None."""
+    if obj["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
+        return obj["spec"]["template"]
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]
+    return None
+
+
 def pod_spec(obj: dict) -> dict | None:
     """Return the pod spec of a workload object, or None for anything else."""
-    if obj["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
-        return obj["spec"]["template"]["spec"]
-    return None
+    template = pod_template(obj)
+    return template and template["spec"]
 
 
 def workloads(objects) -> list[dict]:
