@@ -30,7 +30,7 @@ $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.y
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
 PHONY_INTERNAL := stack-up test-stack-up test-stack-down chaos-stack-up chaos-stack-down ensure-wrk
-.PHONY: $(PHONY_INTERNAL) lint help up down logs seed scale test test-gateway test-integration test-e2e lock base-images prerequisites clean
+.PHONY: $(PHONY_INTERNAL) lint help up down logs seed backup restore scale test test-gateway test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,6 +70,13 @@ logs: ## Follow the logs of every service (SERVICE=api for one)
 
 seed: ## Fill the running stack's database with demo users, polls and votes
 	$(COMPOSE) run --rm --no-deps migrate python manage.py seed
+
+# PostgreSQL dumps of the running stack (docs/operations.md); backups/ is git-ignored.
+backup: ## Dump the running stack's database to backups/polls-<UTC time>.dump (or FILE=...)
+	tools/backup $(FILE)
+
+restore: ## Restore a dump into the running stack after confirming: make restore FILE=... (CONFIRM=yes)
+	tools/restore $(FILE)
 
 scale: ## Run REPLICAS replicas of SERVICE, e.g. make scale SERVICE=api REPLICAS=3
 	@case "$(SERVICE)" in beat|migrate|postgres|redis) \
