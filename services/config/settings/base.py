@@ -59,6 +59,36 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
+
+def env_milliseconds(name: str, default: int) -> int:
+    """Return a duration in milliseconds (0: no limit), or stop with a message naming it."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    value = env_int(name, default)
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be 0 (no limit) or a number of milliseconds, got {value}.")
+    return value
+
+
+# Guards on every session the app opens: PostgreSQL cancels a statement that runs too long and
+# ends a session left idle inside a transaction, so neither can hold a gunicorn thread, row locks
+# or vacuum for long. A cancelled statement is an OperationalError, answered with a 503 like an
+# unreachable database (config.middleware). Requests get POSTGRES_STATEMENT_TIMEOUT_MS; the worker
+# role sets its own (export builds may read more), and `manage.py migrate` lifts it for its run,
+# bounding lock waits with MIGRATE_LOCK_TIMEOUT_MS instead (domain's migrate command).
+POSTGRES_STATEMENT_TIMEOUT_MS = env_milliseconds("POSTGRES_STATEMENT_TIMEOUT_MS", 5000)
+POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_milliseconds("POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60000)
+MIGRATE_LOCK_TIMEOUT_MS = env_milliseconds("MIGRATE_LOCK_TIMEOUT_MS", 5000)
+
+
+def postgres_session_options(*, statement_timeout_ms: int) -> str:
+    """Return libpq's `options` string: the settings every new session of the app starts with."""
+    return (
+        f"-c statement_timeout={statement_timeout_ms} "
+        f"-c idle_in_transaction_session_timeout={POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS}"
+    )
+
+
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
@@ -74,10 +104,18 @@ DATABASES = {
         "OPTIONS": {
             # Fail fast (then 503) when the database is unreachable, rather than hang a worker.
             "connect_timeout": env_int("POSTGRES_CONNECT_TIMEOUT", 3),
+            "options": postgres_session_options(statement_timeout_ms=POSTGRES_STATEMENT_TIMEOUT_MS),
         },
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Export requests per user, counted in PostgreSQL by domain's export_request for web and api
+# alike: at most EXPORT_REQUEST_LIMIT new exports in any EXPORT_REQUEST_WINDOW_SECONDS, then 429
+# with Retry-After. Unlike the api's cache-backed throttles it holds while Redis is down, and it
+# bounds the rows each user can add. Load-test stacks raise it in their own files.
+EXPORT_REQUEST_LIMIT = env_int("EXPORT_REQUEST_LIMIT", 10)
+EXPORT_REQUEST_WINDOW_SECONDS = env_int("EXPORT_REQUEST_WINDOW_SECONDS", 600)
 
 CACHES = {
     "default": {

@@ -21,6 +21,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "socket_ti
 # closes connections only every this many tasks, and worker.celery_app closes them between tasks
 # the way Django does between requests: when broken, or older than CONN_MAX_AGE.
 CELERY_DB_REUSE_MAX = 1000
+# An export build reads a whole poll's results: more time per statement than a request gets
+# (POSTGRES_STATEMENT_TIMEOUT_MS, base), still well inside the task's soft time limit.
+WORKER_STATEMENT_TIMEOUT_MS = env_milliseconds("WORKER_STATEMENT_TIMEOUT_MS", 60000)  # noqa: F405
+DATABASES = {  # a new dict: base's is shared with every role imported in the same process
+    "default": {
+        **DATABASES["default"],  # noqa: F405
+        "OPTIONS": {
+            **DATABASES["default"]["OPTIONS"],  # noqa: F405
+            "options": postgres_session_options(statement_timeout_ms=WORKER_STATEMENT_TIMEOUT_MS),  # noqa: F405
+        },
+    }
+}
 # One task at a time per process: a long export never blocks a message another worker could run.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
@@ -48,9 +60,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60,
         "options": {"expires": 50},
     },
+    "delete-expired-exports": {
+        "task": "exports.delete_expired",
+        "schedule": 300,
+        "options": {"expires": 250},
+    },
 }
 # An export still pending after this long lost its task (broker down when it was sent): resend it.
 EXPORT_PENDING_GRACE_SECONDS = env_int("EXPORT_PENDING_GRACE_SECONDS", 120)
+# An export started this many times without finishing is marked failed, and never sent again.
+EXPORT_MAX_ATTEMPTS = env_int("EXPORT_MAX_ATTEMPTS", 3)
+# Finished (done or failed) exports are deleted this long after they finished.
+EXPORT_RETENTION_SECONDS = env_int("EXPORT_RETENTION_SECONDS", 86400)
 # Beat wakes at least this often, which also keeps its heartbeat file fresh.
 CELERY_BEAT_MAX_LOOP_INTERVAL = 5
 
