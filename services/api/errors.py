@@ -11,6 +11,7 @@ STATUS_BY_ERROR = {
     errors.AlreadyVoted: status.HTTP_409_CONFLICT,
     errors.PollClosed: status.HTTP_409_CONFLICT,
     errors.ChoiceNotInPoll: status.HTTP_400_BAD_REQUEST,
+    errors.ExportLimitReached: status.HTTP_429_TOO_MANY_REQUESTS,
     errors.DomainError: status.HTTP_400_BAD_REQUEST,
 }
 
@@ -19,5 +20,8 @@ def exception_handler(exc, context):
     """Answer DomainError subclasses like DRF answers its own exceptions."""
     if isinstance(exc, errors.DomainError):
         code = next(s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls))
-        return Response({"detail": exc.message, "code": exc.code}, status=code)
+        response = Response({"detail": exc.message, "code": exc.code}, status=code)
+        if isinstance(exc, errors.ExportLimitReached):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     return drf_exception_handler(exc, context)

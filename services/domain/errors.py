@@ -29,3 +29,13 @@ class AlreadyVoted(DomainError):
 
 class ChoiceNotInPoll(DomainError):
     code = "choice_not_in_poll"
+
+
+class ExportLimitReached(DomainError):
+    """The user requested as many exports as the window allows; retry_after says when to retry."""
+
+    code = "export_limit_reached"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,9 +1,10 @@
 """PostgreSQL advisory locks: one process at a time for a piece of work, across every replica.
 
-Session-level locks, so a lock can span several transactions; PostgreSQL drops it by itself when the
-holder's connection ends, which is what makes it safe against a replica that is killed half-way.
-(They need a session to themselves: behind a transaction-mode pooler such as PgBouncer, use a
-session-mode pool for the processes that take them.)
+advisory_lock takes a session-level lock, so it can span several transactions; PostgreSQL drops it
+by itself when the holder's connection ends, which is what makes it safe against a replica that is
+killed half-way. (Those need a session to themselves: behind a transaction-mode pooler such as
+PgBouncer, use a session-mode pool for the processes that take them.) advisory_xact_lock takes a
+transaction-level one, released at commit or rollback, which works behind any pooler.
 """
 
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 # module keeps to its own range.
 MIGRATION_LOCK_ID = 727_011_001
 EXPORT_BUILD_LOCKS = 1 << 40  # + the export's id
+EXPORT_REQUEST_LOCKS = 2 << 40  # + the requesting user's id
 
 
 @contextmanager
@@ -41,3 +43,9 @@ def advisory_lock(
         if held:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+
+
+def advisory_xact_lock(lock_id: int, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Wait for the lock and hold it until the current transaction ends (call inside atomic())."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])

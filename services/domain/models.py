@@ -89,12 +89,31 @@ class ResultExport(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    ACTIVE = (Status.PENDING, Status.RUNNING)
+    FINISHED = (Status.DONE, Status.FAILED)
+
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The retention delete (finished exports by status and finished_at) reads through
+            # this index, and the sweeper can (active exports by status); neither then scans the
+            # whole table as finished exports pile up. PostgreSQL usually serves the sweeper from
+            # the partial unique index below instead, which holds exactly the active exports.
+            models.Index(fields=["status", "finished_at"], name="export_status_finished_at"),
+        ]
+        constraints = [
+            # The database, not a check-then-insert, keeps one pending or running export per user
+            # and poll: a second request gets the first one back (export_request).
+            models.UniqueConstraint(
+                fields=["poll", "requested_by"],
+                condition=Q(status__in=["pending", "running"]),
+                name="one_active_export_per_user_per_poll",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"export {self.pk} of poll {self.poll_id} ({self.status})"
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
+        return self.status in self.FINISHED

@@ -16,13 +16,14 @@ from domain.services import (
     export_requeue_stale,
     poll_close_expired,
 )
+from domain.services.exports import DELETE_EXPIRED_TASK, export_delete_expired
 
 
 @shared_task(bind=True, name=EXPORT_TASK, max_retries=5)
 def build_results_csv(self, export_id: int) -> None:
     """Build the CSV of one export (idempotent: a rerun finds it done and stops)."""
     try:
-        export_build(export_id=export_id)
+        export_build(export_id=export_id, max_attempts=settings.EXPORT_MAX_ATTEMPTS)
     except (OperationalError, InterfaceError) as exc:
         # The database is briefly unreachable: try again later instead of failing the export.
         raise self.retry(exc=exc, countdown=min(2**self.request.retries, 30)) from exc
@@ -38,9 +39,19 @@ def close_expired_polls() -> int:
 
 @shared_task(name=REQUEUE_STALE_TASK)
 def requeue_stale_exports() -> int:
-    """Send again the exports whose task was lost (broker down at send time, or message lost)."""
+    """Send again the exports whose task was lost (broker down at send time, or message lost).
+
+    Those already started EXPORT_MAX_ATTEMPTS times are marked failed instead.
+    """
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     return export_requeue_stale(
         pending_for=timedelta(seconds=settings.EXPORT_PENDING_GRACE_SECONDS),
         running_for=timedelta(seconds=visibility * 2),
+        max_attempts=settings.EXPORT_MAX_ATTEMPTS,
     )
+
+
+@shared_task(name=DELETE_EXPIRED_TASK)
+def delete_expired_exports() -> int:
+    """Delete one batch of exports finished longer ago than the retention period (queues the rest)."""
+    return export_delete_expired(retention=timedelta(seconds=settings.EXPORT_RETENTION_SECONDS))

@@ -3,7 +3,7 @@
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -33,13 +33,26 @@ class ExportOutput(serializers.ModelSerializer):
 
 
 class ExportCreateApi(APIView):
+    """Request an export; while one of the same poll is pending or running, that one is returned.
+
+    Two limits apply: the `export` throttle scope (per request, in the cache) and the domain's
+    EXPORT_REQUEST_LIMIT (new exports per user, in PostgreSQL, shared with web). Both answer 429
+    with Retry-After.
+    """
+
     permission_classes = [IsAuthenticated]
     throttle_scope = "export"
 
     class ExportInput(serializers.Serializer):
         poll_id = serializers.IntegerField(min_value=1)
 
-    @extend_schema(request=ExportInput, responses={202: ExportOutput})
+    @extend_schema(
+        request=ExportInput,
+        responses={
+            202: ExportOutput,
+            429: OpenApiResponse(description="Too many exports requested; retry after Retry-After seconds."),
+        },
+    )
     def post(self, request):
         data = self.ExportInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,6 +1,9 @@
-"""The exports API: 202 with a status URL, status, then a CSV download link."""
+"""The exports API: 202 with a status URL, status, then a CSV download link; one export in progress
+per poll and user, a request limit, and a 503 when a statement times out."""
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from domain.models import ResultExport
 from domain.services import export_build
@@ -59,3 +62,60 @@ def test_others_exports_are_not_found(user_api):
 def test_exports_need_authentication(api_client):
     assert api_client.post("/api/exports/", {"poll_id": 1}, format="json").status_code == 401
     assert api_client.get("/api/exports/1/").status_code == 401
+
+
+def test_a_second_request_for_the_same_poll_returns_the_export_in_progress(user_api):
+    poll = PollFactory()
+    first = user_api.post("/api/exports/", {"poll_id": poll.pk}, format="json")
+    second = user_api.post("/api/exports/", {"poll_id": poll.pk}, format="json")
+
+    assert first.status_code == second.status_code == 202
+    assert second.json()["id"] == first.json()["id"]
+    assert ResultExport.objects.count() == 1
+
+
+def test_over_the_export_limit_the_api_answers_429_with_retry_after(user, user_api, settings):
+    """The limit is one rule for web and api: exports requested on either count."""
+    settings.EXPORT_REQUEST_LIMIT = 2
+    web = Client()
+    web.force_login(user)
+    assert web.post(reverse("web:export-create", args=[PollFactory().pk])).status_code == 303
+    assert user_api.post("/api/exports/", {"poll_id": PollFactory().pk}, format="json").status_code == 202
+
+    response = user_api.post("/api/exports/", {"poll_id": PollFactory().pk}, format="json")
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= settings.EXPORT_REQUEST_WINDOW_SECONDS
+    assert response.json()["code"] == "export_limit_reached"
+    assert "try again in" in response.json()["detail"]
+    assert ResultExport.objects.count() == 2
+
+
+def test_a_statement_cancelled_by_the_timeout_is_a_503_not_a_500(user_api, slow_export_lookup):
+    """A query that runs past statement_timeout is cancelled by PostgreSQL; the client gets the
+    same clear, retryable 503 as for an unreachable database, with no traceback."""
+    export = ResultExport.objects.create(poll=PollFactory(), requested_by=UserFactory())
+
+    response = user_api.get(f"/api/exports/{export.pk}/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert response.json() == {"detail": "The service is temporarily unavailable. Please retry shortly."}
+
+
+@pytest.fixture
+def slow_export_lookup(monkeypatch):
+    """Make the export lookup run longer than a 200 ms statement timeout set for this test.
+
+    The test's own transaction carries the setting, so it ends with the test; that the app's
+    sessions get the configured timeout is tested in tests/domain/test_database_guards.py.
+    """
+    from django.db import connection
+
+    def slow(**_kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(2)")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 200")
+    monkeypatch.setattr("api.views.exports.export_get", slow)

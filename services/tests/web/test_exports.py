@@ -1,6 +1,8 @@
-"""Exporting results as CSV: request, follow the status page, download; only one's own."""
+"""Exporting results as CSV: request, follow the status page, download; only one's own; one export
+in progress per poll, a request limit, and a 503 page when a statement times out."""
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -94,3 +96,52 @@ def test_exporting_requires_login_and_comes_back_to_the_results(client):
 def test_exporting_an_unknown_poll_is_a_404(user_client):
     assert user_client.post(reverse("web:export-create", args=[999999])).status_code == 404
     assert not ResultExport.objects.exists()
+
+
+def test_asking_again_while_an_export_is_in_progress_shows_that_export(user_client):
+    poll = PollFactory()
+    export = _request_export(user_client, poll)
+
+    again = user_client.post(reverse("web:export-create", args=[poll.pk]))
+
+    assert again.status_code == 303
+    assert again["Location"] == reverse("web:export-status", args=[export.pk])
+    assert ResultExport.objects.count() == 1
+
+
+def test_over_the_export_limit_the_page_says_when_to_retry_with_a_429(user_client, settings):
+    settings.EXPORT_REQUEST_LIMIT = 1
+    _request_export(user_client, PollFactory())
+    poll = PollFactory()
+
+    response = user_client.post(reverse("web:export-create", args=[poll.pk]))
+
+    body = response.content.decode()
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= settings.EXPORT_REQUEST_WINDOW_SECONDS
+    assert "You have reached the limit of 1 export per 10 minutes; try again in" in body
+    assert reverse("web:poll-results", args=[poll.pk]) in body
+    assert "http-equiv" not in body
+    assert ResultExport.objects.count() == 1
+
+
+def test_a_statement_cancelled_by_the_timeout_is_a_503_page_not_a_500(user_client, monkeypatch):
+    """A query that runs past statement_timeout (200 ms here, set on this test's transaction; the
+    configured value is tested in tests/domain/test_database_guards.py) is cancelled by PostgreSQL,
+    and the page is the site's clear, retryable 503, with no traceback."""
+    export = _request_export(user_client, PollFactory())
+
+    def slow(**_kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(2)")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 200")
+    monkeypatch.setattr("web.views.exports.export_get", slow)
+
+    response = user_client.get(reverse("web:export-status", args=[export.pk]), HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert b"Temporarily unavailable" in response.content
+    assert b"Traceback" not in response.content

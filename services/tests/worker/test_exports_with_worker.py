@@ -3,10 +3,15 @@
 import os
 import signal
 import time
+from datetime import timedelta
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
+
+from config.celery import app
 
 from domain.models import ResultExport
 from domain.services import export_request
@@ -91,3 +96,20 @@ def _sessions_started() -> int:
 
 def _log(worker) -> str:
     return worker.log.read_text(errors="replace")
+
+
+def test_beat_s_retention_task_deletes_expired_exports_on_the_worker(celery_worker_process):
+    """Sent by name as beat sends it, the task deletes exports finished before the retention
+    period and keeps the rest."""
+    long_ago = timezone.now() - timedelta(seconds=settings.EXPORT_RETENTION_SECONDS + 3600)
+    expired = ResultExport.objects.create(
+        poll=PollFactory(), requested_by=UserFactory(), status="done", finished_at=long_ago
+    )
+    recent = ResultExport.objects.create(
+        poll=PollFactory(), requested_by=UserFactory(), status="failed", finished_at=timezone.now()
+    )
+
+    app.send_task(settings.CELERY_BEAT_SCHEDULE["delete-expired-exports"]["task"])
+
+    wait_for(lambda: not ResultExport.objects.filter(pk=expired.pk).exists(), 60, "the expired export to go")
+    assert ResultExport.objects.filter(pk=recent.pk).exists()

@@ -5,7 +5,7 @@ from functools import wraps
 
 from django.http import Http404, HttpRequest, HttpResponse
 
-from domain.errors import AlreadyVoted, DomainError, NotFound, PollClosed
+from domain.errors import AlreadyVoted, DomainError, ExportLimitReached, NotFound, PollClosed
 
 # The same answers the api gives (api.errors); anything else the rules reject is a bad request.
 _CONFLICTS = (AlreadyVoted, PollClosed)
@@ -13,7 +13,16 @@ _CONFLICTS = (AlreadyVoted, PollClosed)
 
 def status_for(error: DomainError) -> int:
     """Return the HTTP status a page answers with when the domain rejects a request."""
+    if isinstance(error, ExportLimitReached):
+        return 429
     return 409 if isinstance(error, _CONFLICTS) else 400
+
+
+def with_retry_after(response: HttpResponse, error: DomainError) -> HttpResponse:
+    """Return the response, telling the client when to retry if the error is a limit."""
+    if isinstance(error, ExportLimitReached):
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def not_found_as_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -5,10 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
+from domain.errors import ExportLimitReached
 from domain.models import ResultExport
 from domain.selectors import export_get
 from domain.services import export_request
-from web.views.errors import not_found_as_404
+from web.views.errors import not_found_as_404, status_for, with_retry_after
 from web.views.http import login_required_back_to, see_other
 
 
@@ -16,8 +17,15 @@ from web.views.http import login_required_back_to, see_other
 @login_required_back_to("web:poll-results")
 @not_found_as_404
 def export_create(request: HttpRequest, poll_id: int) -> HttpResponse:
-    """Queue a CSV export of the poll's results and show its status page."""
-    export = export_request(user=request.user, poll_id=poll_id)
+    """Queue a CSV export of the poll's results (or find the one in progress), show its status.
+
+    A user over the export limit gets a page saying when to retry (429), as the api answers.
+    """
+    try:
+        export = export_request(user=request.user, poll_id=poll_id)
+    except ExportLimitReached as error:
+        context = {"poll_id": poll_id, "error": error.message}
+        return with_retry_after(render(request, "web/export.html", context, status=status_for(error)), error)
     return see_other("web:export-status", export_id=export.pk)
 
 
