@@ -1,3 +1,6 @@
+"""The Django admin for the domain models. Votes are read-only here: they change only through
+domain.services.vote_cast, which keeps each choice's running count equal to its Vote rows."""
+
 from django.contrib import admin
 
 from domain.models import Choice, Poll, ResultExport, Vote
@@ -20,8 +23,19 @@ class PollAdmin(admin.ModelAdmin):
 
 @admin.register(Vote)
 class VoteAdmin(admin.ModelAdmin):
+    """Votes to look at, never to add, edit or delete (that would bypass vote_cast's counting)."""
+
     list_display = ["poll", "choice", "user", "cast_at"]
     raw_id_fields = ["poll", "choice", "user"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ResultExport)

@@ -1,18 +1,34 @@
-"""`manage.py migrate`, serialized by a PostgreSQL advisory lock.
+"""`manage.py migrate`, serialized by a PostgreSQL advisory lock, with bounded lock waits.
 
 Two releases rolling out at once, or a Job retried while the first attempt still runs, would
 otherwise apply the same migration twice. The second run waits, then finds nothing to do.
+
+A migration that alters a table needs a lock on it; while it waits behind a long transaction,
+every request that touches the table queues behind the migration. So each lock wait is bounded
+by MIGRATE_LOCK_TIMEOUT_MS: past it the run fails, naming the variable, and can simply be retried
+(see https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT). The
+statement timeout the role's connections carry is lifted for the run: building an index on a
+large table may rightly take longer than any request.
 """
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from django.conf import settings
+from django.core.management.base import CommandError
 from django.core.management.commands.migrate import Command as MigrateCommand
+from django.db import OperationalError, connections
+from psycopg.errors import LockNotAvailable
 
 from domain.locks import MIGRATION_LOCK_ID, advisory_lock
 
 
 class Command(MigrateCommand):
-    help = "Apply migrations while holding a PostgreSQL advisory lock, so runs never overlap."
+    help = (
+        "Apply migrations while holding a PostgreSQL advisory lock, so runs never overlap; "
+        "each table lock is waited for at most MIGRATE_LOCK_TIMEOUT_MS."
+    )
 
     def handle(self, *args, **options):
         started = time.monotonic()
@@ -22,7 +38,41 @@ class Command(MigrateCommand):
             waited.append(True)
             self.stdout.write("Another migrate run holds the lock; waiting for it to finish.")
 
-        with advisory_lock(MIGRATION_LOCK_ID, wait=True, on_wait=on_wait, using=options["database"]):
+        database = options["database"]
+        # The advisory lock is waited for without a limit (lock_timeout would cut that wait too),
+        # so the lock timeout starts only once this run holds it.
+        with advisory_lock(MIGRATION_LOCK_ID, wait=True, on_wait=on_wait, using=database):
             if waited:
                 self.stdout.write(f"Lock acquired after {time.monotonic() - started:.1f}s.")
-            return super().handle(*args, **options)
+            with _bounded_lock_waits(database, settings.MIGRATE_LOCK_TIMEOUT_MS):
+                try:
+                    return super().handle(*args, **options)
+                except OperationalError as error:
+                    if isinstance(error.__cause__, LockNotAvailable):
+                        raise CommandError(_lock_timeout_message(error)) from error
+                    raise
+
+
+@contextmanager
+def _bounded_lock_waits(database: str, lock_timeout_ms: int) -> Iterator[None]:
+    """Set lock_timeout (and no statement timeout) on the session for the block, then restore."""
+    connection = connections[database]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{lock_timeout_ms}ms"])
+        cursor.execute("SELECT set_config('statement_timeout', '0', false)")
+    try:
+        yield
+    finally:
+        # Back to the values the connection started with, for whatever runs next on it.
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+            cursor.execute("RESET statement_timeout")
+
+
+def _lock_timeout_message(error: OperationalError) -> str:
+    return (
+        f"A migration could not lock a table within MIGRATE_LOCK_TIMEOUT_MS={settings.MIGRATE_LOCK_TIMEOUT_MS} "
+        f"({error.__cause__}). Another session holds a conflicting lock, usually a long transaction. "
+        "Migrations applied before this one stay applied and this one can be run again: run migrate "
+        "again once that session has finished, or raise MIGRATE_LOCK_TIMEOUT_MS."
+    )
