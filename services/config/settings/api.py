@@ -1,5 +1,6 @@
 """Settings for the api service: Django REST Framework under /api/ with an OpenAPI schema."""
 
+from config import numbers
 from config.env import env_int, env_str
 
 from .base import *  # noqa: F403
@@ -18,13 +19,17 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's throttles, keyed on the client address the gateway determined (config.throttles).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        "config.throttles.AnonRateThrottle",
+        "config.throttles.UserRateThrottle",
+        "config.throttles.ScopedRateThrottle",
     ],
-    # Counters live in the shared Redis cache, so the limit holds across all api replicas.
+    # Counters live in the shared Redis cache, so the limit holds across all api replicas; while
+    # Redis is down they fail open by design (the login lockouts, in PostgreSQL, do not).
     "DEFAULT_THROTTLE_RATES": {
+        # POST /api/auth/token/ per client address, right or wrong password (api.views.auth).
+        "login": env_str("API_THROTTLE_LOGIN", "10/min"),
         "anon": env_str("API_THROTTLE_ANON", "600/min"),
         "user": env_str("API_THROTTLE_USER", "1200/min"),
         "vote": env_str("API_THROTTLE_VOTE", "120/min"),
@@ -47,4 +52,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Ids in paths (`<id:...>`, config.numbers): integers a bigint primary key can hold.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": numbers.BIGINT_MAX}},
 }
