@@ -16,6 +16,11 @@ from prometheus_client import (
     multiprocess,
 )
 
+# The methods this app serves; any other method is labelled OTHER, so a client inventing methods
+# cannot add label values (and series) to /metrics without bound. config.middleware answers it 405.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
+
 REQUESTS = Counter(
     "django_http_requests_total",
     "HTTP requests answered, by method, route and status.",
@@ -27,6 +32,11 @@ LATENCY = Histogram(
     ["route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+def method_label(method: str | None) -> str:
+    """Return the method as a label value: a known method as is, anything else OTHER."""
+    return method if method in METHODS else OTHER_METHOD
 
 
 def render() -> tuple[bytes, str]:

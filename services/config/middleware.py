@@ -67,8 +67,53 @@ class MetricsMiddleware:
         match = request.resolver_match
         route = match.route if match is not None else "unmatched"
         metrics.LATENCY.labels(route=route).observe(time.perf_counter() - started)
-        metrics.REQUESTS.labels(request.method, route, response.status_code).inc()
+        metrics.REQUESTS.labels(metrics.method_label(request.method), route, response.status_code).inc()
         return response
+
+
+class MalformedRequestMiddleware:
+    """Refuse requests no real client sends before any view sees them.
+
+    An unknown HTTP method gets 405 on every route (views would otherwise each decide), and a NUL
+    byte in the query string or a form body gets 400: NUL is never valid text here, and
+    PostgreSQL cannot store it in a text column, so it would fail deep in a view instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in metrics.METHODS:
+            response = _refusal(request, 405, "Method not allowed.")
+            response["Allow"] = ", ".join(sorted(metrics.METHODS))
+            return response
+        if _nul_in_query(request.META.get("QUERY_STRING", "")) or _nul_in_form(request):
+            return _refusal(request, 400, "NUL characters are not allowed in the request.")
+        return self.get_response(request)
+
+
+def _nul_in_query(raw: str) -> bool:
+    # Percent-encoded or raw: a literal "%00" in a query is itself encoded as "%2500".
+    return "%00" in raw or "\x00" in raw
+
+
+def _nul_in_form(request: HttpRequest) -> bool:
+    # Only form posts: the CSRF check parses them anyway, and JSON is checked by DRF's fields.
+    if request.method != "POST" or request.content_type not in _FORM_TYPES:
+        return False
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in request.POST.lists())
+
+
+_FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def _refusal(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return HttpResponse(
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>{status}</title><p>{message}</p></html>",
+        status=status,
+    )
 
 
 class ReplicaHeaderMiddleware:

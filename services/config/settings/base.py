@@ -2,11 +2,15 @@
 
 from pathlib import Path
 
+from datetime import timedelta
+
 from config.env import env_bool, env_int, env_list, env_str
+from config.secret_key import secret_key_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+# A published (CHANGE-ME...) or short key stops start-up in every role (config.secret_key).
+SECRET_KEY = secret_key_from_env("DJANGO_SECRET_KEY")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -22,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "domain",
 ]
 
@@ -33,6 +38,8 @@ MIDDLEWARE = [
     "config.middleware.MetricsMiddleware",
     "config.middleware.ReplicaHeaderMiddleware",
     "config.middleware.DependencyErrorMiddleware",
+    # Unknown methods (405) and NUL bytes (400) never reach a view; counted by MetricsMiddleware.
+    "config.middleware.MalformedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -40,6 +47,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes documents: it turns a locked-out login into config.login_limits' 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -126,6 +135,34 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
+
+# Login limits (django-axes): failed logins through authenticate() (web login, admin login, API
+# token) are counted per client address and, separately, per username; either reaching
+# LOGIN_FAILURE_LIMIT locks logins out (429 + Retry-After, config.login_limits) until
+# LOGIN_LOCKOUT_SECONDS have passed since the latest attempt, the right password included.
+# The counts live in PostgreSQL (axes' database handler), so the limits hold while Redis is down:
+# they must not fail open the way the cache-backed API throttles do.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900))
+# Either parameter alone trips the lock: many passwords for one user from many addresses, or many
+# users from one address.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_USERNAME_CALLABLE = "config.login_limits.username_of"
+AXES_LOCKOUT_CALLABLE = "config.login_limits.lockout_response"
+AXES_LOCKOUT_TEMPLATE = None  # web sets its page; the api answers JSON
+# A success must not wipe the address's failures, or an attacker with one account of their own
+# could log into it between guesses at others.
+AXES_RESET_ON_SUCCESS = False
+# An attempt while locked out restarts the wait, so Retry-After (the full lockout) is exact.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# Successful logins are not written to a table that nothing reads or trims; the JSON logs have them.
+AXES_DISABLE_ACCESS_LOG = True
 
 # Sessions live in PostgreSQL, so a login survives a Redis restart and any replica can serve it.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -17,7 +17,12 @@ os.environ.setdefault("POSTGRES_PASSWORD", "polls")
 os.environ.setdefault("CACHE_REDIS_URL", "redis://127.0.0.1:56379/15")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:56379/14")
 
-from .build import *  # noqa: E402, F403
+from config.secret_key import weak_secret_key_allowed  # noqa: E402
+
+# The default key above is a placeholder that every serving role refuses (config.secret_key); tests
+# sign nothing that outlives them. tests/test_secret_key.py checks the refusal itself.
+with weak_secret_key_allowed():
+    from .build import *  # noqa: E402, F403
 from . import worker as _worker  # noqa: E402
 
 # The consumer settings the test suite's real Celery worker runs with, as the worker service does.
