@@ -2,7 +2,26 @@
 
 from rest_framework import serializers
 
+from config.numbers import BIGINT_MAX, id_number
 from domain.models import Choice, Poll
+
+
+class IdField(serializers.IntegerField):
+    """A database id in a request body: an integer, or ASCII digits only, from 1 to bigint's maximum.
+
+    DRF's IntegerField also reads other scripts' digits ("١٢"), " 1" and "1.0", and has no upper
+    bound, so an id beyond bigint would reach PostgreSQL.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and id_number(data) is None:
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class ChoiceOutput(serializers.ModelSerializer):

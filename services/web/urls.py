@@ -4,18 +4,19 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+import config.numbers  # noqa: F401  (registers the `id` path converter: ASCII digits within bigint)
 from web.views import accounts, exports, polls
 
 app_name = "web"
 
 web_patterns = [
     path("", polls.home, name="home"),
-    path("polls/<int:poll_id>/", polls.poll_detail, name="poll-detail"),
-    path("polls/<int:poll_id>/vote/", polls.poll_vote, name="poll-vote"),
-    path("polls/<int:poll_id>/results/", polls.poll_results_page, name="poll-results"),
-    path("polls/<int:poll_id>/export/", exports.export_create, name="export-create"),
-    path("exports/<int:export_id>/", exports.export_status, name="export-status"),
-    path("exports/<int:export_id>/download/", exports.export_download, name="export-download"),
+    path("polls/<id:poll_id>/", polls.poll_detail, name="poll-detail"),
+    path("polls/<id:poll_id>/vote/", polls.poll_vote, name="poll-vote"),
+    path("polls/<id:poll_id>/results/", polls.poll_results_page, name="poll-results"),
+    path("polls/<id:poll_id>/export/", exports.export_create, name="export-create"),
+    path("exports/<id:export_id>/", exports.export_status, name="export-status"),
+    path("exports/<id:export_id>/download/", exports.export_download, name="export-download"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path(
         "accounts/login/",

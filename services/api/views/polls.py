@@ -10,7 +10,8 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.serializers import PollOutput
+from api.serializers import IdField, PollOutput
+from config.numbers import page_number
 from domain.cache import cached_poll_list
 from domain.selectors import PollStatus, poll_get, poll_list, poll_results
 from domain.services import poll_create, vote_cast
@@ -41,11 +42,12 @@ class PollListCreateApi(APIView):
         filters = self.PollFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         status_filter = filters.validated_data.get("status")
-        page = request.query_params.get(PageNumberPagination.page_query_param, "1")
-        if not page.isdigit():
+        # ASCII digits of bounded length only, as DRF's paginator answers other bad pages: 404.
+        page = page_number(request.query_params.get(PageNumberPagination.page_query_param, "1"))
+        if page is None:
             raise NotFound("Invalid page.")
         # Keyed by host as well: the next and previous links are absolute URLs.
-        key = f"api:{request.get_host()}:{status_filter}:{int(page)}"
+        key = f"api:{request.get_host()}:{status_filter}:{page}"
         return Response(cached_poll_list(
             key, lambda: self._list_page(request, status_filter), timeout=settings.API_POLL_LIST_CACHE_SECONDS))
 
@@ -77,7 +79,7 @@ class PollVoteApi(APIView):
     throttle_scope = "vote"
 
     class VoteInput(serializers.Serializer):
-        choice_id = serializers.IntegerField(min_value=1)
+        choice_id = IdField()
 
     class VoteOutput(serializers.Serializer):
         poll_id = serializers.IntegerField()

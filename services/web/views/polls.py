@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from config.numbers import page_number
 from domain.errors import DomainError
 from domain.selectors import poll_get, poll_home_page, poll_results, user_has_voted
 from domain.services import vote_cast
@@ -17,10 +18,7 @@ from web.views.http import login_required_back_to, see_other
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """Render one page of open polls; a missing or malformed ?page= shows the first."""
-    try:
-        page = max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_number(request.GET.get("page")) or 1
     return render(request, "web/home.html", {"page": poll_home_page(page=page)})
 
 
