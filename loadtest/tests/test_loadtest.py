@@ -115,8 +115,8 @@ def test_a_short_mixed_run_on_the_stack_writes_a_full_report_without_errors():
     except requests.RequestException as error:
         pytest.fail(f"no stack at {TARGET} ({error}): run `make test`, or `make up` and set LOADTEST_TARGET")
     # Few votes per poll, so most users can still vote; idempotent when the data is there.
-    _compose("exec", "-T", "api", "python", "manage.py", "seed", "--users", "20", "--polls", "20",
-             "--votes-per-poll", "3")
+    _compose("exec", "-T", "api", "python", "manage.py", "seed", "--allow-public-password", "--users", "20",
+             "--polls", "20", "--votes-per-poll", "3")
 
     command = [sys.executable, "-m", "polls_load", "--target", TARGET, "--duration", "10", "--rate", "10",
                "--users", "10", "--mix", "browse:6,api:3,export:1", "--max-failed", "0"]

@@ -67,7 +67,7 @@ def up(*, build: bool = True) -> None:
 
 def seed() -> None:
     """Fill the database with the demo data the scenarios expect (idempotent)."""
-    compose("run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed", "--users", "50",
+    compose("run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed", "--allow-public-password", "--users", "50",
             timeout=300)
 
 

@@ -63,9 +63,9 @@ def test_home_page_is_cached_until_a_vote_changes_it(user, django_capture_on_com
 
 
 def test_seed_fills_data_in_volume_and_is_idempotent():
-    call_command("seed", users=30, polls=40, votes_per_poll=10, verbosity=0)
+    call_command("seed", users=30, polls=40, votes_per_poll=10, allow_public_password=True, verbosity=0)
     counts = (Poll.objects.count(), Vote.objects.count())
-    call_command("seed", users=30, polls=40, votes_per_poll=10, verbosity=0)
+    call_command("seed", users=30, polls=40, votes_per_poll=10, allow_public_password=True, verbosity=0)
 
     assert counts == (40, 400)
     assert (Poll.objects.count(), Vote.objects.count()) == counts

@@ -2,6 +2,10 @@
 
 For demos and load tests. Idempotent: users are created only if missing, and polls only up to the
 requested count, so running it twice leaves the same amount of data.
+
+The users it creates share a password published in the README, so anyone could log in as them:
+it refuses to run without --allow-public-password, which `make seed` and the test, load and drill
+stacks pass, and a production deployment never should.
 """
 
 import random
@@ -11,7 +15,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,6 +24,7 @@ from domain.models import Choice, Poll, Vote
 DEMO_PASSWORD = "polls-demo-password"  # demo accounts only; documented in the README
 USERNAME = "demo{:05d}"
 BATCH = 2000
+CONSENT_FLAG = "--allow-public-password"
 
 
 class Command(BaseCommand):
@@ -30,8 +35,18 @@ class Command(BaseCommand):
         parser.add_argument("--polls", type=int, default=300)
         parser.add_argument("--votes-per-poll", type=int, default=40)
         parser.add_argument("--seed", type=int, default=42, help="random seed, for repeatable data")
+        parser.add_argument(
+            CONSENT_FLAG,
+            action="store_true",
+            help=f"required: create users whose password ({DEMO_PASSWORD}) is published; demo and test stacks only",
+        )
 
     def handle(self, *args, users: int, polls: int, votes_per_poll: int, seed: int, **options):
+        if not options["allow_public_password"]:
+            raise CommandError(
+                f"seed creates {users} users whose password ({DEMO_PASSWORD!r}) is published in the README, "
+                f"so anyone could log in as them. Run it only on a demo or test stack, with {CONSENT_FLAG}."
+            )
         rng = random.Random(seed)
         started = time.monotonic()
         people = self._users(users)
