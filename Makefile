@@ -68,8 +68,8 @@ down: ## Stop the stack (data stays in the postgres volume; `docker compose down
 logs: ## Follow the logs of every service (SERVICE=api for one)
 	$(COMPOSE) logs --follow --tail=100 $(if $(filter command line,$(origin SERVICE)),$(SERVICE))
 
-seed: ## Fill the running stack's database with demo users, polls and votes
-	$(COMPOSE) run --rm --no-deps migrate python manage.py seed
+seed: ## Fill the running stack's database with demo users (published password: demo stacks only), polls and votes
+	$(COMPOSE) run --rm --no-deps migrate python manage.py seed --allow-public-password
 
 # PostgreSQL dumps of the running stack (docs/operations.md); backups/ is git-ignored.
 backup: ## Dump the running stack's database to backups/polls-<UTC time>.dump (or FILE=...)
@@ -242,7 +242,7 @@ DRILL ?=
 chaos-stack-up:
 	$(COMPOSE) down --volumes --remove-orphans
 	$(COMPOSE) up --build --detach --wait --remove-orphans
-	$(COMPOSE) run --rm --no-deps migrate python manage.py seed
+	$(COMPOSE) run --rm --no-deps migrate python manage.py seed --allow-public-password
 
 chaos: prerequisites ## Failure drills under load: verdict table and HTML report (DRILL=name for one)
 	$(MAKE) chaos-stack-up
