@@ -283,7 +283,9 @@ def test_edge_sends_everything_to_the_gateway(renders):
 def test_services_behind_the_gateway_are_headless_and_named_fully(production):
     gateway = containers(by_kind_name(production, "Deployment", "gateway"))[0]
     env = {e["name"]: e["value"] for e in gateway["env"]}
-    assert env["GATEWAY_TRUST_FORWARDED_HEADERS"] == "on"
+    # The edge controller's pods name the client; trusting every address would let anyone.
+    trusted = env["GATEWAY_TRUSTED_PROXIES"].replace(",", " ").split()
+    assert trusted and not {"0.0.0.0/0", "::/0"} & set(trusted)
     for key, service in (("WEB_UPSTREAM", "web"), ("API_UPSTREAM", "api"),
                          ("STATIC_UPSTREAM", "static")):
         svc = by_kind_name(production, "Service", service)
