@@ -89,6 +89,7 @@ test: prerequisites ## Run the whole test suite: manifests, gateway, unit and in
 
 test-gateway: ## (part of test) the gateway image against fake replicas on its own network
 	gateway/smoke-test.sh
+	$(BIN)/pytest gateway/tests -p no:cacheprovider
 
 test-stack-up:
 	$(COMPOSE) down --volumes --remove-orphans
