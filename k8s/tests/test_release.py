@@ -63,7 +63,8 @@ def assert_legal_update(before, after) -> None:
         # Job and Pod names become label values (job-name, controller labels): 63 at most.
         if kind in ("Job", "Service", "Deployment", "StatefulSet", "CronJob"):
             assert len(name) <= 63 and DNS_LABEL.match(name), f"{kind}/{name} is not a DNS label"
-        for labels in (obj["metadata"].get("labels", {}), obj.get("spec", {}).get("template", {}).get("metadata", {}).get("labels", {})):
+        template = obj.get("spec", {}).get("template", {})
+        for labels in (obj["metadata"].get("labels", {}), template.get("metadata", {}).get("labels", {})):
             for key, value in labels.items():
                 assert len(str(value)) <= 63, f"{kind}/{name}: label {key}={value} is longer than 63"
         previous = old.get((kind, name))
