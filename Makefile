@@ -154,6 +154,14 @@ k8s-render: ## Print the manifests of an overlay, e.g. make k8s-render OVERLAY=p
 
 k8s-validate: ## Render every overlay and component combination; schema, policy, parity and checkov tests
 	$(BIN)/pytest k8s/tests -p no:cacheprovider
+	@# Where a cluster answers, its API server checks the overlay too (admission, CRDs, quotas),
+	@# without changing anything. Needs the namespace; the production overlay also needs KEDA's CRDs.
+	@if $(KUBECTL) version --request-timeout=5s >/dev/null 2>&1; then \
+	  echo "Server-side dry run of k8s/overlays/$(OVERLAY) on context $$($(KUBECTL) config current-context):"; \
+	  $(KUBECTL) apply --dry-run=server -k k8s/overlays/$(OVERLAY) >/dev/null && echo "  accepted."; \
+	else \
+	  echo "No Kubernetes cluster answers: skipped the server-side dry run (kubectl apply --dry-run=server)."; \
+	fi
 
 # Refuse clearly, before anything is sent, when kubectl has no cluster that answers.
 k8s-cluster-check:
@@ -177,8 +185,11 @@ k8s-apply: k8s-cluster-check ## Apply an overlay to the current cluster and wait
 	    exit 1; \
 	  fi; \
 	fi
-	$(KUBECTL) apply -k k8s/overlays/$(OVERLAY)
-	$(KUBECTL) -n $(K8S_NAMESPACE) wait --for=condition=complete --timeout=15m job -l app.kubernetes.io/name=migrate
+	@# Wait for this release's migrate Job (migrate-<hash of image and config>), not an older one.
+	applied="$$($(KUBECTL) apply -k k8s/overlays/$(OVERLAY) -o name)"; echo "$$applied"; \
+	  job="$$(grep '^job.batch/migrate-' <<<"$$applied")"; \
+	  echo "Waiting for $$job (migrations of this release) ..."; \
+	  $(KUBECTL) -n $(K8S_NAMESPACE) wait --for=condition=complete --timeout=30m "$$job"
 	for d in gateway web api worker beat static; do \
 	  $(KUBECTL) -n $(K8S_NAMESPACE) rollout status deployment/$$d --timeout=10m; done
 
