@@ -232,13 +232,14 @@ def test_production_restores_secure_django_settings(production, local):
 def test_production_keeps_every_limit_the_load_stacks_relax(production):
     """Each limit that load stacks relax (relaxed-limits.env) has its production value in the
     rendered production ConfigMap: unset, so the code's default applies, or set to that default.
-    The defaults are read from the README's configuration table, which services/tests holds to
-    the code; a limit missing from the table fails here too."""
+    The defaults are read from the configuration tables of the README (which services/tests holds
+    to the code) and gateway/README.md; a limit missing from them fails here too."""
     import re
 
     config = polls_config(production)
     relaxed = read_env_file(K8S / "components" / "loadtest" / "relaxed-limits.env")
-    table = dict(re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)` \|", (REPO / "README.md").read_text(), re.M))
+    tables = (REPO / "README.md").read_text() + (REPO / "gateway" / "README.md").read_text()
+    table = dict(re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)` \|", tables, re.M))
     assert len(relaxed) >= 4
     for name, relaxed_value in relaxed.items():
         assert name in table, f"{name} is relaxed for load but has no default in the README's table"
