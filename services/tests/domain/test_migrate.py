@@ -73,14 +73,14 @@ def test_a_migration_blocked_by_a_table_lock_fails_fast_naming_the_variable():
     assert _applied("0004_export_status_finished_at")
 
 
-def test_a_second_run_still_waits_for_the_first_longer_than_the_lock_timeout():
-    """The lock timeout bounds table locks only: a run waits for another run's advisory lock for
-    as long as that run takes, then finds nothing to do."""
+def test_a_second_run_still_waits_for_the_first_longer_than_both_timeouts():
+    """The lock and statement timeouts do not cut a run's wait for another run's advisory lock:
+    it waits as long as that run takes, then finds nothing to do."""
     with advisory_lock(MIGRATION_LOCK_ID):  # the first run, still going
         second = subprocess.Popen(
             [sys.executable, "manage.py", "migrate", "--noinput"],
             cwd=SERVICES,
-            env={**_environ(lock_timeout_ms=500), "PYTHONUNBUFFERED": "1"},
+            env={**_environ(lock_timeout_ms=500), "POSTGRES_STATEMENT_TIMEOUT_MS": "1000", "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -92,7 +92,7 @@ def test_a_second_run_still_waits_for_the_first_longer_than_the_lock_timeout():
             seen.append(second.stdout.readline())
             if not seen[-1]:
                 break
-        time.sleep(1.5)  # three lock timeouts
+        time.sleep(2)  # four lock timeouts, two statement timeouts
     stdout, stderr = second.communicate(timeout=60)
 
     assert seen[-1].startswith("Another migrate run holds the lock; waiting"), seen + [stderr]

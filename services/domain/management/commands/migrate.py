@@ -39,34 +39,33 @@ class Command(MigrateCommand):
             self.stdout.write("Another migrate run holds the lock; waiting for it to finish.")
 
         database = options["database"]
-        # The advisory lock is waited for without a limit (lock_timeout would cut that wait too),
-        # so the lock timeout starts only once this run holds it.
-        with advisory_lock(MIGRATION_LOCK_ID, wait=True, on_wait=on_wait, using=database):
-            if waited:
-                self.stdout.write(f"Lock acquired after {time.monotonic() - started:.1f}s.")
-            with _bounded_lock_waits(database, settings.MIGRATE_LOCK_TIMEOUT_MS):
-                try:
-                    return super().handle(*args, **options)
-                except OperationalError as error:
-                    if isinstance(error.__cause__, LockNotAvailable):
-                        raise CommandError(_lock_timeout_message(error)) from error
-                    raise
+        # Another run's advisory lock is waited for as long as that run takes: neither the
+        # statement timeout nor the lock timeout may cut that wait, so the lock timeout starts
+        # only once this run holds it.
+        with _session_setting(database, "statement_timeout", "0"):
+            with advisory_lock(MIGRATION_LOCK_ID, wait=True, on_wait=on_wait, using=database):
+                if waited:
+                    self.stdout.write(f"Lock acquired after {time.monotonic() - started:.1f}s.")
+                with _session_setting(database, "lock_timeout", f"{settings.MIGRATE_LOCK_TIMEOUT_MS}ms"):
+                    try:
+                        return super().handle(*args, **options)
+                    except OperationalError as error:
+                        if isinstance(error.__cause__, LockNotAvailable):
+                            raise CommandError(_lock_timeout_message(error)) from error
+                        raise
 
 
 @contextmanager
-def _bounded_lock_waits(database: str, lock_timeout_ms: int) -> Iterator[None]:
-    """Set lock_timeout (and no statement timeout) on the session for the block, then restore."""
+def _session_setting(database: str, name: str, value: str) -> Iterator[None]:
+    """Set a PostgreSQL setting on the session for the block, then restore the connection's own."""
     connection = connections[database]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{lock_timeout_ms}ms"])
-        cursor.execute("SELECT set_config('statement_timeout', '0', false)")
+        cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
     try:
         yield
     finally:
-        # Back to the values the connection started with, for whatever runs next on it.
         with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
-            cursor.execute("RESET statement_timeout")
+            cursor.execute(f"RESET {name}")
 
 
 def _lock_timeout_message(error: OperationalError) -> str:
