@@ -40,7 +40,15 @@ class VoteAdmin(admin.ModelAdmin):
 
 @admin.register(ResultExport)
 class ResultExportAdmin(admin.ModelAdmin):
+    """Exports to look at or delete; they are written only by export_request and the worker (an
+    edited status could also break the one-active-export-per-user-and-poll rule)."""
+
     list_display = ["id", "poll", "requested_by", "status", "attempts", "created_at", "finished_at"]
     list_filter = ["status"]
     raw_id_fields = ["poll", "requested_by"]
-    readonly_fields = ["content", "error"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,9 +1,9 @@
 """The admin shows votes but never adds, changes or deletes them: votes change only through
-vote_cast, which keeps each choice's count equal to its Vote rows."""
+vote_cast, which keeps each choice's count equal to its Vote rows. Exports are view and delete only."""
 
 import pytest
 
-from domain.models import Choice, Vote
+from domain.models import Choice, ResultExport, Vote
 from domain.services import vote_cast
 from tests.factories import PollFactory, UserFactory
 
@@ -55,3 +55,17 @@ def test_votes_cannot_be_deleted(admin_client, vote):
     assert bulk.status_code in (200, 302)  # the action is unknown: Django shows the list again
     assert Vote.objects.filter(pk=vote.pk).exists()
     assert Choice.objects.get(pk=vote.choice_id).votes == 1
+
+
+def test_exports_can_be_viewed_and_deleted_but_not_added_or_edited(admin_client):
+    """Editing an export's status could break the one-active-export rule (and give a 500)."""
+    export = ResultExport.objects.create(poll=PollFactory(), requested_by=UserFactory(), status="done")
+    ResultExport.objects.create(poll=export.poll, requested_by=export.requested_by)  # pending
+    page = f"/admin/domain/resultexport/{export.pk}/change/"
+
+    assert admin_client.get(page).status_code == 200
+    assert admin_client.post(page, {"status": "pending", "attempts": 0}).status_code == 403
+    assert admin_client.get("/admin/domain/resultexport/add/").status_code == 403
+    assert ResultExport.objects.get(pk=export.pk).status == "done"
+    assert admin_client.post(f"/admin/domain/resultexport/{export.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not ResultExport.objects.filter(pk=export.pk).exists()
