@@ -20,6 +20,13 @@ class PollAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner"]
     inlines = [ChoiceInline]
 
+    def get_deleted_objects(self, objs, request):
+        """Let a poll go with its votes: the cascade takes choices and votes together, so no count
+        goes wrong. Only deleting a vote on its own is refused (VoteAdmin)."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(Vote._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
 
 @admin.register(Vote)
 class VoteAdmin(admin.ModelAdmin):

@@ -3,7 +3,7 @@ vote_cast, which keeps each choice's count equal to its Vote rows. Exports are v
 
 import pytest
 
-from domain.models import Choice, ResultExport, Vote
+from domain.models import Choice, Poll, ResultExport, Vote
 from domain.services import vote_cast
 from tests.factories import PollFactory, UserFactory
 
@@ -55,6 +55,15 @@ def test_votes_cannot_be_deleted(admin_client, vote):
     assert bulk.status_code in (200, 302)  # the action is unknown: Django shows the list again
     assert Vote.objects.filter(pk=vote.pk).exists()
     assert Choice.objects.get(pk=vote.choice_id).votes == 1
+
+
+def test_a_poll_with_votes_can_still_be_deleted_with_them(admin_client, vote):
+    """Votes are refused only on their own: deleting their poll takes choices and votes along."""
+    response = admin_client.post(f"/admin/domain/poll/{vote.poll_id}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Poll.objects.filter(pk=vote.poll_id).exists()
+    assert not Vote.objects.exists() and not Choice.objects.filter(poll_id=vote.poll_id).exists()
 
 
 def test_exports_can_be_viewed_and_deleted_but_not_added_or_edited(admin_client):
