@@ -26,3 +26,7 @@ api_patterns = [
 ]
 
 urlpatterns = [path("api/", include((api_patterns, "api")))]
+
+# The api service's ROOT_URLCONF: paths no route matches and bodies Django cannot read get JSON.
+handler404 = "api.handlers.not_found"
+handler400 = "api.handlers.bad_request"
