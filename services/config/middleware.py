@@ -1,12 +1,13 @@
 """Cross-cutting middleware shared by web and api."""
 
 import logging
+import re
 import socket
 import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from config import health, metrics
 from config.request_id import HEADER, clean_request_id, current_request_id
@@ -76,7 +77,9 @@ class MalformedRequestMiddleware:
 
     An unknown HTTP method gets 405 on every route (views would otherwise each decide), and a NUL
     byte in the query string or a form body gets 400: NUL is never valid text here, and
-    PostgreSQL cannot store it in a text column, so it would fail deep in a view instead.
+    PostgreSQL cannot store it in a text column, so it would fail deep in a view instead. A path
+    with other scripts' digits is a 404: no path here holds them, and int() reads them, so the
+    admin took /admin/domain/poll/١٢/delete/ for poll 12 (tests/e2e/test_hostile_requests.py).
     """
 
     def __init__(self, get_response):
@@ -89,7 +92,13 @@ class MalformedRequestMiddleware:
             return response
         if _nul_in_query(request.META.get("QUERY_STRING", "")) or _nul_in_form(request):
             return _refusal(request, 400, "NUL characters are not allowed in the request.")
+        if _FOREIGN_DIGIT.search(request.path_info):
+            raise Http404("No such page.")  # the service's own 404 page (web) or JSON (api)
         return self.get_response(request)
+
+
+# A decimal digit other than 0-9: "١٢" (Arabic-Indic), "１２" (fullwidth)...
+_FOREIGN_DIGIT = re.compile(r"(?![0-9])\d")
 
 
 def _nul_in_query(raw: str) -> bool:

@@ -99,6 +99,18 @@ def test_a_crafted_api_page_number_is_a_4xx(client, page):
     assert response.status_code in (400, 404)
 
 
+def test_other_scripts_digits_in_an_admin_path_do_not_name_an_object(world):
+    """int() reads "١٢" as 12: the admin would delete poll 12 for a POST to .../١٢/delete/."""
+    poll = world["poll"]
+    lookalike = str(poll.pk).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+    response = world["client"].post(f"/admin/domain/poll/{lookalike}/delete/", {"post": "yes"})
+
+    assert response.status_code == 404
+    assert Poll.objects.filter(pk=poll.pk).exists()
+    assert world["client"].get(f"/api/polls/{lookalike}/").json() == {"detail": "Not found."}
+
+
 @pytest.mark.parametrize("poll_id", ["9" * 4096, str(2**63), str(2**64)])
 def test_an_id_beyond_bigint_is_a_404(client, poll_id):
     assert client.get(f"/api/polls/{poll_id}/").status_code == 404
