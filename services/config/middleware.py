@@ -6,8 +6,9 @@ import socket
 import time
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from psycopg.errors import IdleInTransactionSessionTimeout
 
 from config import health, metrics
 from config.request_id import HEADER, clean_request_id, current_request_id
@@ -153,7 +154,7 @@ class DependencyErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if not _is_unavailable(exception):
             return None
         logger.error("database unavailable: %s", exception)
         if request.accepts("text/html") and not request.path.startswith("/api/"):
@@ -162,6 +163,18 @@ class DependencyErrorMiddleware:
             response = JsonResponse({"detail": _UNAVAILABLE}, status=503)
         response["Retry-After"] = "5"
         return response
+
+
+def _is_unavailable(exception: Exception) -> bool:
+    """Return True for database errors that say "try again", not "this request is wrong".
+
+    An unreachable or restarting server, a statement cancelled by statement_timeout (psycopg's
+    QueryCanceled is an OperationalError), and a session PostgreSQL ended for sitting idle in a
+    transaction (idle_in_transaction_session_timeout: an InternalError, SQLSTATE 25P03).
+    """
+    if isinstance(exception, OperationalError | InterfaceError):
+        return True
+    return isinstance(exception, InternalError) and isinstance(exception.__cause__, IdleInTransactionSessionTimeout)
 
 
 _UNAVAILABLE = "The service is temporarily unavailable. Please retry shortly."
