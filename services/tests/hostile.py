@@ -120,9 +120,7 @@ def form_battery(*, poll_id: int, choice_id: int) -> list[Attempt]:
     Besides plain bad ids, the poll's real choice id written the ways lax parsers accept (padded,
     signed, decimal, in other scripts' digits): a vote cast with one of them is a bug.
     """
-    real = str(choice_id)
-    lookalikes = [f" {real}", f"{real} ", f"+{real}", f"{real}.0", real.translate(_ARABIC_INDIC), real + "\x00"]
-    bad_ids = ["²", "9" * 4096, str(2**63), str(2**64), "-1", "0", "", "1e3", *lookalikes]
+    bad_ids = ["²", "9" * 4096, str(2**63), str(2**64), "-1", "0", "", "1e3", *_lookalikes(choice_id)]
     attempts = []
     for form in ("/accounts/login/", "/admin/login/", "/accounts/signup/", "/api/auth/token/"):
         attempts += [
@@ -136,16 +134,21 @@ def form_battery(*, poll_id: int, choice_id: int) -> list[Attempt]:
         attempts += [
             Attempt("POST", f"/polls/{poll_id}/vote/", {"choice": value}),
             Attempt("POST", f"/api/polls/{poll_id}/vote/", {"choice_id": value}),
-            # Plain bad ids only: the lookalikes of a real poll id still create an export until
-            # api.views.exports reads poll_id with api.serializers.IdField (not this part's file).
-            *([] if value in lookalikes else [Attempt("POST", "/api/exports/", {"poll_id": value})]),
+            Attempt("POST", "/api/exports/", {"poll_id": value}),
             Attempt("POST", f"/polls/{poll_id}/export/?page={quote(value)}", {"poll_id": value, "x": "\x00"}),
         ]
+    attempts += [Attempt("POST", "/api/exports/", {"poll_id": value}) for value in _lookalikes(poll_id)]
     attempts.append(Attempt("POST", "/api/polls/", HOSTILE_FORM))
     return attempts
 
 
 _ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def _lookalikes(real_id: int) -> list[str]:
+    """Return a real id written the ways lax parsers accept: padded, signed, decimal, other digits."""
+    real = str(real_id)
+    return [f" {real}", f"{real} ", f"+{real}", f"{real}.0", real.translate(_ARABIC_INDIC), real + "\x00"]
 
 
 def looks_broken(status: int, body: bytes) -> bool:

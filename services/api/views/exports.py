@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.serializers import IdField
 from domain.models import ResultExport
 from domain.selectors import export_get
 from domain.services import export_request
@@ -44,7 +45,7 @@ class ExportCreateApi(APIView):
     throttle_scope = "export"
 
     class ExportInput(serializers.Serializer):
-        poll_id = serializers.IntegerField(min_value=1)
+        poll_id = IdField()
 
     @extend_schema(
         request=ExportInput,
