@@ -8,8 +8,10 @@ what the static service is measured against.
 
 from django.conf import settings
 from django.urls import re_path
+from django.views import defaults
 from django.views.static import serve
 
+from api import handlers
 from api.urls import urlpatterns as api_urlpatterns
 from web.urls import urlpatterns as web_urlpatterns
 
@@ -18,3 +20,17 @@ urlpatterns = [
     re_path(r"^static/(?P<path>.+)$", serve, {"document_root": settings.STATIC_ROOT}),
     *web_urlpatterns,
 ]
+
+
+# Each service answers what reaches no view its own way (api.urls: JSON; web: its HTML pages).
+# tests.urls, which also serves both, uses these too.
+def handler404(request, exception):
+    if request.path.startswith("/api/"):
+        return handlers.not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler400(request, exception):
+    if request.path.startswith("/api/"):
+        return handlers.bad_request(request, exception)
+    return defaults.bad_request(request, exception)
