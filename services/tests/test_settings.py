@@ -125,3 +125,20 @@ def test_settings_that_merge_web_and_api_have_every_setting_of_both():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["build []", "monolith []"]
+
+
+def test_a_rotated_key_still_accepts_signatures_of_the_former_one():
+    """DJANGO_SECRET_KEY_FALLBACKS keeps what the old key signed valid (sessions, reset links)."""
+    from django.core import signing
+
+    old_key = secrets.token_urlsafe(50)
+    token = signing.dumps("still valid", key=old_key)
+    script = "import django; django.setup(); from django.core import signing; print(signing.loads(%r))" % token
+    env = {**os.environ, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings.web"}
+    rotated = subprocess.run([sys.executable, "-c", script], cwd=SERVICES, capture_output=True, text=True, timeout=60,
+                             env={**env, "DJANGO_SECRET_KEY_FALLBACKS": old_key})
+    without = subprocess.run([sys.executable, "-c", script], cwd=SERVICES, capture_output=True, text=True, timeout=60,
+                             env=env)
+
+    assert rotated.stdout.splitlines()[-1] == "still valid", rotated.stderr
+    assert "BadSignature" in without.stderr

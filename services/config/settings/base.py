@@ -11,6 +11,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 # A published (CHANGE-ME...) or short key stops start-up in every role (config.secret_key).
 SECRET_KEY = secret_key_from_env("DJANGO_SECRET_KEY")
+# Former keys, still accepted for signatures made with them while a rotation rolls out (sessions
+# and reset links stay valid); drop them once every pod runs the new key and the sessions expired.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
