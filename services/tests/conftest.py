@@ -32,3 +32,24 @@ def user_api(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
+
+
+@pytest.fixture
+def make_slower_than_statement_timeout(monkeypatch):
+    """Return a function that makes a view's selector run past a 200 ms statement timeout.
+
+    The timeout is set on this test's own transaction, so it ends with the test; that the app's
+    sessions get the configured timeout is tested in tests/domain/test_database_guards.py.
+    """
+    from django.db import connection
+
+    def slow(**_kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(2)")
+
+    def patch(target: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 200")
+        monkeypatch.setattr(target, slow)
+
+    return patch

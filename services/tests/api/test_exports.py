@@ -91,31 +91,14 @@ def test_over_the_export_limit_the_api_answers_429_with_retry_after(user, user_a
     assert ResultExport.objects.count() == 2
 
 
-def test_a_statement_cancelled_by_the_timeout_is_a_503_not_a_500(user_api, slow_export_lookup):
+def test_a_statement_cancelled_by_the_timeout_is_a_503_not_a_500(user_api, make_slower_than_statement_timeout):
     """A query that runs past statement_timeout is cancelled by PostgreSQL; the client gets the
     same clear, retryable 503 as for an unreachable database, with no traceback."""
     export = ResultExport.objects.create(poll=PollFactory(), requested_by=UserFactory())
+    make_slower_than_statement_timeout("api.views.exports.export_get")
 
     response = user_api.get(f"/api/exports/{export.pk}/")
 
     assert response.status_code == 503
     assert response["Retry-After"]
     assert response.json() == {"detail": "The service is temporarily unavailable. Please retry shortly."}
-
-
-@pytest.fixture
-def slow_export_lookup(monkeypatch):
-    """Make the export lookup run longer than a 200 ms statement timeout set for this test.
-
-    The test's own transaction carries the setting, so it ends with the test; that the app's
-    sessions get the configured timeout is tested in tests/domain/test_database_guards.py.
-    """
-    from django.db import connection
-
-    def slow(**_kwargs):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_sleep(2)")
-
-    with connection.cursor() as cursor:
-        cursor.execute("SET statement_timeout = 200")
-    monkeypatch.setattr("api.views.exports.export_get", slow)

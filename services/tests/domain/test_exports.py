@@ -23,6 +23,7 @@ from domain.selectors.exports import export_expired, export_stale
 from domain.services import export_build, export_request, export_requeue_stale
 from domain.services import exports as export_services
 from domain.services.exports import DELETE_EXPIRED_TASK, export_delete_expired
+from tests.concurrency import run_at_once
 from tests.factories import PollFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,23 +149,8 @@ def _environ() -> dict:
 def test_concurrent_requests_for_the_same_poll_create_one_export():
     """Eight simultaneous requests of one user for one poll all get the same, single export."""
     poll, user = PollFactory(), UserFactory()
-    start = threading.Barrier(8)
-    results = []
 
-    def request():
-        try:
-            start.wait(10)
-            results.append(export_request(user=user, poll_id=poll.pk).pk)
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            results.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=request) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = run_at_once(lambda _: export_request(user=user, poll_id=poll.pk).pk, threads=8)
 
     assert len(results) == 8 and len(set(results)) == 1, results
     assert list(ResultExport.objects.filter(poll=poll).values_list("pk", flat=True)) == [results[0]]

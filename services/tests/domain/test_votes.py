@@ -1,13 +1,11 @@
 """Casting votes: counted once, never lost under concurrency, rejected without side effects."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from domain.errors import AlreadyVoted, ChoiceNotInPoll, NotFound, PollClosed
 from domain.models import Choice, Vote
 from domain.services import vote_cast
+from tests.concurrency import run_at_once
 from tests.factories import PollFactory, UserFactory, closed_poll
 
 pytestmark = pytest.mark.django_db
@@ -62,25 +60,10 @@ def test_concurrent_votes_by_many_users_are_all_counted():
     poll = PollFactory()
     choice = poll.choices.first()
     voters = [UserFactory() for _ in range(40)]
-    barrier = threading.Barrier(len(voters))
-    errors = []
 
-    def vote(voter):
-        try:
-            barrier.wait(timeout=30)
-            vote_cast(user=voter, poll_id=poll.pk, choice_id=choice.pk)
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
+    outcomes = run_at_once(lambda i: vote_cast(user=voters[i], poll_id=poll.pk, choice_id=choice.pk), threads=40)
 
-    threads = [threading.Thread(target=vote, args=(voter,)) for voter in voters]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert errors == []
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
     choice.refresh_from_db()
     assert choice.votes == 40
     assert Vote.objects.filter(poll=poll).count() == 40
@@ -90,25 +73,9 @@ def test_concurrent_votes_by_many_users_are_all_counted():
 def test_concurrent_double_votes_by_one_user_count_once(user):
     poll = PollFactory()
     choice = poll.choices.first()
-    barrier = threading.Barrier(8)
-    outcomes = []
 
-    def vote():
-        try:
-            barrier.wait(timeout=30)
-            vote_cast(user=user, poll_id=poll.pk, choice_id=choice.pk)
-            outcomes.append("ok")
-        except AlreadyVoted:
-            outcomes.append("rejected")
-        finally:
-            connection.close()
+    outcomes = run_at_once(lambda _: vote_cast(user=user, poll_id=poll.pk, choice_id=choice.pk), threads=8)
 
-    threads = [threading.Thread(target=vote) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
-    assert sorted(outcomes) == ["ok"] + ["rejected"] * 7
+    assert sorted(type(outcome).__name__ for outcome in outcomes) == ["AlreadyVoted"] * 7 + ["Vote"]
     choice.refresh_from_db()
     assert choice.votes == 1

@@ -2,7 +2,6 @@
 in progress per poll, a request limit, and a 503 page when a statement times out."""
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -125,19 +124,12 @@ def test_over_the_export_limit_the_page_says_when_to_retry_with_a_429(user_clien
     assert ResultExport.objects.count() == 1
 
 
-def test_a_statement_cancelled_by_the_timeout_is_a_503_page_not_a_500(user_client, monkeypatch):
+def test_a_statement_cancelled_by_the_timeout_is_a_503_page_not_a_500(user_client, make_slower_than_statement_timeout):
     """A query that runs past statement_timeout (200 ms here, set on this test's transaction; the
     configured value is tested in tests/domain/test_database_guards.py) is cancelled by PostgreSQL,
     and the page is the site's clear, retryable 503, with no traceback."""
     export = _request_export(user_client, PollFactory())
-
-    def slow(**_kwargs):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_sleep(2)")
-
-    with connection.cursor() as cursor:
-        cursor.execute("SET statement_timeout = 200")
-    monkeypatch.setattr("web.views.exports.export_get", slow)
+    make_slower_than_statement_timeout("web.views.exports.export_get")
 
     response = user_client.get(reverse("web:export-status", args=[export.pk]), HTTP_ACCEPT="text/html")
 
