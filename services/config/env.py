@@ -11,6 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _REQUIRED = object()
+# The periods DRF's SimpleRateThrottle.parse_rate understands (it reads only the first letter).
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
 
 
 def _raw(name: str, default: object) -> str | None:
@@ -61,6 +63,21 @@ def env_bool(name: str, default: object = _REQUIRED) -> bool:
     if lowered in _FALSE:
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, got {value!r}.")
+
+
+def env_rate(name: str, default: object = _REQUIRED) -> str | None:
+    """Return a DRF throttle rate ("600/min", "10/hour"), or None for "none": no limit.
+
+    Checked here so a typo stops start-up naming the variable, instead of failing every request
+    that the throttle sees.
+    """
+    value = env_str(name, default)
+    if value.strip().lower() == "none":
+        return None
+    count, _, period = value.partition("/")
+    if not (count.isascii() and count.isdigit() and period in _RATE_PERIODS):
+        raise ImproperlyConfigured(f"{name} must be a rate like 600/min or 10/hour, or none; got {value!r}.")
+    return value
 
 
 def env_list(name: str, default: object = _REQUIRED) -> list[str]:

@@ -142,3 +142,25 @@ def test_a_rotated_key_still_accepts_signatures_of_the_former_one():
 
     assert rotated.stdout.splitlines()[-1] == "still valid", rotated.stderr
     assert "BadSignature" in without.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("600/min", "600/min"), ("10/hour", "10/hour"), ("none", None), ("None", None)]
+)
+def test_a_throttle_rate_is_a_drf_rate_or_none(monkeypatch, value, expected):
+    from config.env import env_rate
+
+    monkeypatch.setenv("API_THROTTLE_ANON", value)
+    assert env_rate("API_THROTTLE_ANON", "600/min") == expected
+
+
+@pytest.mark.parametrize("value", ["600", "600/", "/min", "١٠/min", "ten/min", "600/week", "600 per minute"])
+def test_a_mistyped_throttle_rate_stops_start_up_naming_it(monkeypatch, value):
+    """DRF would only fail at the first request it throttles, with a 500; this fails at start."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.env import env_rate
+
+    monkeypatch.setenv("API_THROTTLE_ANON", value)
+    with pytest.raises(ImproperlyConfigured, match="API_THROTTLE_ANON must be a rate like 600/min"):
+        env_rate("API_THROTTLE_ANON", "600/min")

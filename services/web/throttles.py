@@ -15,7 +15,7 @@ class SignupThrottle(ClientAddressMixin, SimpleRateThrottle):
 
     scope = "signup"
 
-    def get_rate(self) -> str:
+    def get_rate(self) -> str | None:
         return settings.SIGNUP_THROTTLE
 
     def get_cache_key(self, request, view) -> str:

@@ -1,7 +1,7 @@
 """Settings for the api service: Django REST Framework under /api/ with an OpenAPI schema."""
 
 from config import numbers
-from config.env import env_int, env_str
+from config.env import env_int, env_rate
 
 from .base import *  # noqa: F403
 
@@ -26,14 +26,16 @@ REST_FRAMEWORK = {
         "config.throttles.ScopedRateThrottle",
     ],
     # Counters live in the shared Redis cache, so the limit holds across all api replicas; while
-    # Redis is down they fail open by design (the login lockouts, in PostgreSQL, do not).
+    # Redis is down they fail open by design (the login lockouts, in PostgreSQL, do not). A rate
+    # of "none" turns one off (when something in front already limits; the bench measures the
+    # throttles' cost that way).
     "DEFAULT_THROTTLE_RATES": {
         # POST /api/auth/token/ per client address, right or wrong password (api.views.auth).
-        "login": env_str("API_THROTTLE_LOGIN", "10/min"),
-        "anon": env_str("API_THROTTLE_ANON", "600/min"),
-        "user": env_str("API_THROTTLE_USER", "1200/min"),
-        "vote": env_str("API_THROTTLE_VOTE", "120/min"),
-        "export": env_str("API_THROTTLE_EXPORT", "30/min"),
+        "login": env_rate("API_THROTTLE_LOGIN", "10/min"),
+        "anon": env_rate("API_THROTTLE_ANON", "600/min"),
+        "user": env_rate("API_THROTTLE_USER", "1200/min"),
+        "vote": env_rate("API_THROTTLE_VOTE", "120/min"),
+        "export": env_rate("API_THROTTLE_EXPORT", "30/min"),
     },
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }

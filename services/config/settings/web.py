@@ -1,6 +1,6 @@
 """Settings for the web service: server-rendered pages, sign-up/login and the admin."""
 
-from config.env import env_str
+from config.env import env_rate
 
 from .base import *  # noqa: F403
 
@@ -16,4 +16,4 @@ LOGOUT_REDIRECT_URL = "web:home"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Sign-up attempts (POSTs) per client address (web.throttles). Counted in the Redis cache, so
 # the limit fails open while Redis is down; the gateway's limit_req on the path still holds.
-SIGNUP_THROTTLE = env_str("SIGNUP_THROTTLE", "10/hour")
+SIGNUP_THROTTLE = env_rate("SIGNUP_THROTTLE", "10/hour")
