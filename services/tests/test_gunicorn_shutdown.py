@@ -53,11 +53,11 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _send_get(port: int) -> str:
+def _send_get(port: int, path: str = "/") -> str:
     """Connect, send one request and read the status line; say how it ended."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=SLOW_SECONDS * 4) as conn:
-            conn.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
             return conn.recv(64).split(b"\r\n", 1)[0].decode() or "closed without an answer"
     except ConnectionRefusedError:
         return "refused"
@@ -85,3 +85,21 @@ def test_stopping_replica_refuses_new_connections_while_it_finishes_one_in_fligh
     thread.join(SLOW_SECONDS * 4)
     assert in_flight.get("status") == 200
     assert process.wait(SLOW_SECONDS * 4) == 0
+
+
+def test_a_worker_killed_between_headers_and_body_sends_nothing_the_gateway_could_not_retry(gunicorn):
+    """A status line without its body cannot be retried by the gateway (it has passed it on);
+    nothing at all can. The worker holds the headers until the first body bytes."""
+    _, port, url = gunicorn
+
+    assert _send_get(port, "/dies-before-body") in ("closed without an answer", "reset")
+    wait_for(lambda: _answers(url), timeout=15, what="the master to replace the killed worker")
+
+
+def test_responses_without_a_body_still_get_their_headers(gunicorn):
+    """HEAD has no body to carry the held headers: they go out when the response ends."""
+    _, _, url = gunicorn
+    request = urllib.request.Request(url, method="HEAD")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200 and response.headers["Content-Length"] == "2"
+        assert response.read() == b""
