@@ -43,7 +43,7 @@ def export_request(*, user: AbstractBaseUser, poll_id: int) -> ResultExport:
     advisory_xact_lock(EXPORT_REQUEST_LOCKS + user.pk)
     active = _active_export(user=user, poll_id=poll_id)
     if active is not None:
-        return active
+        return _resend_if_never_queued(active)
     _check_request_limit(user=user)
     try:
         # The partial unique index one_active_export_per_user_per_poll is what guarantees one
@@ -57,6 +57,15 @@ def export_request(*, user: AbstractBaseUser, poll_id: int) -> ResultExport:
             raise
         return active
     _enqueue_build(export.pk)
+    return export
+
+
+def _resend_if_never_queued(export: ResultExport) -> ResultExport:
+    # Its task was lost on the way to a broker that was down: asking again sends it now, rather
+    # than leaving the user to wait for the sweeper. Building is idempotent, so a send that races
+    # the sweeper's costs one no-op run.
+    if export.status == Status.PENDING and export.queued_at is None:
+        _enqueue_build(export.pk)
     return export
 
 

@@ -126,6 +126,25 @@ def test_a_request_whose_task_cannot_be_queued_still_succeeds_quickly():
     assert elapsed < 15
 
 
+def test_asking_again_for_an_export_whose_task_was_lost_sends_it_now(django_capture_on_commit_callbacks):
+    """An export requested while the broker was down waits for the sweeper; the user asking again
+    (the same export comes back) sends it at once, and one already in the queue is not sent twice."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("exports")
+    lost = _export()  # pending, never queued: the broker was down when it was requested
+    queued = _export(queued_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = export_request(user=lost.requested_by, poll_id=lost.poll_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        export_request(user=queued.requested_by, poll_id=queued.poll_id)
+
+    assert again.pk == lost.pk and ResultExport.objects.count() == 2
+    assert _queued_export_ids(broker) == [lost.pk]
+    lost.refresh_from_db()
+    assert lost.queued_at is not None
+
+
 def _queued_export_ids(broker) -> list[int]:
     """Decode the Celery messages waiting in the exports queue (kombu's Redis list)."""
     ids = []
