@@ -20,7 +20,7 @@ from pathlib import Path
 from polls_bench import machine, phases, report, stack, wrk
 
 REPORTS = Path(__file__).resolve().parents[2] / "reports"
-PHASES = ("static", "gateway", "latency", "api_scaling", "workers", "mixed", "tuning")
+PHASES = ("static", "gateway", "latency", "api_scaling", "workers", "mixed", "tuning", "limits")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +110,9 @@ def _run_phases(result: dict, plan: phases.Plan, wanted: set[str], say) -> None:
     if "tuning" in wanted and capacity.get("n"):
         say("tuning: the api's gunicorn workers and threads at its 0.5 CPU quota")
         p["tuning"] = phases.tuning(plan, say, capacity["median"])
+    if "limits" in wanted:
+        say("limits: the cached API list with the API throttles counting and off, in turn")
+        p["limits"] = phases.limits(plan, say)
     if "workers" in wanted:
         say("4/6. worker scaling and Celery queue wait")
         p["workers"] = phases.worker_scaling(plan, say)

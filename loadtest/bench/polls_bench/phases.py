@@ -376,3 +376,36 @@ def tuning(plan: Plan, say: Say, capacity: float) -> dict:
     finally:
         stack.recreate("api", {})
     return {"quotas": API_QUOTAS, "rate": rate, "trials": trials}
+
+
+# What the API throttles cost (issue 10: the limits must not undo the per-request savings). The
+# cached poll list through the gateway, anonymous, with the anon and user throttles counting in
+# Redis at the load stacks' rates (which never trip, so every request pays for the count) and
+# with them off ("none"), in turn. The login lockouts (django-axes) touch only login requests.
+LIMIT_TRIALS = (
+    ("throttles counting", {}),
+    ("throttles off", {"API_THROTTLE_ANON": "none", "API_THROTTLE_USER": "none"}),
+)
+
+
+def limits(plan: Plan, say: Say) -> dict:
+    """Throughput and api CPU per request of the cached list with the API throttles on and off."""
+    runs: dict[str, list[dict]] = {label: [] for label, _ in LIMIT_TRIALS}
+    try:
+        for i in range(plan.repeats):
+            for label, environment in LIMIT_TRIALS:
+                stack.recreate("api", environment)
+                stack.set_cpus(API_QUOTAS)
+                url = f"http://{stack.one('gateway').ip}:8080/api/polls/"
+                stack.wait_for_replicas(url, 1)
+                time.sleep(6)  # the gateway re-resolves names every 5 s (resolver valid=5s)
+                runs[label].append(_wrk(url, plan, say, f"  {label} {i + 1}/{plan.repeats}"))
+    finally:
+        stack.recreate("api", {})
+    rps = {label: spread(_kept(rows)) for label, rows in runs.items()}
+    cpu_ms = {label: spread([1000 * r["cpu_seconds"].get("api", 0) / r["requests"]
+                             for r in rows if r["requests"] and not r["discarded"] and not r["errors"]])
+              for label, rows in runs.items()}
+    on, off = (label for label, _ in LIMIT_TRIALS)
+    return {"quotas": API_QUOTAS, "runs": runs, "rps": rps, "api_cpu_ms_per_request": cpu_ms,
+            "ratio": ratio(rps[on], rps[off])}

@@ -94,6 +94,13 @@ def markdown(r: dict) -> str:
             lat = trial["latency_at_rate"]["latency_ms"]
             lines.append(f"| {trial['setting']} | {_s(trial['rps'])} | {lat.get('p50')} / {lat.get('p99')} / "
                          f"{lat.get('p99_9')} ms |")
+    if "limits" in p:
+        li = p["limits"]
+        lines += ["", f"## What the API throttles cost (cached list through the gateway, api at {li['quotas']['api']} CPU)",
+                  "", "| api | req/s | api CPU per request |", "|---|---|---|"]
+        for label, rps in li["rps"].items():
+            lines.append(f"| {label} | {_s(rps)} | {_s(li['api_cpu_ms_per_request'][label], ' ms', 2)} |")
+        lines.append(f"\nWith the throttles counting, the api serves x{li['ratio']} of what it serves without them.")
     discarded = r.get("discarded_runs", 0)
     lines += ["", f"Runs discarded because the load generator topped 70 % of a core: {discarded}.", ""]
     lines += ["## CPU quotas of each phase", ""]
