@@ -14,8 +14,9 @@ SERVICE ?= api
 REPLICAS ?= 2
 
 # Written by tools/base-images/ensure: the official base images, or offline stand-ins if no
-# registry can be reached. Exported so compose passes them to the builds as arguments.
--include .base-images.env
+# registry can be reached. docker compose reads .env by itself (so plain `docker compose`
+# commands use the same images); exported too, so the builds get them as arguments.
+-include .env
 export PYTHON_IMAGE NGINX_IMAGE POSTGRES_IMAGE REDIS_IMAGE GATEWAY_PORT
 
 COMPOSE := docker compose
@@ -42,7 +43,7 @@ ifeq ($(LOAD),1)
 up stack-up: export COMPOSE_FILE := docker-compose.yml:docker-compose.load.yml
 endif
 
-# up and test run their compose steps in a sub-make, which reads the .base-images.env that the
+# up and test run their compose steps in a sub-make, which reads the .env that the
 # prerequisites step has just written.
 up: prerequisites ## Build and start the whole stack, wait until healthy, print the URLs (LOAD=1: relaxed limits for load tests)
 	$(MAKE) stack-up
@@ -100,7 +101,7 @@ test-stack-down:
 	$(COMPOSE) down --volumes --remove-orphans
 
 lint: $(VENV)/.installed ## Lint all Python (pyflakes and pycodestyle rules via ruff)
-	$(BIN)/ruff check --select E,F,W --line-length 130 --exclude '*/migrations/*' services loadtest k8s tools
+	$(BIN)/ruff check --select E,F,W --line-length 130 --exclude '*/migrations/*' services loadtest k8s tools gateway
 
 test-integration: lint ## (part of test) pytest against real PostgreSQL, Redis and Celery
 	cd services && set -a && . ../secrets.env && set +a && \
@@ -118,12 +119,12 @@ lock: $(BIN)/uv ## Re-pin services/requirements*.lock from requirements*.in
 	  services/requirements-dev.in -o services/requirements-dev.lock
 
 base-images: ## Choose base images: official ones, or build offline stand-ins if none can be pulled
-	tools/base-images/ensure .base-images.env
+	tools/base-images/ensure .env
 
 prerequisites: $(VENV)/.installed secrets.env
 	tools/ensure-docker
 	tools/ensure-compose $(VENV)
-	tools/base-images/ensure .base-images.env
+	tools/base-images/ensure .env
 
 secrets.env:
 	tools/make-secrets $@
@@ -138,7 +139,8 @@ $(BIN)/uv: $(VENV)/.installed
 
 clean: ## Stop the stack and delete its volumes, the virtualenv and generated files
 	-$(COMPOSE) down --volumes --remove-orphans
-	rm -rf $(VENV) .base-images.env
+	rm -rf $(VENV)
+	-test -f .env && sed -i -E '/^(PYTHON|NGINX|POSTGRES|REDIS)_IMAGE=|^# base images: /d' .env
 
 # Kubernetes (k8s/README.md). kubectl comes from PATH (its built-in
 # kustomize renders offline); python tools from $(BIN) (.venv/bin).

@@ -35,12 +35,7 @@ def _env() -> dict[str, str]:
     # Own image tag too: building never retags the images `make up` or `make test` run.
     env = dict(os.environ, COMPOSE_PROJECT_NAME=PROJECT, GATEWAY_PORT=GATEWAY_PORT)
     env.setdefault("IMAGE_TAG", "bench")
-    images = REPO / ".base-images.env"
-    if images.exists():  # what the Makefile exports: the base images compose builds from
-        for line in images.read_text().splitlines():
-            key, sep, value = line.partition("=")
-            if sep and not key.startswith("#"):
-                env.setdefault(key.strip(), value.strip())
+    # The base images come from .env, which compose reads from the project directory by itself.
     return env
 
 

@@ -19,9 +19,12 @@ REPO = Path(__file__).resolve().parents[3]
 BASE_URL = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '18080')}"
 
 
-def compose(*args: str, check: bool = True, timeout: float = 300) -> str:
-    """Run `docker compose ARGS` on the project's stack and return its stdout."""
-    env = {**os.environ}
+def compose(*args: str, check: bool = True, timeout: float = 300, without: tuple[str, ...] = ()) -> str:
+    """Run `docker compose ARGS` on the project's stack and return its stdout.
+
+    `without`: environment variables to leave out, e.g. those only make exports.
+    """
+    env = {key: value for key, value in os.environ.items() if key not in without}
     env.setdefault("COMPOSE_FILE", "docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml")
     env.setdefault("COMPOSE_PROJECT_NAME", "polls-test")
     result = subprocess.run(

@@ -148,6 +148,22 @@ def test_scaled_out_api_replicas_all_get_requests_within_10_seconds(gateway):
         scale("api", 1)
 
 
+def test_the_readmes_plain_compose_scale_command_works_outside_make(gateway):
+    """`docker compose up -d --wait --scale api=3`, as the README shows it, without the base-image
+    variables make exports: compose finds them in .env, so it recreates and pulls nothing (on a
+    machine without a registry a pull fails, and the api was left stopped)."""
+    make_only = ("PYTHON_IMAGE", "NGINX_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE")
+    others = ("postgres", "redis", "web", "worker", "gateway", "static")
+    before = {service: replicas(service) for service in others}
+    try:
+        compose("up", "-d", "--wait", "--scale", "api=3", without=make_only)
+
+        assert len(replicas("api")) == 3
+        assert {service: replicas(service) for service in others} == before, "a service was recreated"
+    finally:
+        scale("api", 1)
+
+
 def test_stopping_an_api_replica_under_concurrent_load_fails_no_request(gateway):
     """docker stop (SIGTERM) of one of two api replicas while 4 clients send GETs: zero failures."""
     scale("api", 2)
