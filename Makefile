@@ -31,7 +31,7 @@ $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.y
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
 PHONY_INTERNAL := stack-up test-stack-up test-stack-down chaos-stack-up chaos-stack-down ensure-wrk
-.PHONY: $(PHONY_INTERNAL) lint help up down logs seed backup restore scale test test-gateway test-integration test-e2e lock base-images prerequisites clean
+.PHONY: $(PHONY_INTERNAL) lint help up down logs seed backup restore reset scale test test-gateway test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,8 +44,13 @@ up stack-up: export COMPOSE_FILE := docker-compose.yml:docker-compose.load.yml
 endif
 
 # up and test run their compose steps in a sub-make, which reads the .env that the
-# prerequisites step has just written.
-up: prerequisites ## Build and start the whole stack, wait until healthy, print the URLs (LOAD=1: relaxed limits for load tests)
+# prerequisites step has just written. Before anything is written or started, up stops if the
+# stack's data volume exists but secrets.env, with its password, does not (a second clone, or
+# after `git clean -fdx`): tools/check-data-secrets says what happened and the ways out.
+up: ## Build and start the whole stack, wait until healthy, print the URLs (LOAD=1: relaxed limits for load tests)
+	tools/ensure-docker
+	tools/check-data-secrets secrets.env
+	$(MAKE) prerequisites
 	$(MAKE) stack-up
 
 stack-up:
@@ -78,6 +83,9 @@ backup: ## Dump the running stack's database to backups/polls-<UTC time>.dump (o
 
 restore: ## Restore a dump into the running stack after confirming: make restore FILE=... (CONFIRM=yes)
 	tools/restore $(FILE)
+
+reset: ## Delete the stack's containers and data volumes after confirming, so make up starts empty (CONFIRM=yes)
+	tools/reset
 
 scale: ## Run REPLICAS replicas of SERVICE, e.g. make scale SERVICE=api REPLICAS=3
 	@case "$(SERVICE)" in beat|migrate|postgres|redis) \
