@@ -12,6 +12,8 @@ BIN := $(VENV)/bin
 GATEWAY_PORT ?= 8080
 SERVICE ?= api
 REPLICAS ?= 2
+# Extra pytest arguments for one suite, e.g. make test-integration ARGS="-k vote -x".
+ARGS ?=
 
 # Written by tools/base-images/ensure: the official base images, or offline stand-ins if no
 # registry can be reached. docker compose reads .env by itself (so plain `docker compose`
@@ -30,8 +32,8 @@ $(TEST_TARGETS): export COMPOSE_PROJECT_NAME := polls-test
 $(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml
 $(TEST_TARGETS): export GATEWAY_PORT := 18080
 
-PHONY_INTERNAL := stack-up test-stack-up test-stack-down chaos-stack-up chaos-stack-down ensure-wrk
-.PHONY: $(PHONY_INTERNAL) lint help up down logs seed backup restore reset scale test test-gateway test-integration test-e2e lock base-images prerequisites clean
+PHONY_INTERNAL := stack-up chaos-stack-up chaos-stack-down ensure-wrk
+.PHONY: $(PHONY_INTERNAL) lint help up down logs seed backup restore reset scale test test-stack-up test-stack-down test-gateway test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -100,12 +102,12 @@ test-gateway: ## (part of test) the gateway image against fake replicas on its o
 	gateway/smoke-test.sh
 	$(BIN)/pytest gateway/tests -p no:cacheprovider
 
-test-stack-up:
+test-stack-up: ## Start the test stack (project polls-test, fresh volumes) for test-integration and test-e2e
 	$(COMPOSE) down --volumes --remove-orphans
 	$(COMPOSE) up --build --detach --wait
 
 # Frees the machine's CPU for the drills, which measure what users see under load.
-test-stack-down:
+test-stack-down: ## Stop the test stack and delete its volumes
 	$(COMPOSE) down --volumes --remove-orphans
 
 lint: $(VENV)/.installed ## Lint all Python (pyflakes and pycodestyle rules via ruff)
@@ -114,11 +116,11 @@ lint: $(VENV)/.installed ## Lint all Python (pyflakes and pycodestyle rules via 
 test-integration: lint ## (part of test) pytest against real PostgreSQL, Redis and Celery
 	cd services && set -a && . ../secrets.env && set +a && \
 	  ../$(BIN)/lint-imports --no-cache && \
-	  ../$(BIN)/pytest -m "not e2e" -p no:cacheprovider
+	  ../$(BIN)/pytest -m "not e2e" -p no:cacheprovider $(ARGS)
 	$(BIN)/pytest tools/tests -p no:cacheprovider -o markers=docker
 
 test-e2e: ## (part of test) pytest against the running stack through the gateway
-	cd services && ../$(BIN)/pytest -m e2e -p no:cacheprovider
+	cd services && ../$(BIN)/pytest -m e2e -p no:cacheprovider $(ARGS)
 
 lock: $(BIN)/uv ## Re-pin services/requirements*.lock from requirements*.in
 	$(BIN)/uv pip compile --quiet --python-version 3.13 --generate-hashes \
