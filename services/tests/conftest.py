@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
@@ -31,6 +32,14 @@ def user_api(user):
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def user_client(user) -> Client:
+    """A browser with the `user` fixture logged in."""
+    client = Client()
+    client.force_login(user)
     return client
 
 

@@ -3,16 +3,17 @@
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.errors import error_responses
 from api.serializers import IdField
+from domain.errors import ExportLimitReached, ExportNotReady, NotFound
 from domain.models import ResultExport
-from domain.selectors import export_get
+from domain.selectors import export_get, export_get_ready
 from domain.services import export_request
 
 
@@ -49,10 +50,7 @@ class ExportCreateApi(APIView):
 
     @extend_schema(
         request=ExportInput,
-        responses={
-            202: ExportOutput,
-            429: OpenApiResponse(description="Too many exports requested; retry after Retry-After seconds."),
-        },
+        responses={202: ExportOutput, **error_responses(NotFound, ExportLimitReached)},
     )
     def post(self, request):
         data = self.ExportInput(data=request.data)
@@ -65,7 +63,7 @@ class ExportCreateApi(APIView):
 class ExportDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=ExportOutput)
+    @extend_schema(responses={200: ExportOutput, **error_responses(NotFound)})
     def get(self, request, export_id: int):
         export = export_get(export_id=export_id, user=request.user)
         return Response(ExportOutput(export, context={"request": request}).data)
@@ -74,11 +72,9 @@ class ExportDetailApi(APIView):
 class ExportDownloadApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, **error_responses(NotFound, ExportNotReady)})
     def get(self, request, export_id: int):
-        export = export_get(export_id=export_id, user=request.user)
-        if export.status != ResultExport.Status.DONE:
-            raise ValidationError({"detail": f"The export is {export.status}, not ready yet."})
+        export = export_get_ready(export_id=export_id, user=request.user)
         response = HttpResponse(export.content, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="poll-{export.poll_id}-results.csv"'
         return response

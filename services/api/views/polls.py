@@ -10,8 +10,10 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.errors import error_responses
 from api.serializers import IdField, PollOutput
 from config.numbers import page_number
+from domain import errors
 from domain.cache import cached_poll_list
 from domain.selectors import PollStatus, poll_get, poll_list, poll_results
 from domain.services import poll_create, vote_cast
@@ -57,7 +59,7 @@ class PollListCreateApi(APIView):
         context = {"now": timezone.now()}
         return paginator.get_paginated_response(PollOutput(page, many=True, context=context).data).data
 
-    @extend_schema(request=PollCreateInput, responses={201: PollOutput})
+    @extend_schema(request=PollCreateInput, responses={201: PollOutput, **error_responses(errors.DomainError)})
     def post(self, request):
         data = self.PollCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -68,7 +70,7 @@ class PollListCreateApi(APIView):
 
 
 class PollDetailApi(APIView):
-    @extend_schema(responses=PollOutput)
+    @extend_schema(responses={200: PollOutput, **error_responses(errors.NotFound)})
     def get(self, request, poll_id: int):
         poll = poll_get(poll_id=poll_id)
         return Response(PollOutput(poll, context={"now": timezone.now()}).data)
@@ -86,7 +88,13 @@ class PollVoteApi(APIView):
         choice_id = serializers.IntegerField()
         cast_at = serializers.DateTimeField()
 
-    @extend_schema(request=VoteInput, responses={201: VoteOutput})
+    @extend_schema(
+        request=VoteInput,
+        responses={
+            201: VoteOutput,
+            **error_responses(errors.NotFound, errors.PollClosed, errors.AlreadyVoted, errors.ChoiceNotInPoll),
+        },
+    )
     def post(self, request, poll_id: int):
         data = self.VoteInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -96,24 +104,27 @@ class PollVoteApi(APIView):
 
 class PollResultsApi(APIView):
     @extend_schema(
-        responses=inline_serializer(
-            "PollResults",
-            {
-                "poll_id": serializers.IntegerField(),
-                "question": serializers.CharField(),
-                "total_votes": serializers.IntegerField(),
-                "choices": inline_serializer(
-                    "ChoiceResult",
-                    {
-                        "id": serializers.IntegerField(),
-                        "text": serializers.CharField(),
-                        "votes": serializers.IntegerField(),
-                        "share": serializers.FloatField(),
-                    },
-                    many=True,
-                ),
-            },
-        )
+        responses={
+            200: inline_serializer(
+                "PollResults",
+                {
+                    "poll_id": serializers.IntegerField(),
+                    "question": serializers.CharField(),
+                    "total_votes": serializers.IntegerField(),
+                    "choices": inline_serializer(
+                        "ChoiceResult",
+                        {
+                            "id": serializers.IntegerField(),
+                            "text": serializers.CharField(),
+                            "votes": serializers.IntegerField(),
+                            "share": serializers.FloatField(),
+                        },
+                        many=True,
+                    ),
+                },
+            ),
+            **error_responses(errors.NotFound),
+        }
     )
     def get(self, request, poll_id: int):
         results = poll_results(poll_id=poll_id)

@@ -1,6 +1,6 @@
 """Reads: every query the services need, named <entity>_<what>."""
 
-from domain.selectors.exports import export_get
+from domain.selectors.exports import export_get, export_get_ready
 from domain.selectors.polls import (
     PollStatus,
     poll_get,
@@ -13,6 +13,7 @@ from domain.selectors.polls import (
 __all__ = [
     "PollStatus",
     "export_get",
+    "export_get_ready",
     "poll_get",
     "poll_home_page",
     "poll_list",

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from domain.errors import NotFound
+from domain.errors import ExportNotReady, NotFound
 from domain.models import ResultExport
 
 Status = ResultExport.Status
@@ -16,6 +16,18 @@ def export_get(*, export_id: int, user: AbstractBaseUser) -> ResultExport:
     export = ResultExport.objects.filter(pk=export_id, requested_by_id=user.pk).first()
     if export is None:
         raise NotFound("No such export.")
+    return export
+
+
+def export_get_ready(*, export_id: int, user: AbstractBaseUser) -> ResultExport:
+    """Return an export the user requested whose CSV is built, for download.
+
+    Raise NotFound as export_get does, and ExportNotReady while it is pending or running, or
+    when it failed.
+    """
+    export = export_get(export_id=export_id, user=user)
+    if export.status != Status.DONE:
+        raise ExportNotReady(f"The export is {export.status}, not ready to download.")
     return export
 
 

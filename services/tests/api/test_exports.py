@@ -35,11 +35,13 @@ def test_request_follow_and_download(user_api, django_capture_on_commit_callback
     assert len(lines) == 3
 
 
-def test_download_before_done_is_a_400(user_api):
+def test_download_before_done_is_a_409_as_on_the_web(user_api):
+    """The export exists but has no CSV yet: a conflict with its state, not a bad request."""
     poll = PollFactory()
     body = user_api.post("/api/exports/", {"poll_id": poll.pk}, format="json").json()
     response = user_api.get(f"/api/exports/{body['id']}/download/")
-    assert response.status_code == 400
+    assert response.status_code == 409
+    assert response.json() == {"detail": "The export is pending, not ready to download.", "code": "export_not_ready"}
 
 
 @pytest.mark.parametrize("payload", [{}, {"poll_id": "x"}, {"poll_id": 0}])

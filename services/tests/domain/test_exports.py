@@ -16,10 +16,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from domain.errors import ExportLimitReached
+from domain.errors import ExportLimitReached, ExportNotReady
 from domain.locks import EXPORT_BUILD_LOCKS, advisory_lock
 from domain.models import ResultExport
-from domain.selectors.exports import export_expired, export_stale
+from domain.selectors.exports import export_expired, export_get_ready, export_stale
 from domain.services import export_build, export_request, export_requeue_stale
 from domain.services import exports as export_services
 from domain.services.exports import DELETE_EXPIRED_TASK, export_delete_expired
@@ -219,6 +219,17 @@ def test_a_finished_export_does_not_stop_a_new_one():
 
 
 # The request limit ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["pending", "running", "failed"])
+def test_only_a_done_export_is_ready_to_download(status):
+    export = _export(status=status)
+    with pytest.raises(ExportNotReady, match=f"The export is {status}, not ready to download."):
+        export_get_ready(export_id=export.pk, user=export.requested_by)
+
+    export_build(export_id=_export().pk)
+    done = ResultExport.objects.get(status="done")
+    assert export_get_ready(export_id=done.pk, user=done.requested_by).content.startswith("poll_id,")
 
 
 def test_a_user_over_the_export_limit_is_refused_with_when_to_retry(settings):

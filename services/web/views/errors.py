@@ -1,38 +1,34 @@
-"""Map domain errors to HTTP statuses for server-rendered pages."""
+"""Answer domain errors on server-rendered pages with the status and headers the api gives them.
+
+Both come from the error itself (domain.errors.ErrorKind); only the page is the web's choice.
+"""
 
 from collections.abc import Callable
 from functools import wraps
 
 from django.http import Http404, HttpRequest, HttpResponse
 
-from domain.errors import AlreadyVoted, DomainError, ExportLimitReached, NotFound, PollClosed
-
-# The same answers the api gives (api.errors); anything else the rules reject is a bad request.
-_CONFLICTS = (AlreadyVoted, PollClosed)
+from domain.errors import DomainError, ErrorKind
 
 
-def status_for(error: DomainError) -> int:
-    """Return the HTTP status a page answers with when the domain rejects a request."""
-    if isinstance(error, ExportLimitReached):
-        return 429
-    return 409 if isinstance(error, _CONFLICTS) else 400
-
-
-def with_retry_after(response: HttpResponse, error: DomainError) -> HttpResponse:
-    """Return the response, telling the client when to retry if the error is a limit."""
-    if isinstance(error, ExportLimitReached):
-        response["Retry-After"] = str(error.retry_after)
+def as_error_page(response: HttpResponse, error: DomainError) -> HttpResponse:
+    """Return the page that explains the error, with the error's status and headers."""
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response[name] = value
     return response
 
 
 def not_found_as_404(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Return the view, answering the domain's NotFound with the site's 404 page."""
+    """Return the view, answering a domain error of kind NOT_FOUND with the site's 404 page."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except NotFound as error:
+        except DomainError as error:
+            if error.kind is not ErrorKind.NOT_FOUND:
+                raise
             raise Http404(error.message) from error
 
     return wrapped

@@ -5,11 +5,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST, require_safe
 
-from domain.errors import ExportLimitReached
-from domain.models import ResultExport
-from domain.selectors import export_get
+from domain.errors import ExportLimitReached, ExportNotReady
+from domain.selectors import export_get, export_get_ready
 from domain.services import export_request
-from web.views.errors import not_found_as_404, status_for, with_retry_after
+from web.views.errors import as_error_page, not_found_as_404
 from web.views.http import login_required_back_to, see_other
 
 
@@ -25,7 +24,7 @@ def export_create(request: HttpRequest, poll_id: int) -> HttpResponse:
         export = export_request(user=request.user, poll_id=poll_id)
     except ExportLimitReached as error:
         context = {"poll_id": poll_id, "error": error.message}
-        return with_retry_after(render(request, "web/export.html", context, status=status_for(error)), error)
+        return as_error_page(render(request, "web/export.html", context), error)
     return see_other("web:export-status", export_id=export.pk)
 
 
@@ -42,10 +41,11 @@ def export_status(request: HttpRequest, export_id: int) -> HttpResponse:
 @not_found_as_404
 def export_download(request: HttpRequest, export_id: int) -> HttpResponse:
     """Return the finished export as a CSV attachment, or its status page with 409 until then."""
-    export = export_get(export_id=export_id, user=request.user)
-    if export.status != ResultExport.Status.DONE:
-        context = {"export": export, "error": f"The export is {export.status}, not ready to download."}
-        return render(request, "web/export.html", context, status=409)
+    try:
+        export = export_get_ready(export_id=export_id, user=request.user)
+    except ExportNotReady as error:
+        context = {"export": export_get(export_id=export_id, user=request.user), "error": error.message}
+        return as_error_page(render(request, "web/export.html", context), error)
     response = HttpResponse(export.content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="poll-{export.poll_id}-results.csv"'
     return response

@@ -7,11 +7,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from config.numbers import page_number
-from domain.errors import DomainError
+from domain.errors import DomainError, ErrorKind
 from domain.selectors import poll_get, poll_home_page, poll_results, user_has_voted
 from domain.services import vote_cast
 from web.forms import VoteForm
-from web.views.errors import not_found_as_404, status_for
+from web.views.errors import as_error_page, not_found_as_404
 from web.views.http import login_required_back_to, see_other
 
 
@@ -40,10 +40,12 @@ def poll_vote(request: HttpRequest, poll_id: int) -> HttpResponse:
     try:
         vote_cast(user=request.user, poll_id=poll_id, choice_id=form.cleaned_data["choice"])
     except DomainError as error:
-        if status_for(error) == 400:
+        if error.kind is ErrorKind.NOT_FOUND:
+            raise  # the site's 404 page (not_found_as_404)
+        if error.kind is ErrorKind.INVALID:
             form.add_error("choice", error.message)
-            return _render_detail(request, poll_id, form=form, status=400)
-        return _render_detail(request, poll_id, form=None, error=error.message, status=status_for(error))
+            return as_error_page(_render_detail(request, poll_id, form=form), error)
+        return as_error_page(_render_detail(request, poll_id, form=None, error=error.message), error)
     messages.success(request, "Thank you, your vote was recorded.")
     return see_other("web:poll-results", poll_id=poll_id)
 
