@@ -2,7 +2,7 @@
 
 Each carries a stable code, a message a user can read, and a kind. The kind decides the HTTP
 answer, here and only here, so the api (api.errors) and the web pages (web.views.errors) answer
-every error with the same status and headers (issue 13: one error vocabulary).
+every error with the same status and headers.
 """
 
 from enum import Enum

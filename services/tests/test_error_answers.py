@@ -1,4 +1,4 @@
-"""One error vocabulary (issue 13): the api and the web pages answer each domain error with the
+"""One error vocabulary: the api and the web pages answer each domain error with the
 same status (and Retry-After for a limit), the api with the error's stable code and message, and
 neither writes anything."""
 
