@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.serializers import IdField, PollOutput
-from config.numbers import page_number
+from runtime.url_numbers import page_number
 from domain.cache import cached_poll_list
 from domain.selectors import PollStatus, poll_get, poll_list, poll_results
 from domain.services import poll_create, vote_cast

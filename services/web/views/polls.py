@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from config.numbers import page_number
+from runtime.url_numbers import page_number
 from domain.errors import DomainError
 from domain.selectors import poll_get, poll_home_page, poll_results, user_has_voted
 from domain.services import vote_cast
