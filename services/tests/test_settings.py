@@ -169,3 +169,11 @@ def test_a_mistyped_throttle_rate_stops_start_up_naming_it(monkeypatch, value):
     monkeypatch.setenv("API_THROTTLE_ANON", value)
     with pytest.raises(ImproperlyConfigured, match="API_THROTTLE_ANON must be a rate like 600/min"):
         env_rate("API_THROTTLE_ANON", "600/min")
+
+
+def test_a_mistyped_gunicorn_number_stops_start_up_naming_it():
+    """gunicorn's config reads its variables through config.env, like the settings do."""
+    result = subprocess.run([sys.executable, "-c", "import config.gunicorn"], cwd=SERVICES, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "GUNICORN_WORKERS": "two"})
+    assert result.returncode != 0
+    assert "GUNICORN_WORKERS must be an integer, got 'two'." in result.stderr
