@@ -1,6 +1,6 @@
 """The client address the gateway sends upstream (issue 10, item 3).
 
-Contract with Django (config/client_address.py): X-Forwarded-For's right-most entry is the
+Contract with Django (runtime/client_address.py): X-Forwarded-For's right-most entry is the
 client address; the gateway sends exactly one entry, the address realip settled on.
 """
 

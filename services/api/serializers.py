@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from config.numbers import BIGINT_MAX, id_number
+from runtime.url_numbers import BIGINT_MAX, id_number
 from domain.models import Choice, Poll
 
 

@@ -1,12 +1,12 @@
 """Routes of the api service; everything lives under /api/ (the gateway's routing prefix).
 
-Ids in paths are `<id:...>` (config.numbers): ASCII digits within bigint, anything else a 404.
+Ids in paths are `<id:...>` (runtime.url_numbers): ASCII digits within bigint, anything else a 404.
 """
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-import config.numbers  # noqa: F401  (registers the `id` path converter)
+import runtime.url_numbers  # noqa: F401  (registers the `id` path converter)
 
 from api.views.auth import TokenObtainApi
 from api.views.exports import ExportCreateApi, ExportDetailApi, ExportDownloadApi

@@ -1,1 +1,4 @@
-"""Shared wiring for every Django service: settings by role, Celery app, WSGI, middleware."""
+"""Wiring for every Django service: settings by role, the Celery app, WSGI, gunicorn config, env reading.
+
+The parts these wire together live in the runtime package (services/README.md).
+"""

@@ -41,15 +41,12 @@ def env_int(name: str, default: object = _REQUIRED) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
 
 
-def env_float(name: str, default: object = _REQUIRED) -> float:
-    """Return the variable as a float, or stop with a message naming it."""
-    value = _raw(name, default)
-    if value is None:
-        return default  # type: ignore[return-value]
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
+def env_milliseconds(name: str, default: object = _REQUIRED) -> int:
+    """Return a duration in milliseconds (0: no limit), or stop with a message naming it."""
+    value = env_int(name, default)
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be 0 (no limit) or a number of milliseconds, got {value}.")
+    return value
 
 
 def env_bool(name: str, default: object = _REQUIRED) -> bool:

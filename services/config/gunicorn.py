@@ -4,6 +4,7 @@ Shutdown, in order: SIGTERM marks the replica as draining (/readyz answers 503, 
 their connection) while it keeps serving for DRAIN_SECONDS, so load balancers take it out of
 rotation; then gunicorn stops accepting and gives requests in flight GUNICORN_GRACEFUL_TIMEOUT
 seconds to finish.
+Variables are read with config.env's helpers, so a mistyped number stops start-up naming it.
 DRAIN_SECONDS + GUNICORN_GRACEFUL_TIMEOUT must stay below the orchestrator's grace period
 (compose stop_grace_period, Kubernetes terminationGracePeriodSeconds minus the preStop wait).
 """
@@ -12,29 +13,30 @@ import os
 import shutil
 import signal
 
-from config.drain import DRAIN_MARKER
+from config.env import env_int, env_str
+from runtime.drain import DRAIN_MARKER
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+bind = f"0.0.0.0:{env_int('PORT', 8000)}"
 # gthread (a few processes with threads each, so a slow request does not block a whole process
 # and persistent database connections are reused across requests), closing its listener as soon
-# as it stops accepting: see config.gunicorn_worker.
-worker_class = "config.gunicorn_worker.ThreadWorkerClosingListener"
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# as it stops accepting: see runtime.gunicorn_worker.
+worker_class = "runtime.gunicorn_worker.ThreadWorkerClosingListener"
+workers = env_int("GUNICORN_WORKERS", 2)
+threads = env_int("GUNICORN_THREADS", 4)
+timeout = env_int("GUNICORN_TIMEOUT", 30)
 # Import Django once in the master, before the port is bound: a new replica never holds
 # connections in its backlog while its workers import, and they share the imported code's memory.
 preload_app = True
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+graceful_timeout = env_int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 # Longer than the gateway's upstream keepalive idle time, so gunicorn never closes a connection
 # the gateway is about to reuse.
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
-drain_seconds = int(os.environ.get("DRAIN_SECONDS", "0"))
+keepalive = env_int("GUNICORN_KEEPALIVE", 75)
+drain_seconds = env_int("DRAIN_SECONDS", 0)
 # Heartbeat files on tmpfs: the read-only root filesystem has no other writable place.
 worker_tmp_dir = "/tmp"
 accesslog = None  # the gateway logs every request once, with the request id
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = env_str("LOG_LEVEL", "INFO").lower()  # the same variable as the JSON logs
 control_socket_disable = True
 
 

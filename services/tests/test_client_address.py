@@ -4,7 +4,7 @@ import pytest
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
-from config.client_address import client_address
+from runtime.client_address import client_address
 from tests.factories import PASSWORD, UserFactory
 
 

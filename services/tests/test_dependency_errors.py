@@ -6,7 +6,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.test import RequestFactory
 
-from config.middleware import DependencyErrorMiddleware
+from runtime.middleware import DependencyErrorMiddleware
 
 
 @pytest.fixture

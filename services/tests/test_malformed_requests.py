@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from config import metrics
+from runtime import metrics
 
 
 @pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.secret_key import weakness
+from runtime.secret_key import weakness
 from tests.test_settings import PRODUCTION_ENV, _manage
 
 EXAMPLE_KEY = "CHANGE-ME-50-random-characters"  # k8s/base/secret.example.yaml

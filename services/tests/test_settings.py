@@ -1,5 +1,6 @@
 """Configuration: production defaults pass Django's deploy checks; missing settings stop start-up."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -113,18 +114,22 @@ def test_base_image_defaults_agree_everywhere():
         assert f'"{name} {default} ' in ensure, f"{name}={default} differs in tools/base-images/ensure"
 
 
-def test_settings_that_merge_web_and_api_have_every_setting_of_both():
-    """The image build and the bench monolith run web's and api's code, so they need both settings."""
+@pytest.mark.parametrize("merged", ["test", "build", "monolith"])
+def test_merged_settings_have_every_setting_of_every_role(merged):
+    """test, build and monolith run the code of several roles, so they include every settings part.
+
+    A setting added to one role's part and left out of these would pass that role's tests and fail
+    elsewhere (the test suite's real worker, collectstatic, the bench monolith).
+    """
     script = (
-        "import importlib\n"
+        "import importlib, json, sys\n"
         "names = lambda role: {n for n in vars(importlib.import_module(f'config.settings.{role}')) if n.isupper()}\n"
-        "for merged in ('build', 'monolith'):\n"
-        "    print(merged, sorted((names('web') | names('api')) - names(merged) - {'ROOT_URLCONF', 'SERVICE_NAME'}))\n"
+        "print(json.dumps(sorted((names('web') | names('api') | names('worker')) - names(sys.argv[1]))))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], cwd=SERVICES, env={**os.environ, **PRODUCTION_ENV},
+    result = subprocess.run([sys.executable, "-c", script, merged], cwd=SERVICES, env={**os.environ, **PRODUCTION_ENV},
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["build []", "monolith []"]
+    assert json.loads(result.stdout) == [], f"settings of a role missing from config.settings.{merged}"
 
 
 def test_a_rotated_key_still_accepts_signatures_of_the_former_one():
@@ -164,3 +169,11 @@ def test_a_mistyped_throttle_rate_stops_start_up_naming_it(monkeypatch, value):
     monkeypatch.setenv("API_THROTTLE_ANON", value)
     with pytest.raises(ImproperlyConfigured, match="API_THROTTLE_ANON must be a rate like 600/min"):
         env_rate("API_THROTTLE_ANON", "600/min")
+
+
+def test_a_mistyped_gunicorn_number_stops_start_up_naming_it():
+    """gunicorn's config reads its variables through config.env, like the settings do."""
+    result = subprocess.run([sys.executable, "-c", "import config.gunicorn"], cwd=SERVICES, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "GUNICORN_WORKERS": "two"})
+    assert result.returncode != 0
+    assert "GUNICORN_WORKERS must be an integer, got 'two'." in result.stderr

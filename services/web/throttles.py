@@ -3,7 +3,7 @@
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from config.throttles import ClientAddressMixin
+from runtime.drf_throttles import ClientAddressMixin
 
 
 class SignupThrottle(ClientAddressMixin, SimpleRateThrottle):

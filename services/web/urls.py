@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-import config.numbers  # noqa: F401  (registers the `id` path converter: ASCII digits within bigint)
+import runtime.url_numbers  # noqa: F401  (registers the `id` path converter: ASCII digits within bigint)
 from web.views import accounts, exports, polls
 
 app_name = "web"

@@ -6,7 +6,7 @@ restarted; a heartbeat file only says whether this process is still turning its 
 This module is the probe (`python -m worker.heartbeat`), so it imports nothing but the standard
 library: with Celery imported, each probe cost about 120 ms of CPU, which a worker busy at its CPU
 limit must find inside the probe's timeout. The Celery side (the worker bootstep and beat's
-scheduler that touch the file) lives in worker/celery_app.py.
+scheduler that touch the file) lives in worker/celery_worker.py.
 """
 
 import os

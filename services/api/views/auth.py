@@ -4,7 +4,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.settings import api_settings
 
-from config.login_limits import MESSAGE, lockout_seconds
+from runtime.login_lockout import MESSAGE, lockout_seconds
 
 
 class TokenObtainApi(ObtainAuthToken):

@@ -12,12 +12,12 @@ from rest_framework.views import APIView
 
 from api.errors import error_responses
 from api.serializers import IdField, PollOutput
-from config.numbers import page_number
 from domain import errors
 from domain.cache import cached_poll_list
 from domain.selectors import PollStatus, poll_get, poll_list, poll_results
 from domain.services import poll_create, vote_cast
 from domain.services.polls import MAX_CHOICES, MIN_CHOICES
+from runtime.url_numbers import page_number
 
 
 class PollListCreateApi(APIView):

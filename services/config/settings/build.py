@@ -1,15 +1,23 @@
 """Settings for the image build: collectstatic once over every service's apps.
 
 The static image gets the files; web and api get the manifest (staticfiles.json) from the same run.
+Every settings part is included (tests/test_settings.py checks that no role has a name this lacks),
+with the apps of web and api, the services that serve static files.
 """
 
-from config.secret_key import weak_secret_key_allowed
+from runtime.secret_key import weak_secret_key_allowed
 
 # collectstatic signs nothing and this role never serves: the Dockerfile passes a placeholder
-# DJANGO_SECRET_KEY (collectstatic-only) that every serving role refuses (config.secret_key).
+# DJANGO_SECRET_KEY (collectstatic-only) that every serving role refuses (runtime.secret_key).
 with weak_secret_key_allowed():
-    from .api import INSTALLED_APPS as API_APPS
-    from .api import API_POLL_LIST_CACHE_SECONDS, REST_FRAMEWORK, SPECTACULAR_SETTINGS  # noqa: F401
-    from .web import *  # noqa: F403
+    from . import api, web
+    from .base import *  # noqa: F403
+    from .celery_consumer import *  # noqa: F403
+    from .export_tasks import *  # noqa: F403
+    from .periodic_tasks import *  # noqa: F403
+    from .rest_api import *  # noqa: F403
+    from .web_accounts import *  # noqa: F403
 
-INSTALLED_APPS = list(dict.fromkeys([*INSTALLED_APPS, *API_APPS]))  # noqa: F405
+INSTALLED_APPS = list(dict.fromkeys([*web.INSTALLED_APPS, *api.INSTALLED_APPS]))
+ROOT_URLCONF = web.ROOT_URLCONF
+SERVICE_NAME = web.SERVICE_NAME

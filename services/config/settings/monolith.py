@@ -5,7 +5,7 @@ code run as one process. The URLconf lives in the top-level `monolith` package, 
 must not import the services (import-linter contracts in pyproject.toml).
 """
 
-from .build import *  # noqa: F403 - every setting of web and api, as collectstatic sees them
+from .build import *  # noqa: F403 - every settings part, with web's and api's apps
 
 ROOT_URLCONF = "monolith.urls"
 SERVICE_NAME = "monolith"

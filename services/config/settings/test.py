@@ -17,26 +17,15 @@ os.environ.setdefault("POSTGRES_PASSWORD", "polls")
 os.environ.setdefault("CACHE_REDIS_URL", "redis://127.0.0.1:56379/15")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:56379/14")
 
-from config.secret_key import weak_secret_key_allowed  # noqa: E402
+from runtime.secret_key import weak_secret_key_allowed  # noqa: E402
 
-# The default key above is a placeholder that every serving role refuses (config.secret_key); tests
+# The default key above is a placeholder that every serving role refuses (runtime.secret_key); tests
 # sign nothing that outlives them. tests/test_secret_key.py checks the refusal itself.
 with weak_secret_key_allowed():
+    # Every settings part, the worker's consumer settings included: the test suite's real Celery
+    # worker runs with these settings (tests/worker/conftest.py), as the worker service runs with
+    # its own; requests keep their statement and broker timeouts.
     from .build import *  # noqa: E402, F403
-from . import worker as _worker  # noqa: E402
-
-# The consumer settings the test suite's real Celery worker runs with, as the worker service does.
-CELERY_BEAT_SCHEDULE = _worker.CELERY_BEAT_SCHEDULE
-CELERY_TASK_ACKS_LATE = _worker.CELERY_TASK_ACKS_LATE
-CELERY_TASK_REJECT_ON_WORKER_LOST = _worker.CELERY_TASK_REJECT_ON_WORKER_LOST
-CELERY_WORKER_PREFETCH_MULTIPLIER = _worker.CELERY_WORKER_PREFETCH_MULTIPLIER
-EXPORT_PENDING_GRACE_SECONDS = _worker.EXPORT_PENDING_GRACE_SECONDS
-EXPORT_MAX_ATTEMPTS = _worker.EXPORT_MAX_ATTEMPTS
-EXPORT_RETENTION_SECONDS = _worker.EXPORT_RETENTION_SECONDS
-CELERY_WORKER_CONSUMER = _worker.CELERY_WORKER_CONSUMER
-CELERY_DB_REUSE_MAX = _worker.CELERY_DB_REUSE_MAX
-BROKER_RECONNECT_MAX_SECONDS = _worker.BROKER_RECONNECT_MAX_SECONDS
-CELERY_BROKER_CONNECTION_MAX_RETRIES = _worker.CELERY_BROKER_CONNECTION_MAX_RETRIES
 
 INSTALLED_APPS = [*INSTALLED_APPS, "worker"]  # noqa: F405
 ROOT_URLCONF = "tests.urls"

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min
 from django.utils import timezone
 
-from config.tasks import enqueue
+from domain.task_sending import enqueue
 from domain.errors import ExportLimitReached, NotFound
 from domain.locks import EXPORT_BUILD_LOCKS, EXPORT_REQUEST_LOCKS, advisory_lock, advisory_xact_lock
 from domain.models import Choice, Poll, ResultExport

@@ -106,7 +106,7 @@ def test_stale_exports_are_sent_again_through_the_real_broker(django_capture_on_
 def test_a_request_whose_task_cannot_be_queued_still_succeeds_quickly():
     """With the broker unreachable, enqueue logs the loss instead of failing the request."""
     script = (
-        "from django.db import transaction; from config.tasks import enqueue\n"
+        "from django.db import transaction; from domain.task_sending import enqueue\n"
         "with transaction.atomic(): enqueue('exports.build_results_csv', export_id=1)\n"
         "print('request finished')\n"
     )

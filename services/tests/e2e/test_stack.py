@@ -249,7 +249,7 @@ def test_metrics_add_up_across_gunicorn_workers(gateway):
     api_replicas = list(replicas("api").values())
     assert len(api_replicas) == 1, "the test expects the default single api replica"
     container = api_replicas[0]
-    route = "api/polls/<id:poll_id>/"  # the route label is the URL pattern (config.numbers)
+    route = "api/polls/<id:poll_id>/"  # the route label is the URL pattern (runtime.url_numbers)
     before = _metric_total(container, route, "404")
     for _ in range(40):
         assert gateway.get(f"{BASE_URL}/api/polls/987654321/", timeout=10).status_code == 404

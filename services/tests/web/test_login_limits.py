@@ -6,8 +6,8 @@ from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 from django.test import Client
 
-import config.cache
-from config.breaker import Breaker
+import runtime.resilient_cache
+from runtime.cooldown import Cooldown
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,8 +102,8 @@ def test_a_json_client_gets_a_json_lockout(settings):
 
 def test_the_limits_hold_while_redis_is_down(settings, monkeypatch):
     """The failure counts live in PostgreSQL: a Redis outage does not open the door."""
-    # This test's own breaker, so the outage it causes does not skip Redis in the next tests.
-    monkeypatch.setattr(config.cache, "_breaker", Breaker(cooldown=2.0))
+    # This test's own cooldown, so the outage it causes does not skip Redis in the next tests.
+    monkeypatch.setattr(runtime.resilient_cache, "_cooldown", Cooldown(seconds=2.0))
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"}}
     caches["default"].set("probe", 1)
     assert caches["default"].get("probe") is None, "Redis is unreachable"

@@ -42,7 +42,7 @@ def celery_worker_process(transactional_db, tmp_path):
         "HEARTBEAT_FILE": str(heartbeat),
     }
     command = [
-        sys.executable, "-m", "celery", "--app", "worker.celery_app", "worker",
+        sys.executable, "-m", "celery", "--app", "worker.celery_worker", "worker",
         "--pool", "prefork", "--concurrency", "1", "--queues", "default,exports",
         "--without-mingle", "--without-gossip", "--loglevel", "INFO",
     ]

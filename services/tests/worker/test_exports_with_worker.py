@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from config.celery import app
+from config.celery_app import app
 
 from domain.models import ResultExport
 from domain.services import export_request

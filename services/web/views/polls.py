@@ -6,10 +6,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from config.numbers import page_number
 from domain.errors import DomainError, ErrorKind
 from domain.selectors import poll_get, poll_home_page, poll_results, user_has_voted
 from domain.services import vote_cast
+from runtime.url_numbers import page_number
 from web.forms import VoteForm
 from web.views.errors import as_error_page, not_found_as_404
 from web.views.http import login_required_back_to, see_other

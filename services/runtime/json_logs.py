@@ -4,7 +4,7 @@ import logging
 
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
-from config.request_id import current_request_id
+from runtime.request_id import current_request_id
 
 
 class RequestIdFilter(logging.Filter):

@@ -1,4 +1,4 @@
-"""The circuit breaker that keeps Redis outages cheap, and the cache that uses it."""
+"""The cooldown that keeps Redis outages cheap, and the cache that uses it."""
 
 import socket
 import time
@@ -7,17 +7,17 @@ import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
-from config import cache as resilient_cache
-from config.breaker import Breaker
+from runtime import resilient_cache
+from runtime.cooldown import Cooldown
 
 
-def test_the_breaker_opens_on_failure_and_closes_after_the_cooldown():
-    breaker = Breaker(cooldown=0.2)
-    assert not breaker.is_open
-    breaker.failed()
-    assert breaker.is_open
+def test_the_cooldown_starts_on_failure_and_ends_after_its_seconds():
+    cooldown = Cooldown(seconds=0.2)
+    assert not cooldown.active
+    cooldown.start()
+    assert cooldown.active
     time.sleep(0.25)
-    assert not breaker.is_open
+    assert not cooldown.active
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def silent_redis():
 
 
 def test_a_hung_redis_costs_one_timeout_then_the_cache_is_skipped(silent_redis, monkeypatch):
-    """Without the breaker, ten calls would wait ten socket timeouts (5 s); with it, about one."""
-    monkeypatch.setattr(resilient_cache, "_breaker", Breaker(cooldown=60))
+    """Without the cooldown, ten calls would wait ten socket timeouts (5 s); with it, about one."""
+    monkeypatch.setattr(resilient_cache, "_cooldown", Cooldown(seconds=60))
     settings = {
-        "BACKEND": "config.cache.ResilientRedisCache",
+        "BACKEND": "runtime.resilient_cache.ResilientRedisCache",
         "LOCATION": silent_redis,
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
@@ -45,5 +45,5 @@ def test_a_hung_redis_costs_one_timeout_then_the_cache_is_skipped(silent_redis, 
         elapsed = time.monotonic() - started
 
     assert results == ["miss"] * 10
-    assert resilient_cache._breaker.is_open
+    assert resilient_cache._cooldown.active
     assert elapsed < 2.5, f"{elapsed:.1f}s: calls kept waiting on the hung Redis"

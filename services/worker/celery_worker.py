@@ -1,8 +1,8 @@
-"""The Celery app as the worker and beat run it: the shared app, the liveness heartbeat, and
-database connections kept from one task to the next.
+"""The Celery app as the worker and beat run it: the shared app (config.celery_app), the liveness
+heartbeat, and database connections kept from one task to the next.
 
-Run with `celery -A worker.celery_app worker` and
-`celery -A worker.celery_app beat --scheduler worker.celery_app:HeartbeatScheduler`.
+Run with `celery -A worker.celery_worker worker` and
+`celery -A worker.celery_worker beat --scheduler worker.celery_worker:HeartbeatScheduler`.
 """
 
 from celery import bootsteps
@@ -10,7 +10,7 @@ from celery.beat import PersistentScheduler
 from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections
 
-from config.celery import app
+from config.celery_app import app
 from worker import heartbeat
 
 

@@ -10,8 +10,8 @@ from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from psycopg.errors import IdleInTransactionSessionTimeout
 
-from config import health, metrics
-from config.request_id import HEADER, clean_request_id, current_request_id
+from runtime import health, metrics
+from runtime.request_id import HEADER, clean_request_id, current_request_id
 
 logger = logging.getLogger(__name__)
 

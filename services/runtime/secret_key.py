@@ -2,7 +2,7 @@
 
 Django signs sessions, password-reset links and CSRF tokens with SECRET_KEY, so a published key
 (the `CHANGE-ME-...` placeholder of k8s/base/secret.example.yaml) or a short one lets anyone forge
-them. Every role reads the key through here, at settings import, so web, api, worker, beat and
+them. Every role's settings pass the key through here at import, so web, api, worker, beat and
 migrate all stop with a message naming DJANGO_SECRET_KEY instead of serving with it. The bar is
 the one `manage.py check --deploy` applies (security.W009).
 """
@@ -17,8 +17,6 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_str
-
 # The placeholder of the example Secret manifests (k8s/base and k8s/overlays/production).
 PLACEHOLDER_MARK = "CHANGE-ME"
 HOW_TO_GENERATE = (
@@ -28,12 +26,11 @@ HOW_TO_GENERATE = (
 _weak_key_allowed = False
 
 
-def secret_key_from_env(name: str = "DJANGO_SECRET_KEY") -> str:
-    """Return the secret key from the environment, or stop start-up saying what is wrong with it."""
-    key = env_str(name)
+def usable_secret_key(key: str, *, variable: str) -> str:
+    """Return the key read from `variable`, or stop start-up saying what is wrong with it."""
     problem = weakness(key)
     if problem and not _weak_key_allowed:
-        raise ImproperlyConfigured(f"{name} {problem}; refusing to start. Generate one with: {HOW_TO_GENERATE}")
+        raise ImproperlyConfigured(f"{variable} {problem}; refusing to start. Generate one with: {HOW_TO_GENERATE}")
     return key
 
 

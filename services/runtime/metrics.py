@@ -17,7 +17,7 @@ from prometheus_client import (
 )
 
 # The methods this app serves; any other method is labelled OTHER, so a client inventing methods
-# cannot add label values (and series) to /metrics without bound. config.middleware answers it 405.
+# cannot add label values (and series) to /metrics without bound. runtime.middleware answers it 405.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OTHER_METHOD = "OTHER"
 

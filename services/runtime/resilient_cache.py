@@ -2,7 +2,7 @@
 
 The cache only ever saves work: when Redis is down, pages and API reads fall through to
 PostgreSQL and keep answering instead of failing with a 500. After an error the cache is skipped
-for a moment (config.breaker), so an outage costs one timeout per process, not one per call.
+for a moment (runtime.cooldown), so an outage costs one timeout per process, not one per call.
 """
 
 import logging
@@ -10,24 +10,24 @@ import logging
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
-from config.breaker import Breaker
+from runtime.cooldown import Cooldown
 
 logger = logging.getLogger(__name__)
 
 
 # Seconds the cache is skipped after a Redis error, before one call tries Redis again.
-_breaker = Breaker(cooldown=2.0)
+_cooldown = Cooldown(seconds=2.0)
 
 
 def _degrade(method_name: str, fallback):
     method = getattr(RedisCache, method_name)
 
     def wrapper(self, *args, **kwargs):
-        if not _breaker.is_open:
+        if not _cooldown.active:
             try:
                 return method(self, *args, **kwargs)
             except RedisError as exc:
-                _breaker.failed()
+                _cooldown.start()
                 logger.warning("cache %s failed, skipping Redis for a while: %s", method_name, exc)
         return fallback(*args, **kwargs) if callable(fallback) else fallback
 

@@ -1,14 +1,15 @@
 """The Celery application shared by producers (web, api) and consumers (worker, beat).
 
-Producers send tasks by name (config.tasks.enqueue), so the worker's code is not needed in the
-web and api images; only the worker role installs the app that defines the tasks.
+Producers send tasks by name (domain.task_sending.enqueue), so the worker's code is not needed in the
+web and api images; only the worker role installs the app that defines the tasks. The worker and
+beat run this app with their own additions (worker.celery_worker).
 """
 
 import os
 
 from celery import Celery, signals
 
-from config.request_id import TASK_HEADER, current_request_id
+from runtime.request_id import TASK_HEADER, current_request_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.worker")
 

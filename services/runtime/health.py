@@ -13,7 +13,7 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from redis.exceptions import RedisError
 
-from config.drain import is_draining
+from runtime.drain import is_draining
 
 _migrations_done = False
 
