@@ -22,7 +22,7 @@ DEMO_USERNAME = "demo{:05d}"
 DEMO_PASSWORD = "polls-demo-password"  # the seed command's demo accounts (README, make seed)
 DEMO_ACCOUNTS = 200  # make seed's default --users
 
-API_PAGE_SIZE = 20  # the api's PAGE_SIZE (services/config/settings/rest_api.py)
+API_PAGE_SIZE = 20  # the api's PAGE_SIZE (services/config/settings/parts/rest_api.py)
 # An exporter gives up on an export that is still not done after this many status checks.
 MAX_EXPORT_CHECKS = 300
 

@@ -12,11 +12,11 @@ from runtime.secret_key import weak_secret_key_allowed
 with weak_secret_key_allowed():
     from . import api, web
     from .base import *  # noqa: F403
-    from .celery_consumer import *  # noqa: F403
-    from .export_tasks import *  # noqa: F403
-    from .periodic_tasks import *  # noqa: F403
-    from .rest_api import *  # noqa: F403
-    from .web_accounts import *  # noqa: F403
+    from .parts.celery_consumer import *  # noqa: F403
+    from .parts.export_tasks import *  # noqa: F403
+    from .parts.periodic_tasks import *  # noqa: F403
+    from .parts.rest_api import *  # noqa: F403
+    from .parts.web_accounts import *  # noqa: F403
 
 INSTALLED_APPS = list(dict.fromkeys([*web.INSTALLED_APPS, *api.INSTALLED_APPS]))
 ROOT_URLCONF = web.ROOT_URLCONF

@@ -1,10 +1,10 @@
 """Settings for the Celery worker and beat (and the one-off migrate run, which uses this image)."""
 
 from .base import *  # noqa: F403
-from .celery_consumer import *  # noqa: F403
-from .database import databases
-from .export_tasks import *  # noqa: F403
-from .periodic_tasks import *  # noqa: F403
+from .parts.celery_consumer import *  # noqa: F403
+from .parts.database import databases
+from .parts.export_tasks import *  # noqa: F403
+from .parts.periodic_tasks import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "worker"]  # noqa: F405
 SERVICE_NAME = "worker"

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from config.env import env_bool
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# services/: this file is services/config/settings/parts/project.py.
+BASE_DIR = Path(__file__).resolve().parents[3]
 
 # Every app that owns tables is installed in every role, so `manage.py migrate` (run once per
 # release from the worker image) creates all of them, and no role sees a half-migrated schema.

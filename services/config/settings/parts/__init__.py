@@ -1,0 +1,1 @@
+"""Settings by topic, one module each; the role modules one level up compose them."""
