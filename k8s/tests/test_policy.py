@@ -1,10 +1,11 @@
 """Policies every rendered manifest must keep: probes, resources, hardening, pinned images,
-safe rollouts and shutdowns, disruption budgets, network isolation, singletons, migrations."""
+safe rollouts and shutdowns, disruption budgets, singletons, migrations (network isolation:
+test_network_policies.py)."""
 
 
 import pytest
 
-from conftest import K8S, REPO, by_kind_name, pod_spec, pod_template, polls_config, read_env_file, workloads
+from conftest import K8S, REPO, by_kind_name, pod_spec, polls_config, read_env_file, workloads
 
 STATELESS = ("gateway", "web", "api", "static", "worker")
 MIGRATION_GATED = ("web", "api", "worker")
@@ -293,96 +294,6 @@ def test_services_behind_the_gateway_are_headless_and_named_fully(production):
         assert svc["spec"]["clusterIP"] == "None", service
         port = svc["spec"]["ports"][0]["port"]
         assert env[key] == f"{service}.polls.svc.cluster.local:{port}"
-
-
-def _selects(selector: dict, labels: dict) -> bool:
-    for key, value in selector.get("matchLabels", {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions", []):
-        present = expr["key"] in labels
-        if expr["operator"] == "In" and labels.get(expr["key"]) not in expr["values"]:
-            return False
-        if expr["operator"] == "NotIn" and labels.get(expr["key"]) in expr["values"]:
-            return False
-        if expr["operator"] == "Exists" and not present:
-            return False
-    return True
-
-
-def _allowed(policies, pod_labels, direction):
-    """Return the peers/ports this pod's policies allow in one direction (Ingress or Egress)."""
-    rules = []
-    for policy in policies:
-        spec = policy["spec"]
-        if direction in spec["policyTypes"] and _selects(spec["podSelector"], pod_labels):
-            rules += spec.get(direction.lower(), []) or []
-    return rules
-
-
-def _peer_pods(rules, pods, direction, port):
-    key = "from" if direction == "Ingress" else "to"
-    allowed = set()
-    for rule in rules:
-        ports = {p["port"] for p in rule.get("ports", [])}
-        if ports and port not in ports:
-            continue
-        peers = rule.get(key)
-        for name, labels in pods.items():
-            if peers is None or any(
-                "podSelector" in peer and "namespaceSelector" not in peer
-                and _selects(peer["podSelector"], labels) for peer in peers
-            ):
-                allowed.add(name)
-    return allowed
-
-
-@pytest.mark.parametrize("combo", ["overlays/production",
-                                   "base+backing-services+network-policies",
-                                   "base+backing-services+autoscaling+network-policies+gateway-api",
-                                   "base+backing-services+network-policies+backup"])
-def test_network_policies_cover_every_pod_and_allow_only_what_is_needed(renders, combo):
-    objects = renders[combo]
-    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
-    deny = by_kind_name(objects, "NetworkPolicy", "default-deny")
-    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    pods = {o["metadata"]["name"].split("-")[0]: pod_template(o)["metadata"]["labels"]
-            for o in workloads(objects)}
-    for name, labels in pods.items():
-        own = [p for p in policies if p["metadata"]["name"] == name]
-        assert own and _selects(own[0]["spec"]["podSelector"], labels), f"no policy for {name}"
-
-    def inbound(service, port):
-        return _peer_pods(_allowed(policies, pods[service], "Ingress"), pods, "Ingress", port)
-
-    # Within the namespace, who may connect to whom (the edge comes from other namespaces).
-    assert inbound("gateway", 8080) == set()
-    assert inbound("web", 8000) == {"gateway"}
-    assert inbound("api", 8001) == {"gateway"}
-    assert inbound("static", 8080) == {"gateway"}
-    assert inbound("worker", 8000) == set() and inbound("beat", 8000) == set()
-    if "postgres" in pods:
-        assert inbound("postgres", 5432) == {"web", "api", "worker", "migrate"} | ({"backup"} & set(pods))
-        assert inbound("redis", 6379) == {"web", "api", "worker", "beat"}
-    egress_ports = {
-        name: {p["port"] for r in _allowed(policies, labels, "Egress") for p in r.get("ports", [])}
-        for name, labels in pods.items()
-    }
-    assert egress_ports["gateway"] == {53, 8000, 8001, 8080}
-    assert egress_ports["web"] == egress_ports["api"] == {53, 5432, 6379}
-    assert egress_ports["worker"] == {53, 5432, 6379}
-    assert egress_ports["beat"] == {53, 6379}
-    assert egress_ports["static"] == {53}
-    assert egress_ports["migrate"] == {53, 5432}
-    if "backup" in pods:
-        assert egress_ports["backup"] == {53, 5432, 443} and inbound("backup", 5432) == set()
-
-
-def test_gateway_admits_only_edge_namespaces(production):
-    policy = by_kind_name(production, "NetworkPolicy", "gateway")
-    (rule,) = policy["spec"]["ingress"]
-    for peer in rule["from"]:
-        assert set(peer) == {"namespaceSelector"}
 
 
 def test_configmap_is_generated_from_the_env_file_compose_reads():
