@@ -59,3 +59,9 @@ def test_access_log_has_the_client_and_the_peer(behind_proxy, lab):
                 if "logged=1" in line)
     assert line["remote_addr"] == "198.51.100.9"
     assert line["peer_addr"] == lab.client_ip
+
+
+def test_trusted_proxy_cannot_send_another_scheme(behind_proxy):
+    """Even from a trusted proxy only http/https are believed; anything else is the gateway's own."""
+    echo = json.loads(behind_proxy.request_from_client("GET", "/", {"X-Forwarded-Proto": "javascript:"}).body)
+    assert echo["headers"]["x-forwarded-proto"] == "http"
