@@ -15,6 +15,7 @@ import re
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,6 +134,14 @@ class Gateway:
     def access_log(self) -> list[dict]:
         """Return the JSON access log lines, parsed (nginx's error lines are left out)."""
         return [json.loads(line) for line in self.logs().splitlines() if line.startswith("{")]
+
+    def wait_for_log(self, match: Callable[[dict], bool], count: int = 1, seconds: float = 5) -> list[dict]:
+        """Return the access log lines that `match`, once there are `count` (or `seconds` have
+        passed): docker's log lags a little behind the gateway's."""
+        deadline = time.monotonic() + seconds
+        while len(lines := [line for line in self.access_log() if match(line)]) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return lines
 
     def memory(self) -> dict[str, int]:
         """Return the container's memory cgroup figures: usage, peak, limit, failures."""

@@ -3,18 +3,23 @@ after the peer list changed (gateway/README.md, "Retries" and "One more pass aft
 
 Each scenario has its own gateway whose upstream name (API_UPSTREAM or WEB_UPSTREAM) resolves
 only to the scenario's own replicas (fake_upstream.py), so adding and removing them touches
-nothing else in the lab. A module fixture plays the scenario once (given, when); the tests check
-what it recorded (then).
+nothing else in the lab. Each scenario is played once (given, when) and the tests check what it
+recorded (then). The scenarios spend most of their time waiting (for the gateway to re-resolve a
+name, for a replica's hold), so `played` runs them side by side. None removes a replica before
+every scenario has started all its containers (`all_started`): Docker may hand a freed address
+to the next container at once, and a gateway still holding it would reach another scenario's
+replica instead of a vanished one.
 """
 
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
 
-from gatewaylab import Gateway
+from gatewaylab import Gateway, Response
 
 RESOLVE_VALID_S = 5  # the template's `resolver ... valid=5s`, and each server's fail_timeout
 
@@ -27,9 +32,11 @@ def status_of(gateway: Gateway, method: str, path: str, **kwargs) -> int | str:
         return type(error).__name__
 
 
-def hosts_seen(gateway: Gateway, expected: set[str], seconds: float) -> tuple[set[str], float]:
-    """Ask /api/whoami until every expected replica has answered; return who did and how long it took."""
-    start = time.monotonic()
+def hosts_seen(gateway: Gateway, expected: set[str], seconds: float,
+               since: float | None = None) -> tuple[set[str], float]:
+    """Ask /api/whoami until every expected replica has answered; return who did and how long it
+    took (since `since`, a time.monotonic(), if given)."""
+    start = since or time.monotonic()
     seen: set[str] = set()
     while seen != expected and time.monotonic() - start < seconds:
         answer = gateway.request("GET", "/api/whoami")
@@ -45,81 +52,71 @@ FLAKY_PAIR = {"flaky-api1", "flaky-api2"}
 
 
 @dataclass
-class ScaleOut:
-    gateway: Gateway
+class FlakyPair:
     seen: set[str]
     seconds: float
+    get_statuses: list[int | str]
+    get_retried: bool
+    post_statuses: list[int | str]
+    post_lines: list[dict]
 
 
-@pytest.fixture(scope="module")
-def scaled_out(lab):
-    """A gateway in front of one api replica; then a second joins, which answers 503 on /api/flaky."""
+def play_flaky_pair(lab, all_started: threading.Barrier) -> FlakyPair:
+    """A gateway in front of one api replica; then a second joins, which answers 503 on /api/flaky.
+    Once both serve: GET /api/flaky at least 20 times, until the log shows one retried after the
+    503; then POST it until one gets the 503 (the failing replica is skipped for 5 s after each
+    failure, so that may take a few seconds). Each loop stops after 20 s."""
     lab.start_replica("flaky-api1", "flaky-api")
     gateway = lab.start_gateway("flaky", {"API_UPSTREAM": "flaky-api:8001"})
     lab.start_replica("flaky-api2", "flaky-api", env={"FAKE_FLAKY": "1"})
-    return ScaleOut(gateway, *hosts_seen(gateway, FLAKY_PAIR, seconds=15))
+    joined = time.monotonic()
+    all_started.wait()
+    pair = FlakyPair(*hosts_seen(gateway, FLAKY_PAIR, seconds=15, since=joined), [], False, [], [])
 
-
-def test_scale_out_is_noticed_within_10_s(scaled_out):
-    """A replica added under the same name gets requests once the name is re-resolved."""
-    assert scaled_out.seen == FLAKY_PAIR
-    assert scaled_out.seconds <= 10
-
-
-@dataclass
-class FlakyGets:
-    statuses: list[int | str]
-    retried: bool
-
-
-@pytest.fixture(scope="module")
-def flaky_gets(scaled_out):
-    """GET /api/flaky at least 20 times, until the log shows one retried after the 503 (20 s at most)."""
-    gateway = scaled_out.gateway
-    gets = FlakyGets([], retried=False)
     deadline = time.monotonic() + 20
     for i in range(60):
-        gets.statuses.append(status_of(gateway, "GET", f"/api/flaky?i={i}"))
-        gets.retried = gets.retried or any(line["method"] == "GET" and line["upstream_status"] == "503, 200"
-                                           for line in gateway.access_log())
-        if (gets.retried and i >= 19) or time.monotonic() > deadline:
+        pair.get_statuses.append(status_of(gateway, "GET", f"/api/flaky?i={i}"))
+        pair.get_retried = pair.get_retried or any(
+            line["method"] == "GET" and line["upstream_status"] == "503, 200" for line in gateway.access_log())
+        if (pair.get_retried and i >= 19) or time.monotonic() > deadline:
             break
         time.sleep(0.25)
-    return gets
 
-
-def test_get_after_a_503_is_retried_on_the_other_replica(flaky_gets):
-    """The access log shows both tries of one GET: "503, 200"."""
-    assert flaky_gets.retried
-
-
-def test_every_get_of_the_flaky_path_gets_200(flaky_gets):
-    """The client never sees the failing replica's 503 on a GET."""
-    assert flaky_gets.statuses and set(flaky_gets.statuses) == {200}
-
-
-@pytest.fixture(scope="module")
-def flaky_posts(scaled_out):
-    """POST /api/flaky until one gets a 503; the failing replica is skipped for 5 s after each
-    failure, so this may take a few seconds (20 s at most)."""
-    statuses: list[int | str] = []
     deadline = time.monotonic() + 20
-    while 503 not in statuses and time.monotonic() < deadline:
-        statuses.append(status_of(scaled_out.gateway, "POST", f"/api/flaky?post={len(statuses)}", body=b"x=1"))
+    while 503 not in pair.post_statuses and time.monotonic() < deadline:
+        pair.post_statuses.append(
+            status_of(gateway, "POST", f"/api/flaky?post={len(pair.post_statuses)}", body=b"x=1"))
         time.sleep(0.25)
-    return statuses
+    pair.post_lines = gateway.wait_for_log(lambda line: line["method"] == "POST", count=len(pair.post_statuses))
+    return pair
 
 
-def test_post_that_reached_a_failing_replica_gets_its_503(flaky_posts):
+def test_scale_out_is_noticed_within_10_s(flaky_pair):
+    """A replica added under the same name gets requests once the name is re-resolved."""
+    assert flaky_pair.seen == FLAKY_PAIR
+    assert flaky_pair.seconds <= 10
+
+
+def test_get_after_a_503_is_retried_on_the_other_replica(flaky_pair):
+    """The access log shows both tries of one GET: "503, 200"."""
+    assert flaky_pair.get_retried
+
+
+def test_every_get_of_the_flaky_path_gets_200(flaky_pair):
+    """The client never sees the failing replica's 503 on a GET."""
+    assert flaky_pair.get_statuses and set(flaky_pair.get_statuses) == {200}
+
+
+def test_post_that_reached_a_failing_replica_gets_its_503(flaky_pair):
     """A POST is not idempotent: the replica's 503 comes back as is."""
-    assert flaky_posts[-1] == 503
+    assert flaky_pair.post_statuses[-1] == 503
 
 
-def test_post_is_never_tried_on_two_replicas(scaled_out, flaky_posts):
+def test_post_is_never_tried_on_two_replicas(flaky_pair):
     """Every POST's log line shows one try."""
-    posts = [line for line in scaled_out.gateway.access_log() if line["method"] == "POST"]
-    assert len(posts) == len(flaky_posts)
-    assert [line["upstream_status"] for line in posts if not re.fullmatch(r"\d{3}", line["upstream_status"])] == []
+    assert len(flaky_pair.post_lines) == len(flaky_pair.post_statuses)
+    assert [line["upstream_status"] for line in flaky_pair.post_lines
+            if not re.fullmatch(r"\d{3}", line["upstream_status"])] == []
 
 
 # ---- scale in: a replica removed abruptly ----------------------------------------------------
@@ -131,13 +128,13 @@ class ScaleIn:
     later: list[dict]
 
 
-@pytest.fixture(scope="module")
-def scaled_in(lab):
+def play_scale_in(lab, all_started: threading.Barrier) -> ScaleIn:
     """Two api replicas serving; one is removed (docker rm -f); 30 GETs follow at once, and 10 more
     once the name has been re-resolved."""
     lab.start_replica("in-api1", "in-api")
     removed = lab.start_replica("in-api2", "in-api")
     gateway = lab.start_gateway("scale-in", {"API_UPSTREAM": "in-api:8001"})
+    all_started.wait()
     seen, _ = hosts_seen(gateway, {"in-api1", "in-api2"}, seconds=15)
     assert seen == {"in-api1", "in-api2"}, "both replicas must serve before one is removed"
     removed_ip = lab.ip_of(removed)
@@ -149,7 +146,7 @@ def scaled_in(lab):
     time.sleep(RESOLVE_VALID_S + 1)
     for i in range(10):
         status_of(gateway, "GET", f"/api/later?i={i}")
-    later = [line for line in gateway.access_log() if line["uri"].startswith("/api/later")]
+    later = gateway.wait_for_log(lambda line: line["uri"].startswith("/api/later"), count=10)
     return ScaleIn(removed_ip, right_after, later)
 
 
@@ -170,14 +167,13 @@ def test_scale_in_is_noticed_after_re_resolution(scaled_in):
 
 @dataclass
 class ListChange:
-    get: object
-    post: object
+    get: Response
+    post: Response
     get_line: dict
     post_line: dict
 
 
-@pytest.fixture(scope="module")
-def list_change(lab):
+def play_list_change(lab, all_started: threading.Barrier) -> ListChange:
     """Two api replicas hold /api/hold 7 s and then drop the connection. A GET and a POST go in;
     a healthy replica joins, and the gateway re-resolves the name (valid=5s) before the holds end.
     nginx does not move a request started on the old list to a peer of the new one ("no live
@@ -190,8 +186,10 @@ def list_change(lab):
         post = pool.submit(gateway.request, "POST", "/api/hold?m=post", body=b"x=1", timeout=40)
         time.sleep(0.5)
         lab.start_replica("swap-fresh1", "swap-api")
+        all_started.wait()
         get, post = get.result(), post.result()
-    lines = {line["uri"]: line for line in gateway.access_log()}
+    lines = {line["uri"]: line
+             for line in gateway.wait_for_log(lambda line: line["uri"].startswith("/api/hold?m="), count=2)}
     return ListChange(get, post, lines["/api/hold?m=get"], lines["/api/hold?m=post"])
 
 
@@ -210,22 +208,29 @@ def test_post_that_reached_a_failing_replica_is_sent_once(list_change):
 
 # ---- tries that never connect, and no replica at all ------------------------------------------
 
-def test_get_refused_by_the_only_replica_gets_a_second_pass_then_503(lab):
-    """A try that never connected (nothing listens) gets the second pass; with no other replica
-    that pass finds none, and the client gets the short 503."""
+def play_refused(lab, all_started: threading.Barrier) -> tuple[Response, dict]:
+    """A gateway whose only api replica listens on nothing; return its answer to a GET and the log line."""
     lab.start_idle("dead-api1", "dead-api")
     gateway = lab.start_gateway("dead", {"API_UPSTREAM": "dead-api:8001"}, ready_path="/healthz")
+    all_started.wait()
     answer = gateway.request("GET", "/api/refused")
-    (line,) = [line for line in gateway.access_log() if line["uri"] == "/api/refused"]
+    (line,) = gateway.wait_for_log(lambda line: line["uri"] == "/api/refused")
+    return answer, line
+
+
+def test_get_refused_by_the_only_replica_gets_a_second_pass_then_503(refused):
+    """A try that never connected (nothing listens) gets the second pass; with no other replica
+    that pass finds none, and the client gets the short 503."""
+    answer, line = refused
     assert answer.status == 503
     assert re.fullmatch(r"[0-9.]+:8001 : [0-9.]+:8001", line["upstream_addr"]), line["upstream_addr"]
 
 
-@pytest.fixture(scope="module")
-def no_web_replica(lab):
+def play_no_web_replica(lab, all_started: threading.Barrier) -> tuple[Response, float]:
     """A gateway whose only web replica is removed; return its answer to a page and how long it took."""
     web = lab.start_replica("gone-web1", "gone-web")
     gateway = lab.start_gateway("gone", {"WEB_UPSTREAM": "gone-web:8000"}, ready_path="/")
+    all_started.wait()
     lab.remove(web)
     start = time.monotonic()
     answer = gateway.request("GET", "/polls/", timeout=15)
@@ -234,7 +239,7 @@ def no_web_replica(lab):
 
 def test_no_replica_left_gets_503_or_504_within_12_s(no_web_replica):
     answer, seconds = no_web_replica
-    assert answer.status in (503, 504)
+    assert answer.status in (503, 504), answer
     assert seconds <= 12
 
 
@@ -242,3 +247,53 @@ def test_gateway_made_503_is_a_short_text(no_web_replica):
     answer, _ = no_web_replica
     assert b"<html" not in answer.body.lower()
     assert len(answer.body) < 200
+
+
+# ---- the scenarios, played side by side ----------------------------------------------------------
+
+SCENARIOS = [play_flaky_pair, play_scale_in, play_list_change, play_refused, play_no_web_replica]
+
+
+@pytest.fixture(scope="module")
+def played(lab):
+    """Start every scenario of this module at once; return each one's future result by name.
+
+    Each has its own gateway and replicas, so they do not disturb one another; together they take
+    about as long as the longest (scale-in, about 15 s) instead of the sum."""
+    all_started = threading.Barrier(len(SCENARIOS), timeout=90)
+
+    def play_or_break_the_barrier(play):
+        try:
+            return play(lab, all_started)
+        except BaseException:
+            all_started.abort()  # the others stop waiting for this one
+            raise
+
+    with ThreadPoolExecutor(len(SCENARIOS)) as pool:
+        yield {play.__name__.removeprefix("play_"): pool.submit(play_or_break_the_barrier, play)
+               for play in SCENARIOS}
+
+
+@pytest.fixture(scope="module")
+def flaky_pair(played):
+    return played["flaky_pair"].result()
+
+
+@pytest.fixture(scope="module")
+def scaled_in(played):
+    return played["scale_in"].result()
+
+
+@pytest.fixture(scope="module")
+def list_change(played):
+    return played["list_change"].result()
+
+
+@pytest.fixture(scope="module")
+def refused(played):
+    return played["refused"].result()
+
+
+@pytest.fixture(scope="module")
+def no_web_replica(played):
+    return played["no_web_replica"].result()

@@ -47,5 +47,5 @@ def test_malformed_id_is_replaced(edge, bad):
 def test_request_id_is_in_the_access_log(edge):
     """The id a client sent is in the gateway's JSON log line for its request."""
     edge.request("GET", "/api/rid?logged=1", {"X-Request-ID": WELL_FORMED})
-    lines = [line for line in edge.access_log() if line["uri"] == "/api/rid?logged=1"]
+    lines = edge.wait_for_log(lambda line: line["uri"] == "/api/rid?logged=1")
     assert [line["request_id"] for line in lines] == [WELL_FORMED]
