@@ -14,6 +14,7 @@ replica instead of a vanished one.
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -150,17 +151,17 @@ def play_scale_in(lab, all_started: threading.Barrier) -> ScaleIn:
     return ScaleIn(removed_ip, right_after, later)
 
 
-def test_gets_right_after_a_replica_vanished_all_succeed(scaled_in):
+def test_gets_right_after_a_replica_vanished_all_succeed(scale_in):
     """Tries on the vanished address fail fast (1 s connect timeout) and go to the other replica."""
-    assert scaled_in.right_after == [200] * 30
+    assert scale_in.right_after == [200] * 30
 
 
-def test_scale_in_is_noticed_after_re_resolution(scaled_in):
+def test_scale_in_is_noticed_after_re_resolution(scale_in):
     """Once the name is re-resolved, no try goes to the removed replica's address."""
-    assert scaled_in.removed_ip
-    assert len(scaled_in.later) == 10
-    assert [line["upstream_addr"] for line in scaled_in.later
-            if f"{scaled_in.removed_ip}:8001" in line["upstream_addr"]] == []
+    assert scale_in.removed_ip
+    assert len(scale_in.later) == 10
+    assert [line["upstream_addr"] for line in scale_in.later
+            if f"{scale_in.removed_ip}:8001" in line["upstream_addr"]] == []
 
 
 # ---- the peer list changes while a request is between tries -----------------------------------
@@ -274,26 +275,14 @@ def played(lab):
                for play in SCENARIOS}
 
 
-@pytest.fixture(scope="module")
-def flaky_pair(played):
-    return played["flaky_pair"].result()
+def _result_of(play) -> Callable:
+    """Return a module fixture named after the scenario (play_scale_in: scale_in): its result."""
+    name = play.__name__.removeprefix("play_")
+
+    @pytest.fixture(scope="module", name=name)
+    def result(played):
+        return played[name].result()
+    return result
 
 
-@pytest.fixture(scope="module")
-def scaled_in(played):
-    return played["scale_in"].result()
-
-
-@pytest.fixture(scope="module")
-def list_change(played):
-    return played["list_change"].result()
-
-
-@pytest.fixture(scope="module")
-def refused(played):
-    return played["refused"].result()
-
-
-@pytest.fixture(scope="module")
-def no_web_replica(played):
-    return played["no_web_replica"].result()
+flaky_pair, scale_in, list_change, refused, no_web_replica = map(_result_of, SCENARIOS)
