@@ -99,7 +99,6 @@ test: prerequisites ## Run the whole test suite: manifests, gateway, unit and in
 	$(MAKE) chaos-test
 
 test-gateway: ## (part of test) the gateway image against fake replicas on its own network
-	gateway/smoke-test.sh
 	$(BIN)/pytest gateway/tests -p no:cacheprovider
 
 test-stack-up: ## Start the test stack (project polls-test, fresh volumes) for test-integration and test-e2e

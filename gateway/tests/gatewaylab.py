@@ -15,6 +15,7 @@ import re
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,10 +82,15 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+    header_lines: list[tuple[str, str]] = field(default_factory=list)
 
     def json(self) -> dict:
         """Return the body parsed as JSON (the fake upstream's echo)."""
         return json.loads(self.body)
+
+    def count(self, name: str) -> int:
+        """Return how many times a header came (the dict above keeps only the last)."""
+        return sum(1 for line_name, _ in self.header_lines if line_name.lower() == name.lower())
 
 
 @dataclass
@@ -109,7 +115,7 @@ class Gateway:
             conn.endheaders(body)
             answer = conn.getresponse()
             return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()},
-                            answer.read())
+                            answer.read(), answer.getheaders())
         finally:
             conn.close()
 
@@ -124,6 +130,18 @@ class Gateway:
         """Return the container's output (the JSON access log and nginx's errors)."""
         return subprocess.run(["docker", "logs", self.name], capture_output=True, text=True,
                               timeout=30).stdout
+
+    def access_log(self) -> list[dict]:
+        """Return the JSON access log lines, parsed (nginx's error lines are left out)."""
+        return [json.loads(line) for line in self.logs().splitlines() if line.startswith("{")]
+
+    def wait_for_log(self, match: Callable[[dict], bool], count: int = 1, seconds: float = 5) -> list[dict]:
+        """Return the access log lines that `match`, once there are `count` (or `seconds` have
+        passed): docker's log lags a little behind the gateway's."""
+        deadline = time.monotonic() + seconds
+        while len(lines := [line for line in self.access_log() if match(line)]) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return lines
 
     def memory(self) -> dict[str, int]:
         """Return the container's memory cgroup figures: usage, peak, limit, failures."""
@@ -164,14 +182,8 @@ class Lab:
         docker("network", "create", self.network)
         self.host_ip = docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}",
                               self.network)
-        python = base_images()["PYTHON_IMAGE"]
-        self.upstream = self._run(
-            "upstream", "--network-alias", "web", "--network-alias", "api",
-            "--network-alias", "static", "--user", "65534:65534", *HARDENING,
-            "-v", f"{TESTS}:/lab:ro", python, "python3", "/lab/fake_upstream.py")
-        self.client = self._run(
-            "client", "--user", "65534:65534", *HARDENING, "-v", f"{TESTS}:/lab:ro",
-            python, "sleep", "3600")
+        self.upstream = self.start_replica("upstream", "web", "api", "static")
+        self.client = self.start_idle("client")
         self.client_ip = self.ip_of(self.client)
 
     def _run(self, name: str, *args: str) -> str:
@@ -180,14 +192,36 @@ class Lab:
         docker("run", "-d", "--name", container, "--network", self.network, *args)
         return container
 
+    def start_replica(self, name: str, *aliases: str, env: dict[str, str] | None = None) -> str:
+        """Run fake_upstream.py as a replica of the services named by `aliases`, hostname `name`."""
+        args = ["--hostname", name, "--user", "65534:65534", *HARDENING, "-v", f"{TESTS}:/lab:ro"]
+        for alias in aliases:
+            args += ["--network-alias", alias]
+        for key, value in (env or {}).items():
+            args += ["-e", f"{key}={value}"]
+        return self._run(name, *args, base_images()["PYTHON_IMAGE"], "python3", "/lab/fake_upstream.py")
+
+    def start_idle(self, name: str, *aliases: str) -> str:
+        """Run a container that listens on nothing (a client, or a replica that refuses)."""
+        args = [arg for alias in aliases for arg in ("--network-alias", alias)]
+        return self._run(name, *args, "--user", "65534:65534", *HARDENING, "-v", f"{TESTS}:/lab:ro",
+                         base_images()["PYTHON_IMAGE"], "sleep", "3600")
+
+    def start_static(self, name: str, alias: str, root: Path) -> str:
+        """Run the real static service (services/static/nginx.conf) serving `root` as /srv/static."""
+        return self._run(name, "--network-alias", alias, "--user", "101:101", *HARDENING,
+                         "--tmpfs", "/tmp", "-v", f"{REPO}/services/static/nginx.conf:/etc/nginx/nginx.conf:ro",
+                         "-v", f"{root}:/srv/static:ro", base_images()["NGINX_IMAGE"])
+
     def ip_of(self, container: str) -> str:
         """Return a container's address on the lab's network."""
         return docker("inspect", "-f",
                       f'{{{{(index .NetworkSettings.Networks "{self.network}").IPAddress}}}}', container)
 
     def start_gateway(self, name: str, env: dict[str, str] | None = None,
-                      memory: str | None = None, tmpfs: str = "/tmp") -> Gateway:
-        """Start a gateway as compose runs it (uid 101, read-only, tmpfs /tmp) and wait for it."""
+                      memory: str | None = None, tmpfs: str = "/tmp", ready_path: str = "/api/ready") -> Gateway:
+        """Start a gateway as compose runs it (uid 101, read-only, tmpfs /tmp) and wait until
+        `ready_path` answers 200 through it."""
         args = ["--user", "101:101", *HARDENING, "--tmpfs", tmpfs]
         if memory:
             args += ["--memory", memory]
@@ -198,7 +232,7 @@ class Lab:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
-                if gateway.request("GET", "/api/ready", timeout=2).status == 200:
+                if gateway.request("GET", ready_path, timeout=2).status == 200:
                     return gateway
             except OSError:
                 pass
@@ -216,10 +250,11 @@ class Lab:
                                 timeout=30)
         return int(code), output.stdout + output.stderr
 
-    def remove(self, gateway: Gateway) -> None:
-        """Remove one gateway now rather than with the lab."""
-        docker("rm", "-f", gateway.name, check=False)
-        self.containers.remove(gateway.name)
+    def remove(self, container: Gateway | str) -> None:
+        """Remove one container (a gateway or a replica) now rather than with the lab."""
+        name = container.name if isinstance(container, Gateway) else container
+        docker("rm", "-f", name, check=False)
+        self.containers.remove(name)
 
     def close(self) -> None:
         """Remove every container and the network the lab created."""

@@ -55,7 +55,12 @@ def test_untrusted_peer_of_a_gateway_with_proxies_cannot_forge(behind_proxy, lab
 def test_access_log_has_the_client_and_the_peer(behind_proxy, lab):
     """The JSON access log shows the client address and the proxy it came through."""
     behind_proxy.request_from_client("GET", "/polls/?logged=1", {"X-Forwarded-For": "198.51.100.9"})
-    line = next(json.loads(line) for line in behind_proxy.logs().splitlines()
-                if "logged=1" in line)
+    (line,) = behind_proxy.wait_for_log(lambda line: "logged=1" in line["uri"])
     assert line["remote_addr"] == "198.51.100.9"
     assert line["peer_addr"] == lab.client_ip
+
+
+def test_trusted_proxy_cannot_send_another_scheme(behind_proxy):
+    """Even from a trusted proxy only http/https are believed; anything else is the gateway's own."""
+    echo = json.loads(behind_proxy.request_from_client("GET", "/", {"X-Forwarded-Proto": "javascript:"}).body)
+    assert echo["headers"]["x-forwarded-proto"] == "http"

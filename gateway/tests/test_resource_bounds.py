@@ -110,6 +110,26 @@ def test_small_headers_still_pass(edge):
     assert edge.request("GET", "/polls/", headers).status == 200
 
 
+def upload_2_mib(gateway):
+    return gateway.request("POST", "/api/upload", {"Content-Type": "application/octet-stream"},
+                           body=bytes(2 * 1024 * 1024))
+
+
+def test_body_over_1_mib_gets_413(edge):
+    """A 2 MiB upload is refused by the gateway before it reaches a worker."""
+    assert upload_2_mib(edge).status == 413
+
+
+def test_413_is_a_short_text(edge):
+    """The refusal is one line of text, not nginx's HTML page."""
+    assert upload_2_mib(edge).body == b"request body too large: the limit is 1 MiB\n"
+
+
+def test_body_under_1_mib_passes(edge):
+    answer = edge.request("POST", "/api/upload", body=bytes(900_000))
+    assert answer.status == 200 and answer.json()["body_length"] == 900_000
+
+
 def test_hundreds_of_slow_uploads_stay_within_the_memory_limit(lab):
     """300 concurrent uploads of almost 1 MiB, each trickled 16 KiB every 0.25 s from its own
     address, leave the gateway (compose's memory limit and /tmp size) below its memory limit,
