@@ -1,4 +1,4 @@
-"""The client address the gateway sends upstream (issue 10, item 3).
+"""The client address the gateway sends upstream.
 
 Contract with Django (runtime/client_address.py): X-Forwarded-For's right-most entry is the
 client address; the gateway sends exactly one entry, the address realip settled on.

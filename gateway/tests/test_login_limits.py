@@ -1,4 +1,4 @@
-"""The gateway's login limit, the outer layer in front of Django's (issue 10, item 1).
+"""The gateway's login limit, the outer layer in front of Django's.
 
 The image's own defaults, the production ones: GATEWAY_LOGIN_RATE 10r/m and
 GATEWAY_LOGIN_BURST 20, so one address gets 21 login POSTs at once (the first plus the burst)

@@ -1,4 +1,4 @@
-"""What one client, or many, can hold of the gateway (issue 10, item 6).
+"""What one client, or many, can hold of the gateway.
 
 Connections per client, the admin allow-list, header sizes, and the memory of hundreds of
 slow uploads, each against the image's production defaults unless the test says otherwise.
