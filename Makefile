@@ -15,7 +15,7 @@ REPLICAS ?= 2
 # Extra pytest arguments for one suite, e.g. make test-integration ARGS="-k vote -x".
 ARGS ?=
 
-# Written by tools/base-images/ensure: the official base images, or offline stand-ins if no
+# Written by tools/ensure-base-images: the official base images, or offline stand-ins if no
 # registry can be reached. docker compose reads .env by itself (so plain `docker compose`
 # commands use the same images); exported too, so the builds get them as arguments.
 -include .env
@@ -116,7 +116,7 @@ test-integration: lint ## (part of test) pytest against real PostgreSQL, Redis a
 	cd services && set -a && . ../secrets.env && set +a && \
 	  ../$(BIN)/lint-imports --no-cache && \
 	  ../$(BIN)/pytest -m "not e2e" -p no:cacheprovider $(ARGS)
-	$(BIN)/pytest tools/tests -p no:cacheprovider -o markers=docker
+	$(BIN)/pytest tools -p no:cacheprovider -o markers=docker
 
 test-e2e: ## (part of test) pytest against the running stack through the gateway
 	cd services && ../$(BIN)/pytest -m e2e -p no:cacheprovider $(ARGS)
@@ -128,12 +128,12 @@ lock: $(BIN)/uv ## Re-pin services/requirements*.lock from requirements*.in
 	  services/requirements-dev.in -o services/requirements-dev.lock
 
 base-images: ## Choose base images: official ones, or build offline stand-ins if none can be pulled
-	tools/base-images/ensure .env
+	tools/ensure-base-images .env
 
 prerequisites: $(VENV)/.installed secrets.env
 	tools/ensure-docker
 	tools/ensure-compose $(VENV)
-	tools/base-images/ensure .env
+	tools/ensure-base-images .env
 
 secrets.env:
 	tools/make-secrets $@

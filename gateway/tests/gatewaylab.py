@@ -28,7 +28,7 @@ HARDENING = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privi
 
 
 def base_images() -> dict[str, str]:
-    """Return the base images: the environment's, else those .env names (tools/base-images), else official."""
+    """Return the base images: the environment's, else those .env names (tools/ensure-base-images), else official."""
     images = {"NGINX_IMAGE": "nginx:1.30", "PYTHON_IMAGE": "python:3.13"}
     env_file = REPO / ".env"
     if env_file.exists():

@@ -106,12 +106,12 @@ def test_base_image_defaults_agree_everywhere():
 
     dockerfiles = (SERVICES / "Dockerfile").read_text() + (REPO / "gateway" / "Dockerfile").read_text()
     compose = (REPO / "docker-compose.yml").read_text()
-    ensure = (REPO / "tools" / "base-images" / "ensure").read_text()
+    ensure = (REPO / "tools" / "ensure-base-images").read_text()
     declared = set(re.findall(r"^ARG (\w+_IMAGE)=(\S+)", dockerfiles, re.M))
     declared |= set(re.findall(r"\$\{(\w+_IMAGE):-([^}]+)\}", compose))
     assert {name for name, _ in declared} == {"PYTHON_IMAGE", "NGINX_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE"}
     for name, default in declared:
-        assert f'"{name} {default} ' in ensure, f"{name}={default} differs in tools/base-images/ensure"
+        assert f'"{name} {default} ' in ensure, f"{name}={default} differs in tools/ensure-base-images"
 
 
 @pytest.mark.parametrize("merged", ["test", "build", "monolith"])

@@ -1,4 +1,4 @@
-"""Behaviour tests for the offline base-image stand-ins (tools/base-images).
+"""Behaviour tests for the offline base-image stand-ins (tools/offline-base-images).
 
 Each test checks, against a running container, what the project relies on
 from the official image (python:3.13-slim, postgres:17, redis:8.0, nginx:1.30),
@@ -62,7 +62,7 @@ def require_image(image: str) -> None:
     if not docker_available():
         pytest.skip("Docker engine does not answer")
     if docker("image", "inspect", image, check=False).returncode != 0:
-        pytest.skip(f"{image} is absent (build it with tools/base-images/build)")
+        pytest.skip(f"{image} is absent (build it with tools/offline-base-images/build)")
 
 
 def wait_for(
