@@ -1,22 +1,23 @@
-"""Limits on web forms, with DRF's throttle classes (the same rates syntax and cache as the api)."""
+"""Limits on web forms, counted like the api's throttles (the same rate syntax and Redis counters)."""
 
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
 
-from runtime.drf_throttles import ClientAddressMixin
+from runtime.client_address import client_address
+from runtime.drf_throttles import WindowRateThrottle
 
 
-class SignupThrottle(ClientAddressMixin, SimpleRateThrottle):
+class SignupThrottle(WindowRateThrottle):
     """Sign-up attempts per client address, at SIGNUP_THROTTLE (e.g. "10/hour").
 
     Counted in the Redis cache like the api's throttles, so it fails open while Redis is down;
     the gateway's limit_req on /accounts/signup/ is the layer that still holds then.
     """
 
-    scope = "signup"
+    def get_scope(self, request, view) -> str:
+        return "signup"
 
-    def get_rate(self) -> str | None:
+    def get_rate(self, scope: str) -> str | None:
         return settings.SIGNUP_THROTTLE
 
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    def get_ident(self, request) -> str:
+        return client_address(request)

@@ -216,7 +216,7 @@ def test_token_endpoint(api_client, user):
 
 
 def test_throttling_answers_429(user_api, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
+    from runtime.drf_throttles import ScopedRateThrottle
 
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"vote": "2/min", "export": "2/min"})
     poll = PollFactory()

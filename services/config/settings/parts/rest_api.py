@@ -13,10 +13,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # DRF's throttles, keyed on the client address the gateway determined (runtime.drf_throttles).
+    # A counter per client and scope, one Redis round trip per request (runtime.drf_throttles): the
+    # "user" rate for a signed-in user, "anon" per client address, plus the view's throttle_scope.
     "DEFAULT_THROTTLE_CLASSES": [
-        "runtime.drf_throttles.AnonRateThrottle",
-        "runtime.drf_throttles.UserRateThrottle",
+        "runtime.drf_throttles.ClientRateThrottle",
         "runtime.drf_throttles.ScopedRateThrottle",
     ],
     # Counters live in the shared Redis cache, so the limit holds across all api replicas; while
