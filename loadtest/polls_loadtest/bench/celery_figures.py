@@ -1,6 +1,6 @@
 """Figures of a batch of exports from their database times: throughput and queue wait."""
 
-from polls_load.recorder import percentile
+from polls_loadtest.load.recorder import percentile
 
 
 def export_figures(rows: list[dict]) -> dict:

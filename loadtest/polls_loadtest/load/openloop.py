@@ -11,12 +11,13 @@ Like wrk2, the client holds a fixed set of keep-alive connections: one per simul
 next free user of its scenario; when all are busy it waits in the scenario's queue. Connections are
 reused, so a run opens about as many as there are users: a new connection per request would fill
 the machine with TIME_WAIT sockets and see resets that are not the site's fault
-(shared/ARCHITECTURE.md).
+(loadtest/README.md, "Why open loop").
 
 Use it as a library (later benchmarks and failure drills do):
 
     run = OpenLoopRun(LoadSettings(target="http://127.0.0.1:8080", rate=100, duration=30))
     run.start()                 # in a background thread; or results = run.run()
+    run.wait_started(120)       # True once the users have signed in and the schedule runs
     run.mark("docker kill api-1")
     results = run.wait()        # the dict report.write() turns into JSON, charts and HTML
 """
@@ -33,8 +34,8 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from polls_load.recorder import Recorder, histogram_summary, percentile
-from polls_load.scenarios import (
+from polls_loadtest.load.recorder import Recorder, histogram_summary, percentile
+from polls_loadtest.load.scenarios import (
     DEMO_ACCOUNTS,
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -125,12 +126,14 @@ class OpenLoopRun:
         progress: Callable[[dict], None] | None = None,
         progress_every: float = 1.0,
         scenarios: Mapping[str, Scenario] = SCENARIOS,
+        recorder: Recorder | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress
         self.progress_every = progress_every
         self.scenarios = scenarios
-        self.recorder = Recorder()
+        self.recorder = recorder or Recorder()  # a subclass may keep more, e.g. every request (drills)
+        self.started = threading.Event()  # set when the users have signed in and the schedule begins
         self._marks: list[tuple[float, str]] = []  # (time.monotonic(), label)
         self._start: float | None = None
         self._thread: threading.Thread | None = None
@@ -172,6 +175,14 @@ class OpenLoopRun:
             raise self._error
         return self._result
 
+    def wait_started(self, timeout: float) -> bool:
+        """Wait until the schedule begins; return False if the run ended first or `timeout` passed."""
+        deadline = time.monotonic() + timeout
+        while not self.started.wait(0.05):
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                return self.started.is_set()
+        return True
+
     @property
     def elapsed(self) -> float:
         """Seconds since the schedule started (0 before)."""
@@ -192,6 +203,7 @@ class OpenLoopRun:
             queues = {name: asyncio.Queue() for name in s.mix}
             cpu_before, wall_before = time.process_time(), time.monotonic()
             self._start = time.monotonic() + 0.05
+            self.started.set()
             workers = [asyncio.create_task(self._play(p, queues[p.scenario.name])) for p in players]
             reporter = asyncio.create_task(self._report_progress(queues)) if self.progress else None
             await self._schedule(queues)
@@ -381,7 +393,7 @@ class OpenLoopRun:
         marks = [{"t": round(at - self._start, 3), "label": label} for at, label in self._marks]
         return {
             "schema": RESULTS_SCHEMA,
-            "tool": "polls_load.openloop",
+            "tool": "polls_loadtest.load.openloop",
             "started_at": started_at.isoformat(timespec="seconds"),
             "settings": {**asdict(s), "mix": dict(s.mix), "password": "(demo password)"},
             "summary": {

@@ -2,7 +2,7 @@
 
 wrk is a closed-loop tool (each connection waits for its answer), which is right for "how much
 can it do" and wrong for latency under a given load: latency comes from the open-loop client
-(polls_load). The load generator's own CPU time is read from the kernel's accounting of the wrk
+(polls_loadtest.load). The load generator's own CPU time is read from the kernel's accounting of the wrk
 process (wait4), so a run where wrk rather than the target was short of CPU can be discarded.
 """
 

@@ -1,6 +1,6 @@
 """`make wrk-sweep`: wrk's throughput and latency at rising connection counts, one line each.
 
-    python -m polls_bench.sweep --url http://127.0.0.1:8080/api/polls/ [--seconds 5]
+    python -m polls_loadtest.bench.sweep --url http://127.0.0.1:8080/api/polls/ [--seconds 5]
         [--connections 1,2,4,8,16,32,64]
 
 Where throughput stops rising with more connections is the target's capacity; past it only
@@ -13,11 +13,11 @@ import argparse
 import sys
 from urllib.parse import urlsplit
 
-from polls_bench import wrk
+from polls_loadtest.bench import wrk
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="polls_bench.sweep", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="polls_loadtest.bench.sweep", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8080/api/polls/")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", default="1,2,4,8,16,32,64")

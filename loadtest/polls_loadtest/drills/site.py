@@ -1,4 +1,4 @@
-"""What drills need to know about the polls stack besides HTTP load: exports, the database, logs."""
+"""What drills need to know about the polls site besides HTTP load: exports, the database, logs."""
 
 import concurrent.futures
 import json
@@ -7,19 +7,18 @@ from dataclasses import dataclass
 
 import requests
 
-from polls_chaos.faults import FaultDriver
-from polls_load.scenarios import DEMO_PASSWORD, DEMO_USERNAME
+from polls_loadtest.load.scenarios import DEMO_PASSWORD, DEMO_USERNAME
+from polls_loadtest.stack import Stack
 
 # Demo accounts the drills use for their own requests; the load uses the first ones.
 PROBE_ACCOUNT = 199
 
 
 @dataclass
-class Stack:
-    """The stack under test: its gateway on loopback and a driver for its containers."""
+class Site:
+    """The site under test: its compose stack, reached through the gateway on loopback."""
 
-    target: str
-    driver: FaultDriver
+    stack: Stack
 
     def __post_init__(self) -> None:
         self.http = requests.Session()  # one keep-alive connection pool, like the load's users
@@ -27,7 +26,7 @@ class Stack:
 
     def token(self, account: int = PROBE_ACCOUNT) -> str:
         if self._token is None:
-            answer = self.http.post(f"{self.target}/api/auth/token/", timeout=10,
+            answer = self.http.post(f"{self.stack.target}/api/auth/token/", timeout=10,
                                     json={"username": DEMO_USERNAME.format(account), "password": DEMO_PASSWORD})
             answer.raise_for_status()
             self._token = answer.json()["token"]
@@ -38,8 +37,8 @@ class Stack:
 
     def sql(self, query: str, *, timeout: float = 30) -> list[list[str]]:
         """Run SQL in the postgres service with psql; return the rows as lists of text."""
-        out = self.driver.exec("postgres", ["psql", "-U", "polls", "-d", "polls", "-AtF", "\t", "-c", query],
-                               timeout=timeout)
+        out = self.stack.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-AtF", "\t", "-c", query,
+                              timeout=timeout)
         return [line.split("\t") for line in out.splitlines() if line]
 
     def open_poll_ids(self, count: int) -> list[int]:
@@ -54,7 +53,7 @@ class Stack:
 
         def one(i: int) -> tuple[int, int | None]:
             try:
-                answer = self.http.post(f"{self.target}/api/exports/", json={"poll_id": polls[i % len(polls)]},
+                answer = self.http.post(f"{self.stack.target}/api/exports/", json={"poll_id": polls[i % len(polls)]},
                                         headers=headers, timeout=15)
             except requests.RequestException:
                 return 0, None
@@ -83,9 +82,8 @@ class Stack:
 
     def logs(self, replica: str, *, since: float) -> list[dict]:
         """Return the JSON log lines a replica wrote since a Unix time."""
-        out = self.driver.logs(replica, since=since) if hasattr(self.driver, "logs") else ""
         lines = []
-        for line in out.splitlines():
+        for line in self.stack.logs(replica, since=since).splitlines():
             if line.startswith("{"):
                 try:
                     lines.append(json.loads(line))

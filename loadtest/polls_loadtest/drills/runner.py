@@ -6,11 +6,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from polls_chaos.drills import DRILLS, Check, Context, Drill
-from polls_chaos.faults import FaultDriver
-from polls_chaos.figures import EventRecorder, Figures, compute
-from polls_chaos.stack import Stack
-from polls_load.openloop import LoadSettings, OpenLoopRun
+from polls_loadtest.drills.drills import DRILLS, Check, Context, Drill
+from polls_loadtest.drills.figures import EventRecorder, Figures, compute
+from polls_loadtest.drills.site import Site
+from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
 
 # About half of what this stack answered on the 2-core machine (loadtest/README.md: ~100 mixed
 # requests/s), so a drill measures the fault rather than saturation.
@@ -41,24 +40,20 @@ class DrillResult:
         return data
 
 
-def run_drill(drill: Drill, stack: Stack, *, rate: float = DEFAULT_RATE, users: int = DEFAULT_USERS,
+def run_drill(drill: Drill, site: Site, *, rate: float = DEFAULT_RATE, users: int = DEFAULT_USERS,
               log=print) -> DrillResult:
     """Run one drill; the stack is restored afterwards whatever happened."""
     began = time.monotonic()
-    driver: FaultDriver = stack.driver
     log(f"== {drill.name}: {drill.title}")
-    driver.restore()
-    run = OpenLoopRun(LoadSettings(target=stack.target, rate=rate, duration=drill.duration, users=users,
-                                   mix=DEFAULT_MIX, timeout=10.0, drain=15.0))
-    run.recorder = EventRecorder()
-    ctx = Context(stack=stack, run=run, deadline=time.monotonic() + SIGN_IN_LIMIT_S + drill.duration + EXTRA_TIME_S)
+    site.stack.restore()
+    recorder = EventRecorder()
+    run = OpenLoopRun(LoadSettings(target=site.stack.target, rate=rate, duration=drill.duration, users=users,
+                                   mix=DEFAULT_MIX, timeout=10.0, drain=15.0), recorder=recorder)
+    ctx = Context(site=site, run=run, deadline=time.monotonic() + SIGN_IN_LIMIT_S + drill.duration + EXTRA_TIME_S)
     error, results = "", {}
+    run.start()
     try:
-        run.start()
-        limit = time.monotonic() + SIGN_IN_LIMIT_S
-        while run.elapsed <= 0 and run._thread.is_alive() and time.monotonic() < limit:
-            time.sleep(0.05)
-        if run.elapsed <= 0:
+        if not run.wait_started(SIGN_IN_LIMIT_S):
             raise RuntimeError("the load did not start (sign-in failed or took too long)")
         drill.inject(ctx)
     except Exception:  # noqa: BLE001 - the drill fails, the run goes on to the next one
@@ -66,14 +61,14 @@ def run_drill(drill: Drill, stack: Stack, *, rate: float = DEFAULT_RATE, users: 
         log(error)
     finally:
         try:
-            results = run.wait() if run._thread is not None else {}
+            results = run.wait()
         except Exception:  # noqa: BLE001
             error = error or traceback.format_exc(limit=4)
         try:
-            driver.restore()
+            site.stack.restore()
         except Exception:  # noqa: BLE001
             error = error or traceback.format_exc(limit=4)
-    events = run.recorder.events
+    events = recorder.events
     run_end = max((e.due for e in events), default=drill.duration)
     start = ctx.fault_start if ctx.fault_start is not None else drill.duration / 2
     end = ctx.fault_end if ctx.fault_end is not None else start
@@ -92,11 +87,11 @@ def run_drill(drill: Drill, stack: Stack, *, rate: float = DEFAULT_RATE, users: 
     return result
 
 
-def run_all(names: list[str], stack: Stack, out: Path, **kwargs) -> list[DrillResult]:
+def run_all(names: list[str], site: Site, out: Path, **kwargs) -> list[DrillResult]:
     """Run the named drills in order, then write the report folder; return the results."""
-    from polls_chaos import report  # matplotlib is imported only when a report is written
+    from polls_loadtest.drills import report  # matplotlib is imported only when a report is written
 
-    results = [run_drill(DRILLS[name], stack, **kwargs) for name in names]
+    results = [run_drill(DRILLS[name], site, **kwargs) for name in names]
     out.mkdir(parents=True, exist_ok=True)
     report.write(results, out, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     return results

@@ -4,7 +4,7 @@ import os
 import platform
 import subprocess
 
-from polls_bench import stack
+from polls_loadtest.bench import STACK
 
 
 def machine() -> dict:
@@ -36,8 +36,8 @@ def _first_line(command: list[str]) -> str:
 
 def versions() -> dict:
     """Return the versions of the programs that took part (host tools and the stack's images)."""
-    api, gateway = stack.one("api"), stack.one("gateway")
-    postgres, redis = stack.one("postgres"), stack.one("redis")
+    api, gateway = STACK.one("api"), STACK.one("gateway")
+    postgres, redis = STACK.one("postgres"), STACK.one("redis")
     python_versions = (
         "import sys, django, gunicorn, rest_framework, psycopg;"
         "print(f'python {sys.version.split()[0]}, Django {django.__version__}, gunicorn {gunicorn.__version__},"

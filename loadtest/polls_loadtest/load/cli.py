@@ -1,6 +1,6 @@
 """`make loadtest`: an open-loop run through the gateway, live progress, then a report folder.
 
-    python -m polls_load --target http://127.0.0.1:8080 --rate 50 --duration 60 \
+    python -m polls_loadtest.load --target http://127.0.0.1:8080 --rate 50 --duration 60 \
         --users 20 --mix browse:6,api:3,export:1
 
 Exit status: 0 after a run (also one with failed requests, unless --max-failed says otherwise),
@@ -14,15 +14,15 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from polls_load import report
-from polls_load.openloop import LoadSettings, OpenLoopRun, SetupError
-from polls_load.scenarios import parse_mix
+from polls_loadtest import REPORTS
+from polls_loadtest.load import report
+from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun, SetupError
+from polls_loadtest.load.scenarios import parse_mix
 
-REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="polls_load", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="polls_loadtest.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default="http://127.0.0.1:8080", help="the gateway's base URL")
     parser.add_argument("--rate", type=float, default=50, help="requests per second (all scenarios)")
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")

@@ -19,11 +19,13 @@ import math
 import sys
 from pathlib import Path
 
-from polls_bench.budget import POOLER_THRESHOLD, connection_budget
-from polls_bench.usl import fit
+from polls_loadtest import REPORTS
+from polls_loadtest.bench.budget import POOLER_THRESHOLD, connection_budget
+from polls_loadtest.bench.usl import fit
+from polls_loadtest.stack.compose import REPO
 
-LATEST = Path(__file__).resolve().parents[2] / "reports" / "bench-latest" / "bench.json"
-CONFIG_ENV = Path(__file__).resolve().parents[3] / "config.env"
+LATEST = REPORTS / "bench-latest" / "bench.json"
+CONFIG_ENV = REPO / "config.env"
 HEADROOM = 0.5  # planned utilisation: the load at which bench item 3 measured latency
 
 
@@ -176,7 +178,7 @@ def render(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="polls_bench.capacity", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="polls_loadtest.bench.capacity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target-rps", type=float, required=True)
     parser.add_argument("--p99-ms", type=float, default=50)
     parser.add_argument("--bench", type=Path, default=LATEST, help="a bench.json (default: the latest)")

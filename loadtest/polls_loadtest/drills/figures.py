@@ -3,7 +3,7 @@
 import math
 from dataclasses import asdict, dataclass, field
 
-from polls_load.recorder import Recorder, percentile
+from polls_loadtest.load.recorder import Recorder, percentile
 
 # The load's writes; every other request is a GET that the gateway may retry on another replica.
 WRITES = frozenset({"web: vote", "api: vote", "api: export start", "web: login", "api: token"})

@@ -1,11 +1,11 @@
 """`make bench`: every figure of the report from one run of the benchmark stack, side by side.
 
-    python -m polls_bench [--repeats 3] [--quick] [--only static,gateway,...] [--keep] [--no-build]
+    python -m polls_loadtest.bench [--repeats 3] [--quick] [--only static,gateway,...] [--keep] [--no-build]
 
-Starts the compose project polls-bench (loadtest/bench/docker-compose.bench.yml), seeds it, runs
+Starts the compose project polls-bench (STACK_BENCH_* in loadtest/compose/stacks.mk), seeds it, runs
 the phases in order with a line of progress per run, writes bench.json and bench.md to
 loadtest/reports/bench-<timestamp>/ (a complete run also to loadtest/reports/bench-latest/, which
-`make capacity` reads), then removes the project unless --keep. Bounded: every run has a fixed
+`make capacity` reads), then removes the project unless --keep or a phase failed. Bounded: every run has a fixed
 length; the whole took 9 minutes on a busy 2-core machine with the defaults (--quick: about 5).
 """
 
@@ -17,18 +17,19 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from polls_bench import machine, phases, report, stack, wrk
+from polls_loadtest import REPORTS
+from polls_loadtest.bench import STACK, machine, phases, report, wrk
+from polls_loadtest.stack.usage import memory_now
 
-REPORTS = Path(__file__).resolve().parents[2] / "reports"
 PHASES = ("static", "gateway", "latency", "api_scaling", "workers", "mixed", "tuning", "limits")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="polls_bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="polls_loadtest.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each measurement (spread)")
     parser.add_argument("--quick", action="store_true", help="2 repeats, shorter runs (a smoke test)")
     parser.add_argument("--only", default=",".join(PHASES), help=f"phases to run: {','.join(PHASES)}")
-    parser.add_argument("--keep", action="store_true", help="leave the polls-bench stack running")
+    parser.add_argument("--keep", action="store_true", help="leave the polls-bench stack running (a failed run always does)")
     parser.add_argument("--no-build", action="store_true", help="do not rebuild the images")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -49,23 +50,27 @@ def main(argv: list[str] | None = None) -> int:
 
     wrk.ensure_wrk()
     result: dict = {
-        "schema": 1, "tool": "polls_bench",
+        "schema": 1, "tool": "polls_loadtest.bench",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine.machine(), "plan": plan.__dict__, "phases": {},
     }
     say(f"machine: {result['machine']['cores']} cores, {result['machine']['cpu_model']}, "
         f"load average {result['machine']['load_average']}")
     say("starting the polls-bench stack (docker compose up --build --wait) ...")
-    stack.up(build=not args.no_build)
+    STACK.up("--scale", "api=1", "--scale", "web=1", "--scale", "worker=1", build=not args.no_build)
     try:
         _run_phases(result, plan, wanted, say)
     except Exception as error:  # keep the figures measured so far: the report says where it stopped
         result["error"] = f"{type(error).__name__}: {error}"
         say(f"stopped by an error: {result['error']}")
     finally:
-        if not args.keep:
-            say("removing the polls-bench stack")
-            stack.down()
+        # A failed run keeps its stack, to look at what went wrong.
+        if args.keep or "error" in result:
+            say(f"kept the {STACK.project} stack: docker compose -p {STACK.project} ps (or logs SERVICE);"
+                " remove it with `make bench-down`")
+        else:
+            say(f"removing the {STACK.project} stack")
+            STACK.down()
     result["seconds"] = round(time.monotonic() - began, 1)
     result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     cores = result["machine"]["cores"] or 1
@@ -89,10 +94,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_phases(result: dict, plan: phases.Plan, wanted: set[str], say) -> None:
     """Seed the stack, record the versions, and run the wanted phases into result["phases"]."""
-    stack.seed()
+    STACK.seed("--users", "50")
     result["versions"] = machine.versions()
     time.sleep(3)
-    memory_at_rest = stack.memory_now()
+    memory_at_rest = memory_now(STACK)
     p = result["phases"]
     if "static" in wanted:
         say("1. static service vs Django serving the same file")

@@ -1,4 +1,4 @@
--- wrk's summary as one JSON line on stdout, for polls_bench.wrk (the human table is discarded).
+-- wrk's summary as one JSON line on stdout, for polls_loadtest.bench.wrk (the human table is discarded).
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

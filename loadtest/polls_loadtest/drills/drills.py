@@ -1,8 +1,9 @@
 """The failure drills: what each one does to the stack under load, and the criterion it must meet.
 
 Each drill is an `inject` function, run while the open-loop load runs in the background, and a
-`judge` function that turns the figures into checks. Drills talk to containers only through the
-FaultDriver interface (faults.py), so the same drills run against Kubernetes with another driver.
+`judge` function that turns the figures into checks. Drills touch containers only through the fault
+methods of the stack driver (polls_loadtest.stack), so a driver with the same methods for
+Kubernetes would run them there.
 """
 
 import threading
@@ -11,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from polls_chaos.figures import Event, Figures
-from polls_chaos.stack import Stack
+from polls_loadtest.drills.figures import Event, Figures
+from polls_loadtest.drills.site import Site
+from polls_loadtest.load.openloop import OpenLoopRun
+from polls_loadtest.stack import Stack
 
-# One api replica's capacity (GUNICORN_WORKERS x GUNICORN_THREADS in config.env).
+# How soon after a fault p99 and failures must be back to normal (docs/resilience.md).
 RECOVERY_LIMIT_S = 10.0
 GATEWAY_READ_TIMEOUT_S = 30.0  # proxy_read_timeout in gateway.conf.template
 
@@ -30,18 +33,18 @@ class Check:
 
 @dataclass
 class Context:
-    """What an inject function may use: the stack, the running load, and the fault markers."""
+    """What an inject function may use: the stack and its site, the running load, and the fault markers."""
 
-    stack: Stack
-    run: object  # polls_load.openloop.OpenLoopRun
+    site: Site
+    run: OpenLoopRun
     deadline: float  # monotonic time at which the drill must give up waiting
     facts: dict = field(default_factory=dict)
     fault_start: float | None = None
     fault_end: float | None = None
 
     @property
-    def driver(self):
-        return self.stack.driver
+    def stack(self) -> Stack:
+        return self.site.stack
 
     def at(self, seconds: float) -> None:
         """Sleep until the load has run for `seconds` (bounded by the drill's deadline)."""
@@ -104,34 +107,34 @@ def _recovered(figures: Figures, limit: float = RECOVERY_LIMIT_S) -> Check:
 
 
 def _no_crash_loops(ctx: Context) -> Check:
-    before, after = ctx.facts.get("restarts_before", {}), ctx.driver.restart_counts()
+    before, after = ctx.facts.get("restarts_before", {}), ctx.stack.restart_counts()
     restarted = {name: n - before.get(name, 0) for name, n in after.items() if n > before.get(name, 0)}
     return Check("no restarts by the restart policy (no crash loop)", not restarted,
                  ", ".join(f"{k} +{v}" for k, v in restarted.items()) or "none")
 
 
-def _max_id(stack: Stack) -> int:
-    return int(stack.sql("SELECT coalesce(max(id), 0) FROM domain_resultexport")[0][0])
+def _max_id(site: Site) -> int:
+    return int(site.sql("SELECT coalesce(max(id), 0) FROM domain_resultexport")[0][0])
 
 
-def _exports_since(stack: Stack, first_id: int) -> list[int]:
-    return [int(r[0]) for r in stack.sql(f"SELECT id FROM domain_resultexport WHERE id > {first_id}")]
+def _exports_since(site: Site, first_id: int) -> list[int]:
+    return [int(r[0]) for r in site.sql(f"SELECT id FROM domain_resultexport WHERE id > {first_id}")]
 
 
 # ---- 1 -----------------------------------------------------------------------------------------
 @drill("graceful-stop", "Graceful stop (SIGTERM) of one web and one api replica",
        "zero failed requests", duration=35)
 def graceful_stop(ctx: Context) -> None:
-    web, api = ctx.driver.replicas("web")[0], ctx.driver.replicas("api")[0]
+    web, api = ctx.stack.replicas("web")[0], ctx.stack.replicas("api")[0]
     ctx.at(8)
     ctx.fault_begins(f"SIGTERM {web}, {api}")
-    stops = [ctx.background(ctx.driver.stop, replica) for replica in (web, api)]
+    stops = [ctx.background(ctx.stack.stop, replica) for replica in (web, api)]
     for thread in stops:
         thread.join(60)
     ctx.mark("both stopped")
-    ctx.driver.start(web)
-    ctx.driver.start(api)
-    ctx.driver.wait_healthy(timeout=60)
+    ctx.stack.start(web)
+    ctx.stack.start(api)
+    ctx.stack.wait_healthy(timeout=60)
     ctx.fault_ends("both replicas back")
 
 
@@ -146,29 +149,29 @@ PROBE_SECONDS = 5
        "zero failed requests; a 5 s request in flight when its replica is told to stop completes",
        duration=75)
 def rolling_restart(ctx: Context) -> None:
-    stack = ctx.stack
+    site = ctx.site
     # The in-flight request: a vote whose choice row is locked for 5 s by another transaction, so
     # it is held inside the replica (not in the gateway's buffers) when the replica gets SIGTERM.
-    row = stack.sql(
+    row = site.sql(
         "SELECT c.poll_id, c.id FROM domain_choice c JOIN domain_poll p ON p.id = c.poll_id "
         "WHERE p.closed_at IS NULL AND p.opens_at <= now() AND p.closes_at > now() + interval '1 hour' "
         "AND NOT EXISTS (SELECT 1 FROM domain_vote v JOIN auth_user u ON u.id = v.user_id "
         f"WHERE v.poll_id = p.id AND u.username = 'demo{199:05d}') ORDER BY c.id DESC LIMIT 1")
     poll_id, choice_id = map(int, row[0])
-    token = stack.token()
+    token = site.token()
 
     def lock() -> None:
-        stack.sql(f"BEGIN; SELECT id FROM domain_choice WHERE id = {choice_id} FOR UPDATE; "
+        site.sql(f"BEGIN; SELECT id FROM domain_choice WHERE id = {choice_id} FOR UPDATE; "
                   f"SELECT pg_sleep({PROBE_SECONDS}); COMMIT;", timeout=PROBE_SECONDS + 20)
 
     def probe(address: str) -> None:
         started = time.monotonic()
         try:
-            out = ctx.driver.exec("gateway", [
-                "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "40",
+            out = ctx.stack.exec(
+                "gateway", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "40",
                 "-X", "POST", "-H", "Host: 127.0.0.1", "-H", "Content-Type: application/json",
                 "-H", f"Authorization: Token {token}", "-d", f'{{"choice_id": {choice_id}}}',
-                f"http://{address}:8001/api/polls/{poll_id}/vote/"], timeout=60)
+                f"http://{address}:8001/api/polls/{poll_id}/vote/", timeout=60)
         except Exception as error:  # noqa: BLE001 - recorded as the probe's outcome
             out = f"error: {error}"
         ctx.facts["probe"] = {"status": out.strip(), "seconds": round(time.monotonic() - started, 2)}
@@ -177,7 +180,7 @@ def rolling_restart(ctx: Context) -> None:
         if "probe" in ctx.facts or "probe_thread" in ctx.facts:
             ctx.mark(f"SIGTERM {replica}")
             return
-        address = ctx.driver.address(replica)
+        address = ctx.stack.address(replica)
         ctx.facts["lock_thread"] = ctx.background(lock)
         time.sleep(0.5)
         ctx.facts["probe_thread"] = ctx.background(probe, address)
@@ -187,7 +190,7 @@ def rolling_restart(ctx: Context) -> None:
 
     ctx.at(8)
     ctx.fault_begins("rolling restart of api")
-    ctx.driver.rolling_restart("api", before_stop=before_stop)
+    ctx.stack.rolling_restart("api", before_stop=before_stop)
     ctx.fault_ends("rollout done")
     for key in ("probe_thread", "lock_thread"):
         if key in ctx.facts:
@@ -208,16 +211,16 @@ def _(ctx, figures, events):
 @drill("kill-api", "SIGKILL of one api replica",
        "zero failed GETs; failed writes <= writes in flight; p99 at baseline within 10 s", duration=35)
 def kill_api(ctx: Context) -> None:
-    replica = ctx.driver.replicas("api")[0]
+    replica = ctx.stack.replicas("api")[0]
     ctx.at(8)
     ctx.fault_begins(f"SIGKILL {replica}")
-    ctx.driver.kill(replica)
+    ctx.stack.kill(replica)
     ctx.facts["kill_at"] = ctx.fault_start
     ctx.fault_ends("(killed)")
     ctx.sleep(5)
     # What a Deployment does next: a replacement starts.
-    ctx.driver.start(replica)
-    ctx.driver.wait_healthy(timeout=60)
+    ctx.stack.start(replica)
+    ctx.stack.wait_healthy(timeout=60)
     ctx.mark("replacement ready")
 
 
@@ -240,26 +243,26 @@ WORKER_IN_FLIGHT = 2
 
 
 def _worker_drill(ctx: Context, *, kill: bool) -> None:
-    stack = ctx.stack
-    ctx.facts["first_id"] = _max_id(stack)
-    replica = ctx.driver.replicas("worker")[0]
+    site = ctx.site
+    ctx.facts["first_id"] = _max_id(site)
+    replica = ctx.stack.replicas("worker")[0]
     ctx.at(5)
-    burst = ctx.background(lambda: ctx.facts.__setitem__("burst", stack.request_exports(EXPORT_BURST)))
+    burst = ctx.background(lambda: ctx.facts.__setitem__("burst", site.request_exports(EXPORT_BURST)))
     ctx.sleep(1.0)  # exports are being queued and built now
     if kill:
         ctx.fault_begins(f"SIGKILL {replica}")
-        ctx.driver.kill(replica)
+        ctx.stack.kill(replica)
     else:
         ctx.fault_begins(f"SIGTERM {replica}")
-        ctx.driver.stop(replica, grace=60)
+        ctx.stack.stop(replica, grace=60)
     burst.join(60)
     ctx.sleep(2)
-    ctx.driver.start(replica)
-    ctx.driver.wait_healthy(timeout=60)
+    ctx.stack.start(replica)
+    ctx.stack.wait_healthy(timeout=60)
     ctx.fault_ends(f"{replica} back")
     # A message lost with a killed worker comes back after the visibility timeout (30 s here).
-    ids = _exports_since(stack, ctx.facts["first_id"])
-    ctx.facts["exports"] = stack.wait_exports(ids, timeout=max(5.0, ctx.deadline - time.monotonic() - 5))
+    ids = _exports_since(site, ctx.facts["first_id"])
+    ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, ctx.deadline - time.monotonic() - 5))
     ctx.mark("exports settled")
 
 
@@ -308,26 +311,26 @@ REDIS_DOWN_S = 30
        "reads answer 2xx; no crash loops; new exports 202 (queued later) or 503; recovery <= 10 s; "
        "no export lost", duration=60)
 def redis_down(ctx: Context) -> None:
-    stack = ctx.stack
-    ctx.facts["first_id"] = _max_id(stack)
-    ctx.facts["restarts_before"] = ctx.driver.restart_counts()
-    stack.token()  # before the outage: signing in needs no Redis, but keep the probe simple
+    site = ctx.site
+    ctx.facts["first_id"] = _max_id(site)
+    ctx.facts["restarts_before"] = ctx.stack.restart_counts()
+    site.token()  # before the outage: signing in needs no Redis, but keep the probe simple
     ctx.at(8)
     ctx.fault_begins("redis stopped")
-    ctx.driver.stop_service("redis")
+    ctx.stack.stop_service("redis")
     ctx.sleep(5)
-    ctx.facts["outage_exports"] = stack.request_exports(4, workers=2)
+    ctx.facts["outage_exports"] = site.request_exports(4, workers=2)
     ctx.sleep(REDIS_DOWN_S - 5 - (ctx.run.elapsed - ctx.fault_start - 5))
-    ctx.driver.start_service("redis")
+    ctx.stack.start_service("redis")
     ctx.fault_ends("redis back")
     started = time.monotonic()
-    fresh = [i for code, i in stack.request_exports(2, workers=2) if i]
-    done = stack.wait_exports(fresh, timeout=RECOVERY_LIMIT_S)
+    fresh = [i for code, i in site.request_exports(2, workers=2) if i]
+    done = site.wait_exports(fresh, timeout=RECOVERY_LIMIT_S)
     ctx.facts["fresh_export_seconds"] = round(time.monotonic() - started, 1)
     ctx.facts["fresh_exports_done"] = bool(done) and all(s == "done" for s, _ in done.values())
     # Exports accepted while Redis was down are resent by beat's sweeper (exports.requeue_stale).
-    ids = _exports_since(stack, ctx.facts["first_id"])
-    ctx.facts["exports"] = stack.wait_exports(ids, timeout=max(5.0, ctx.deadline - time.monotonic() - 5))
+    ids = _exports_since(site, ctx.facts["first_id"])
+    ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, ctx.deadline - time.monotonic() - 5))
     ctx.mark("exports settled")
 
 
@@ -359,9 +362,9 @@ def _(ctx, figures, events):
 def postgres_restart(ctx: Context) -> None:
     ctx.at(8)
     ctx.fault_begins("postgres stopped")
-    ctx.driver.stop_service("postgres")
+    ctx.stack.stop_service("postgres")
     ctx.sleep(8)
-    ctx.driver.start_service("postgres")
+    ctx.stack.start_service("postgres")
     ctx.fault_ends("postgres back")
 
 
@@ -388,9 +391,9 @@ def _(ctx, figures, events):
 def static_down(ctx: Context) -> None:
     ctx.at(6)
     ctx.fault_begins("static stopped")
-    ctx.driver.stop_service("static")
+    ctx.stack.stop_service("static")
     ctx.sleep(8)
-    ctx.driver.start_service("static")
+    ctx.stack.start_service("static")
     ctx.fault_ends("static back")
 
 
@@ -409,8 +412,8 @@ TICK_SECONDS = 10  # CLOSE_EXPIRED_POLLS_EVERY in the drill stack
 
 def _task_runs(ctx: Context, since: float) -> list[float]:
     times = []
-    for replica in ctx.driver.replicas("worker"):
-        for line in ctx.stack.logs(replica, since=since):
+    for replica in ctx.stack.replicas("worker"):
+        for line in ctx.site.logs(replica, since=since):
             if line.get("message", "").startswith(f"Task {TICK_TASK}[") and "received" in line["message"]:
                 times.append(datetime.strptime(line["time"], "%Y-%m-%d %H:%M:%S,%f").timestamp())
     return sorted(times)
@@ -420,19 +423,19 @@ def _task_runs(ctx: Context, since: float) -> list[float]:
        duration=45)
 def beat_restart(ctx: Context) -> None:
     since = time.time()
-    beat = ctx.driver.replicas("beat")[0]
+    beat = ctx.stack.replicas("beat")[0]
     ctx.at(3)
     # Restart just after a tick (a lost schedule file would fire it again), then just before one.
     seen = len(_task_runs(ctx, since))
     while len(_task_runs(ctx, since)) == seen and time.monotonic() < ctx.deadline - 30:
         time.sleep(0.2)
     ctx.fault_begins(f"restart {beat} just after a tick")
-    ctx.driver.restart(beat)
-    ctx.driver.wait_healthy(timeout=60)
+    ctx.stack.restart(beat)
+    ctx.stack.wait_healthy(timeout=60)
     ctx.sleep(TICK_SECONDS - 2)
     ctx.mark(f"restart {beat} just before a tick")
-    ctx.driver.restart(beat)
-    ctx.driver.wait_healthy(timeout=60)
+    ctx.stack.restart(beat)
+    ctx.stack.wait_healthy(timeout=60)
     ctx.fault_ends("beat back")
     ctx.sleep(2.5 * TICK_SECONDS)
     ctx.facts["runs"] = _task_runs(ctx, since)
@@ -452,10 +455,10 @@ def _(ctx, figures, events):
 def gateway_reload(ctx: Context) -> None:
     ctx.at(8)
     ctx.fault_begins("nginx -s reload")
-    ctx.driver.exec("gateway", ["nginx", "-s", "reload"])
+    ctx.stack.exec("gateway", "nginx", "-s", "reload")
     ctx.sleep(3)
     ctx.mark("nginx -s reload (again)")
-    ctx.driver.exec("gateway", ["nginx", "-s", "reload"])
+    ctx.stack.exec("gateway", "nginx", "-s", "reload")
     ctx.sleep(2)
     ctx.fault_ends("reloads done")
 
@@ -471,14 +474,14 @@ PAUSE_SECONDS = 6
        "no request hangs past the gateway timeout (504 instead); no pile-up; recovers on its own "
        "within 10 s", duration=40)
 def slow_db(ctx: Context) -> None:
-    ctx.facts["restarts_before"] = ctx.driver.restart_counts()
+    ctx.facts["restarts_before"] = ctx.stack.restart_counts()
     ctx.at(8)
     ctx.fault_begins(f"postgres paused ({PAUSE_SECONDS} s)")
-    ctx.driver.pause("postgres")
+    ctx.stack.pause("postgres")
     try:
         ctx.sleep(PAUSE_SECONDS)
     finally:
-        ctx.driver.unpause("postgres")
+        ctx.stack.unpause("postgres")
     ctx.fault_ends("postgres unpaused")
 
 

@@ -1,7 +1,7 @@
 """Turn a run's results (the dict openloop returns) into a report folder: JSON, PNG charts, HTML.
 
 Works from the JSON alone, so a report can be drawn again later:
-    python -m polls_load.report loadtest/reports/<timestamp>/results.json
+    python -m polls_loadtest.load.report loadtest/reports/<timestamp>/results.json
 """
 
 import html
@@ -170,7 +170,7 @@ not the site, was short of CPU). Raw figures: <a href="results.json">results.jso
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m polls_load.report RESULTS.json", file=sys.stderr)
+        print("usage: python -m polls_loadtest.load.report RESULTS.json", file=sys.stderr)
         return 2
     source = Path(argv[0])
     print(write(json.loads(source.read_text()), source.parent))

@@ -3,7 +3,7 @@
 Locust shows how many *users* the site carries doing whole journeys; the open-loop client
 (openloop.py) measures latency at a fixed request rate. `make loadtest-locust` runs this file:
 
-    locust -f loadtest/polls_load/locustfile.py --headless -H http://127.0.0.1:8080 -u 20 -r 5 -t 60s
+    locust -f loadtest/polls_loadtest/load/locustfile.py --headless -H http://127.0.0.1:8080 -u 20 -r 5 -t 60s
 
 LOADTEST_MIX sets the weights of the user classes (default browse:6,api:3,export:1).
 """
@@ -11,16 +11,12 @@ LOADTEST_MIX sets the weights of the user classes (default browse:6,api:3,export
 import itertools
 import os
 import random
-import sys
-from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # locust loads this file by path
+from locust import FastHttpUser, between, task
+from locust.exception import StopUser
 
-from locust import FastHttpUser, between, task  # noqa: E402
-from locust.exception import StopUser  # noqa: E402
-
-from polls_load.scenarios import (  # noqa: E402
+from polls_loadtest.load.scenarios import (
     DEMO_ACCOUNTS,
     DEMO_USERNAME,
     SCENARIOS,

@@ -6,17 +6,22 @@ alike), and returns plain dicts for the JSON report. Load goes only to the proje
 """
 
 import json
+import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from polls_load.openloop import LoadSettings, OpenLoopRun
-from polls_load.scenarios import SCENARIOS, Request, Scenario
+import yaml
 
-from polls_bench import stack, wrk
-from polls_bench.celery_figures import export_figures
-from polls_bench.stats import ratio, spread
+from polls_loadtest.bench import STACK, wrk
+from polls_loadtest.bench.celery_figures import export_figures
+from polls_loadtest.bench.stats import ratio, spread
+from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
+from polls_loadtest.load.scenarios import SCENARIOS, Request, Scenario
+from polls_loadtest.stack import docker
+from polls_loadtest.stack.usage import Usage
 
 CLIENT_CPU_LIMIT_PCT = 100 * wrk.CLIENT_CPU_LIMIT
 PROBE = Path(__file__).with_name("exports_probe.py")
@@ -54,7 +59,7 @@ Say = Callable[[str], None]
 
 
 def _wrk(url: str, plan: Plan, say: Say, label: str) -> dict:
-    with stack.Usage() as usage:
+    with Usage(STACK) as usage:
         result = wrk.run(url, seconds=plan.wrk_seconds, connections=plan.wrk_connections)
     row = {**result.as_dict(), "cpu_seconds": usage.cpu_by_service, "host_busy_pct": usage.host_busy_pct}
     note = " DISCARDED: wrk used over 70 % of a core" if result.discarded else ""
@@ -79,11 +84,11 @@ def _ab(name_a: str, url_a: str, name_b: str, url_b: str, plan: Plan, say: Say) 
 
 def static_vs_django(plan: Plan, say: Say) -> dict:
     """Item 1: one hashed stylesheet from the static service and from Django (the monolith)."""
-    stack.set_cpus(STATIC_QUOTAS)
-    monolith = stack.one("monolith")
-    manifest = json.loads(stack.execute(monolith, "cat", "/app/staticfiles/staticfiles.json"))
+    STACK.set_cpus(STATIC_QUOTAS)
+    monolith = STACK.one("monolith")
+    manifest = json.loads(STACK.exec("monolith", "cat", "/app/staticfiles/staticfiles.json"))
     asset = "/static/" + manifest["paths"]["web/site.css"]
-    result = _ab("static service", f"http://{stack.one('static').ip}:8080{asset}",
+    result = _ab("static service", f"http://{STACK.one('static').ip}:8080{asset}",
                  "django (one gunicorn)", f"http://{monolith.ip}:8000{asset}", plan, say)
     return {"asset": asset, "quotas": STATIC_QUOTAS, **result, "target": 10.0,
             "met": result["ratio"] is not None and result["ratio"] >= 10}
@@ -91,11 +96,11 @@ def static_vs_django(plan: Plan, say: Say) -> dict:
 
 def gateway_vs_direct(plan: Plan, say: Say) -> dict:
     """Item 2: GET /api/polls/ through the gateway and straight to the one api replica."""
-    stack.scale("api", 1)
-    stack.set_cpus(API_QUOTAS)
+    STACK.scale("api", 1)
+    STACK.set_cpus(API_QUOTAS)
     path = "/api/polls/"
-    result = _ab("through gateway", f"http://{stack.one('gateway').ip}:8080{path}",
-                 "direct to api", f"http://{stack.one('api').ip}:8001{path}", plan, say)
+    result = _ab("through gateway", f"http://{STACK.one('gateway').ip}:8080{path}",
+                 "direct to api", f"http://{STACK.one('api').ip}:8001{path}", plan, say)
     return {"path": path, "quotas": API_QUOTAS, **result, "target": 0.85,
             "met": result["ratio"] is not None and result["ratio"] >= 0.85}
 
@@ -125,7 +130,7 @@ def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict
     deadline = time.monotonic() + 120
     while run.elapsed <= 0 and run._thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)  # the users are signing in
-    with stack.Usage() as usage:
+    with Usage(STACK) as usage:
         results = run.wait()
     per_second = results["per_second"]
     # Throughput is what was answered as expected: a fast error is not capacity.
@@ -157,9 +162,9 @@ def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict
 
 def read_latency(plan: Plan, say: Say, capacity: float) -> dict:
     """Item 3: open-loop GET /api/polls/ through the gateway at 50 % of the measured capacity."""
-    stack.set_cpus(API_QUOTAS)
+    STACK.set_cpus(API_QUOTAS)
     rate = max(1.0, round(capacity * 0.5, 1))
-    target = f"http://{stack.one('gateway').ip}:8080"
+    target = f"http://{STACK.one('gateway').ip}:8080"
     runs = [
         _openloop(target, rate=rate, seconds=plan.latency_seconds, users=16, mix={"api": 1},
                   scenarios=API_READ, say=say, label=f"  open loop {i + 1}/{plan.repeats}")
@@ -177,13 +182,13 @@ def api_scaling(plan: Plan, say: Say) -> dict:
 
     One and two replicas alternate within each repeat, so drift on a shared host hits both alike.
     """
-    url = f"http://{stack.one('gateway').ip}:8080/api/polls/"
+    url = f"http://{STACK.one('gateway').ip}:8080/api/polls/"
     runs: dict[str, list[dict]] = {"1": [], "2": []}
     for i in range(plan.repeats):
         for replicas in (1, 2):
             _scale_api(url, replicas, say)
             runs[str(replicas)].append(_wrk(url, plan, say, f"  {replicas} api replica(s) {i + 1}/{plan.repeats}"))
-    stack.scale("api", 1)
+    STACK.scale("api", 1)
     rps = {n: spread(_kept(rows)) for n, rows in runs.items()}
     eff = round(rps["2"]["median"] / (2 * rps["1"]["median"]), 3) if rps["2"].get("n") and rps["1"].get("n") else None
     return {"quota_per_replica": SCALING_QUOTA, "quotas": {"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]},
@@ -192,9 +197,9 @@ def api_scaling(plan: Plan, say: Say) -> dict:
 
 
 def _scale_api(url: str, replicas: int, say: Say) -> None:
-    stack.scale("api", replicas)
-    stack.set_cpus({"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]})
-    seen = stack.wait_for_replicas(url, replicas)
+    STACK.scale("api", replicas)
+    STACK.set_cpus({"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]})
+    seen = _wait_for_replicas(url, replicas)
     time.sleep(6)  # the gateway re-resolves names every 5 s: a removed replica leaves its list
     say(f"  the gateway balances over {seen} api replica(s)")
 
@@ -207,22 +212,22 @@ def _host_busy(runs: dict[str, list[dict]]) -> dict[str, dict]:
 
 def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
     """Queue `count` exports (workers paused first if asked), let the workers run, collect figures."""
-    api, workers = stack.one("api"), stack.containers("worker")
+    workers = STACK.containers("worker")
     code = PROBE.read_text()
     if pause:
         for w in workers:
-            stack.run(["docker", "pause", w.id])
+            docker("pause", w.id)
     try:
-        queued = json.loads(stack.execute(api, "python", "-c", code, "enqueue", str(count), str(rate)))
+        queued = json.loads(STACK.exec("api", "python", "-c", code, "enqueue", str(count), str(rate)))
     finally:
         if pause:
             for w in workers:
-                stack.run(["docker", "unpause", w.id])
-    with stack.Usage() as usage:  # while the workers build the batch (the queueing is done)
-        rows = json.loads(stack.execute(api, "python", "-c", code, "collect", str(queued["first"]),
-                                        str(queued["last"]), "90", timeout=150))["rows"]
+                docker("unpause", w.id)
+    with Usage(STACK) as usage:  # while the workers build the batch (the queueing is done)
+        rows = json.loads(STACK.exec("api", "python", "-c", code, "collect", str(queued["first"]),
+                                     str(queued["last"]), "90", timeout=150))["rows"]
     if pause:
-        stack.wait_healthy("worker")
+        STACK.wait_healthy("worker", timeout=40)
     figures = export_figures(rows)
     figures["host_busy_pct"] = usage.host_busy_pct
     if figures["done"]:
@@ -240,10 +245,10 @@ def worker_scaling(plan: Plan, say: Say) -> dict:
                     "runs": {"1": [], "2": []}}
     for i in range(max(2, plan.repeats - 1)):
         for replicas in (1, 2):
-            stack.scale("worker", replicas)
+            STACK.scale("worker", replicas)
             # The api queues each batch (exports_probe.py) while the workers are paused: its own
             # quota only sets how long that takes, not the figure.
-            stack.set_cpus({"worker": SCALING_QUOTA, "api": API_QUOTAS["api"]})
+            STACK.set_cpus({"worker": SCALING_QUOTA, "api": API_QUOTAS["api"]})
             figures = _export_batch(plan.export_batch, 0, pause=True)
             result["runs"][str(replicas)].append(figures)
             say(f"  {replicas} worker(s) {i + 1}: {figures.get('exports_per_second')} exports/s "
@@ -262,7 +267,7 @@ def worker_scaling(plan: Plan, say: Say) -> dict:
     say(f"  steady {rate}/s for {count / rate:.0f} s: queue wait p50 {paced.get('queue_wait_ms', {}).get('p50')} ms, "
         f"p99 {paced.get('queue_wait_ms', {}).get('p99')} ms")
     result["steady"] = {"rate": rate, "workers": 2, **paced}
-    stack.scale("worker", 1)
+    STACK.scale("worker", 1)
     return result
 
 
@@ -272,7 +277,7 @@ def _each_side_in_turn(sides: dict, plan: Plan, say: Say, *, rate: float, label:
     runs: dict[str, list[dict]] = {name: [] for name in sides}
     for i in range(max(2, plan.repeats - 1)):
         for name, (target, quotas) in sides.items():
-            stack.set_cpus(quotas)
+            STACK.set_cpus(quotas)
             runs[name].append(_openloop(
                 target, rate=rate, seconds=plan.mixed_seconds, users=plan.mixed_users, mix=MIX,
                 say=say, label=f"  {name} {label} {i + 1}", saturate=saturate))
@@ -282,8 +287,8 @@ def _each_side_in_turn(sides: dict, plan: Plan, say: Say, *, rate: float, label:
 def mixed(plan: Plan, say: Say) -> dict:
     """Item 5: the decomposed stack and the monolith, mixed journeys, equal total CPU."""
     sides = {
-        "decomposed": (f"http://{stack.one('gateway').ip}:8080", DECOMPOSED_QUOTAS),
-        "monolith": (f"http://{stack.one('monolith').ip}:8000", MONOLITH_QUOTAS),
+        "decomposed": (f"http://{STACK.one('gateway').ip}:8080", DECOMPOSED_QUOTAS),
+        "monolith": (f"http://{STACK.one('monolith').ip}:8000", MONOLITH_QUOTAS),
     }
     saturation = _each_side_in_turn(sides, plan, say, rate=SATURATING_RATE, label="saturated", saturate=True)
     throughput = {name: spread([r["throughput"] for r in runs if not r["discarded"]])
@@ -359,11 +364,11 @@ def tuning(plan: Plan, say: Say, capacity: float) -> dict:
     trials = []
     try:
         for label, environment in TRIALS:
-            stack.recreate("api", environment)
-            stack.set_cpus(API_QUOTAS)
-            gateway = stack.one("gateway")
+            _recreate("api", environment)
+            STACK.set_cpus(API_QUOTAS)
+            gateway = STACK.one("gateway")
             url = f"http://{gateway.ip}:8080/api/polls/"
-            stack.wait_for_replicas(url, 1)
+            _wait_for_replicas(url, 1)
             time.sleep(6)  # the gateway re-resolves names every 5 s (resolver valid=5s)
             say(f"  trial: api with {label}")
             runs = [_wrk(url, plan, say, f"    wrk {i + 1}/{plan.repeats - 1 or 1}")
@@ -374,7 +379,7 @@ def tuning(plan: Plan, say: Say, capacity: float) -> dict:
             trials.append({"setting": label, "environment": environment, "rps": spread(_kept(runs)),
                            "runs": runs, "latency_at_rate": latency})
     finally:
-        stack.recreate("api", {})
+        _recreate("api", {})
     return {"quotas": API_QUOTAS, "rate": rate, "trials": trials}
 
 
@@ -394,14 +399,14 @@ def limits(plan: Plan, say: Say) -> dict:
     try:
         for i in range(plan.repeats):
             for label, environment in LIMIT_TRIALS:
-                stack.recreate("api", environment)
-                stack.set_cpus(API_QUOTAS)
-                url = f"http://{stack.one('gateway').ip}:8080/api/polls/"
-                stack.wait_for_replicas(url, 1)
+                _recreate("api", environment)
+                STACK.set_cpus(API_QUOTAS)
+                url = f"http://{STACK.one('gateway').ip}:8080/api/polls/"
+                _wait_for_replicas(url, 1)
                 time.sleep(6)  # the gateway re-resolves names every 5 s (resolver valid=5s)
                 runs[label].append(_wrk(url, plan, say, f"  {label} {i + 1}/{plan.repeats}"))
     finally:
-        stack.recreate("api", {})
+        _recreate("api", {})
     rps = {label: spread(_kept(rows)) for label, rows in runs.items()}
     cpu_ms = {label: spread([1000 * r["cpu_seconds"].get("api", 0) / r["requests"]
                              for r in rows if r["requests"] and not r["discarded"] and not r["errors"]])
@@ -409,3 +414,29 @@ def limits(plan: Plan, say: Say) -> dict:
     on, off = (label for label, _ in LIMIT_TRIALS)
     return {"quotas": API_QUOTAS, "runs": runs, "rps": rps, "api_cpu_ms_per_request": cpu_ms,
             "ratio": ratio(rps[on], rps[off])}
+
+
+def _recreate(service: str, environment: dict[str, str]) -> None:
+    """Recreate one replica of a service with extra environment (a tuning trial), and wait."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="polls-bench-tune-") as override:
+        yaml.safe_dump({"services": {service: {"environment": environment}}}, override)
+        override.flush()
+        STACK.compose("up", "--detach", "--wait", "--force-recreate", "--no-deps", "--scale", f"{service}=1",
+                      service, extra_files=(override.name,))
+
+
+def _wait_for_replicas(url: str, replicas: int, *, timeout: float = 30) -> int:
+    """Wait until answers from url (through the gateway) name `replicas` distinct replicas."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                seen.add(answer.headers.get("X-Served-By", ""))
+        except OSError:  # URLError, HTTPError: a 502 while the gateway re-resolves a new replica
+            time.sleep(0.5)
+            continue
+        if len(seen - {""}) >= replicas:
+            break
+        time.sleep(0.2)
+    return len(seen - {""})
