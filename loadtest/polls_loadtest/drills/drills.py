@@ -113,6 +113,16 @@ def _no_crash_loops(ctx: Context) -> Check:
                  ", ".join(f"{k} +{v}" for k, v in restarted.items()) or "none")
 
 
+def _outage(ctx: Context, service: str, *, at: float, seconds: float) -> None:
+    """Stop every replica of a service `at` seconds into the load, for `seconds`."""
+    ctx.at(at)
+    ctx.fault_begins(f"{service} stopped")
+    ctx.stack.stop_service(service)
+    ctx.sleep(seconds)
+    ctx.stack.start_service(service)
+    ctx.fault_ends(f"{service} back")
+
+
 def _max_id(site: Site) -> int:
     return int(site.sql("SELECT coalesce(max(id), 0) FROM domain_resultexport")[0][0])
 
@@ -360,12 +370,7 @@ def _(ctx, figures, events):
        "while down: fast, clear 503s (no hang, no 500); afterwards no stale-connection 500s; "
        "recovery <= 10 s", duration=40)
 def postgres_restart(ctx: Context) -> None:
-    ctx.at(8)
-    ctx.fault_begins("postgres stopped")
-    ctx.stack.stop_service("postgres")
-    ctx.sleep(8)
-    ctx.stack.start_service("postgres")
-    ctx.fault_ends("postgres back")
+    _outage(ctx, "postgres", at=8, seconds=8)
 
 
 @postgres_restart.judge
@@ -389,12 +394,7 @@ def _(ctx, figures, events):
 # ---- 8 -----------------------------------------------------------------------------------------
 @drill("static-down", "Static service down", "HTML pages still 200; only assets fail", duration=25)
 def static_down(ctx: Context) -> None:
-    ctx.at(6)
-    ctx.fault_begins("static stopped")
-    ctx.stack.stop_service("static")
-    ctx.sleep(8)
-    ctx.stack.start_service("static")
-    ctx.fault_ends("static back")
+    _outage(ctx, "static", at=6, seconds=8)
 
 
 @static_down.judge
