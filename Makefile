@@ -22,17 +22,20 @@ ARGS ?=
 export PYTHON_IMAGE NGINX_IMAGE POSTGRES_IMAGE REDIS_IMAGE GATEWAY_PORT
 
 COMPOSE := docker compose
+# The compose projects, files and ports of the test, drill and bench stacks, written once there
+# (the Python driver in loadtest/polls_loadtest/stack reads the same file).
+include loadtest/compose/stacks.mk
 
 # The tests run their own stack: a separate compose project with fresh volumes and its own
 # gateway port, so `make test` never touches the data of a stack started with `make up`. It also
 # publishes PostgreSQL and Redis on loopback for the host's pytest (docker-compose.test.yml), and
 # relaxes the limits for the load test it runs (docker-compose.load.yml).
 TEST_TARGETS := test test-stack-up test-stack-down test-integration test-e2e loadtest-test
-$(TEST_TARGETS): export COMPOSE_PROJECT_NAME := polls-test
-$(TEST_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml
-$(TEST_TARGETS): export GATEWAY_PORT := 18080
+$(TEST_TARGETS): export COMPOSE_PROJECT_NAME := $(STACK_TEST_PROJECT)
+$(TEST_TARGETS): export COMPOSE_FILE := $(STACK_TEST_FILES)
+$(TEST_TARGETS): export GATEWAY_PORT := $(STACK_TEST_PORT)
 
-PHONY_INTERNAL := stack-up chaos-stack-up chaos-stack-down ensure-wrk
+PHONY_INTERNAL := stack-up chaos-stack-up ensure-wrk
 .PHONY: $(PHONY_INTERNAL) lint help up down logs seed backup restore reset scale test test-stack-up test-stack-down test-gateway test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
@@ -138,10 +141,14 @@ prerequisites: $(VENV)/.installed secrets.env
 secrets.env:
 	tools/make-secrets $@
 
-$(VENV)/.installed: services/requirements-dev.lock
-	@echo "Installing the host virtualenv $(VENV) (test tools, Compose v2) ..."
+# loadtest/ is a package of its own (loadtest/pyproject.toml), installed editable without its
+# dependencies, which the lock pins; setuptools comes from the lock too (no build isolation), so
+# this step needs no index.
+$(VENV)/.installed: services/requirements-dev.lock loadtest/pyproject.toml
+	@echo "Installing the host virtualenv $(VENV) (test tools, Compose v2, loadtest/) ..."
 	test -x $(BIN)/python || "$$(tools/find-python)" -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r services/requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e loadtest
 	touch $@
 
 $(BIN)/uv: $(VENV)/.installed
@@ -232,7 +239,7 @@ TARGET ?= http://127.0.0.1:$(GATEWAY_PORT)
 # More options of the client, e.g. LOADTEST_ARGS="--arrival poisson --timeout 5"; a target that
 # is not loopback needs --allow-remote (only a cluster you run yourself).
 LOADTEST_ARGS ?=
-LOADTEST := PYTHONPATH=loadtest $(BIN)/python -m polls_load
+LOADTEST := $(BIN)/python -m polls_loadtest.load
 
 .PHONY: loadtest loadtest-locust loadtest-test
 
@@ -242,7 +249,7 @@ loadtest: ## Open-loop load through the gateway, live progress, HTML/PNG/JSON re
 
 loadtest-locust: ## Locust user journeys, headless, with Locust's own HTML report (USERS DURATION MIX TARGET)
 	@mkdir -p loadtest/reports
-	LOADTEST_MIX=$(MIX) $(BIN)/locust -f loadtest/polls_load/locustfile.py --headless \
+	LOADTEST_MIX=$(MIX) $(BIN)/locust -f loadtest/polls_loadtest/load/locustfile.py --headless \
 	  --host $(TARGET) --users $(USERS) --spawn-rate 5 --run-time $(DURATION)s --stop-timeout 15 \
 	  --html loadtest/reports/locust-$$(date +%Y%m%d-%H%M%S).html
 
@@ -251,14 +258,19 @@ loadtest-test: ## (part of test) short low-rate load run on the test stack: repo
 	  $(BIN)/pytest loadtest/tests -m "not chaos" -p no:cacheprovider
 
 # Failure drills (docs/resilience.md), on their own compose project and port, with short Celery
-# time limits so redelivery fits in a drill (loadtest/polls_chaos/compose.chaos.yml).
-CHAOS_TARGETS := chaos chaos-test chaos-stack-up chaos-stack-down
-$(CHAOS_TARGETS): export COMPOSE_PROJECT_NAME := polls-chaos
-$(CHAOS_TARGETS): export COMPOSE_FILE := docker-compose.yml:docker-compose.load.yml:loadtest/polls_chaos/compose.chaos.yml
-$(CHAOS_TARGETS): export GATEWAY_PORT := 28080
-$(CHAOS_TARGETS): export IMAGE_TAG := chaos
+# time limits so redelivery fits in a drill (loadtest/compose/chaos.yml).
+CHAOS_TARGETS := chaos chaos-test chaos-stack-up chaos-down
+$(CHAOS_TARGETS): export COMPOSE_PROJECT_NAME := $(STACK_CHAOS_PROJECT)
+$(CHAOS_TARGETS): export COMPOSE_FILE := $(STACK_CHAOS_FILES)
+$(CHAOS_TARGETS): export GATEWAY_PORT := $(STACK_CHAOS_PORT)
+$(CHAOS_TARGETS): export IMAGE_TAG := $(STACK_CHAOS_IMAGE_TAG)
 DRILL ?=
-.PHONY: chaos chaos-test
+.PHONY: chaos chaos-test chaos-down
+
+# A stack whose run failed stays up to be looked at; one that passed is removed (the bench's own
+# command does the same for polls-bench).
+kept = echo; echo "Kept the $(1) stack to look at what failed: docker compose -p $(1) ps (or: logs SERVICE)."; \
+  echo "Remove it with: make $(2)"
 
 # A fresh stack for every run, as for the tests: drills start from a known state, and a stack
 # left by another checkout (other secrets.env, same project name) cannot get in the way.
@@ -269,31 +281,38 @@ chaos-stack-up:
 
 chaos: prerequisites ## Failure drills under load: verdict table and HTML report (DRILL=name for one)
 	$(MAKE) chaos-stack-up
-	PYTHONPATH=loadtest $(BIN)/python -m polls_chaos $(if $(DRILL),--drill $(DRILL))
+	$(BIN)/python -m polls_loadtest.drills $(if $(DRILL),--drill $(DRILL)) || { $(call kept,$(COMPOSE_PROJECT_NAME),chaos-down); exit 1; }
+	$(MAKE) chaos-down
 
 chaos-test: prerequisites ## (part of test) The failure drills as pytest tests (marker chaos) on the polls-chaos stack
 	$(MAKE) chaos-stack-up
-	PYTHONPATH=loadtest CHAOS_REQUIRED=1 $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider
-	$(MAKE) chaos-stack-down
+	CHAOS_REQUIRED=1 $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider || \
+	  { $(call kept,$(COMPOSE_PROJECT_NAME),chaos-down); exit 1; }
+	$(MAKE) chaos-down
 
-chaos-stack-down:
+chaos-down: ## Remove the drill stack (polls-chaos), e.g. one kept after a failed drill
 	$(COMPOSE) down --volumes --remove-orphans
 
-# Benchmarks (loadtest/bench/README.md). `make bench` runs its own compose project, polls-bench
-# (gateway on 127.0.0.1:38080), and writes loadtest/reports/bench-<time>/bench.{md,json}; a
-# complete run is also copied to loadtest/reports/bench-latest/ for `make capacity`. About 10 minutes
-# on the 2-core machine; BENCH_ARGS=--quick for a shorter smoke run, --only static,gateway,... for
-# some phases, --keep to leave the stack running.
+# Benchmarks (loadtest/polls_loadtest/bench/README.md). `make bench` runs its own compose project,
+# polls-bench (gateway on 127.0.0.1:38080), and writes loadtest/reports/bench-<time>/bench.{md,json};
+# a complete run is also copied to loadtest/reports/bench-latest/ for `make capacity`. About 10
+# minutes on the 2-core machine; BENCH_ARGS=--quick for a shorter smoke run, --only static,gateway,...
+# for some phases, --keep to leave the stack running (a failed run always leaves it).
 BENCH_ARGS ?=
 TARGET_RPS ?= 200
 P99_MS ?= 50
 SWEEP_URL ?= http://127.0.0.1:$(GATEWAY_PORT)/api/polls/
-BENCH := PYTHONPATH=loadtest:loadtest/bench $(BIN)/python -m polls_bench
+BENCH := $(BIN)/python -m polls_loadtest.bench
 
-.PHONY: bench capacity wrk-sweep ensure-wrk loadtest-image
+.PHONY: bench bench-down capacity wrk-sweep ensure-wrk loadtest-image
 
 bench: prerequisites ensure-wrk ## Every performance figure side by side in one run: Markdown + JSON report (BENCH_ARGS)
 	$(BENCH) $(BENCH_ARGS)
+
+bench-down: export COMPOSE_PROJECT_NAME := $(STACK_BENCH_PROJECT)
+bench-down: export COMPOSE_FILE := $(STACK_BENCH_FILES)
+bench-down: ## Remove the benchmark stack (polls-bench), e.g. one kept after a failed run or --keep
+	$(COMPOSE) down --volumes --remove-orphans
 
 capacity: ## Replicas per service and the PostgreSQL budget for TARGET_RPS at P99_MS, from the latest bench
 	$(BENCH).capacity --target-rps $(TARGET_RPS) --p99-ms $(P99_MS)

@@ -3,18 +3,14 @@
 Pure logic only: the benchmark itself is not a test (it measures, it does not assert).
 """
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-from polls_bench.budget import connection_budget  # noqa: E402
-from polls_bench.capacity import plan, render  # noqa: E402
-from polls_bench.celery_figures import export_figures  # noqa: E402
-from polls_bench.stats import ratio, spread  # noqa: E402
-from polls_bench.usl import USL, efficiency, fit  # noqa: E402
+from polls_loadtest.bench.budget import connection_budget
+from polls_loadtest.bench.capacity import plan, render
+from polls_loadtest.bench.celery_figures import export_figures
+from polls_loadtest.bench.stats import ratio, spread
+from polls_loadtest.bench.usl import USL, efficiency, fit
+from polls_loadtest.stack.compose import REPO
 
 
 def test_fit_recovers_a_known_curve():
@@ -145,9 +141,8 @@ def test_the_monolith_is_probed_like_web_and_api():
     """Docker runs health probes on the container's own CPU quota: both sides of item 5 pay alike."""
     import yaml
 
-    repo = Path(__file__).resolve().parents[2]
-    stack = yaml.safe_load((repo / "docker-compose.yml").read_text())
-    bench = yaml.safe_load((repo / "loadtest" / "bench" / "docker-compose.bench.yml").read_text())
+    stack = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
     probe = bench["services"]["monolith"]["healthcheck"]["test"]
     assert probe == stack["services"]["web"]["healthcheck"]["test"] == stack["services"]["api"]["healthcheck"]["test"]
     assert probe[:2] == ["CMD", "bash"], "a shell probe: starting Python in the container costs ~45 ms of CPU"

@@ -2,10 +2,10 @@
 
 import json
 
-from polls_chaos import report
-from polls_chaos.drills import Check
-from polls_chaos.figures import Figures
-from polls_chaos.runner import DrillResult
+from polls_loadtest.drills import report
+from polls_loadtest.drills.drills import Check
+from polls_loadtest.drills.figures import Figures
+from polls_loadtest.drills.runner import DrillResult
 
 
 def _result(name: str, passed: bool) -> DrillResult:

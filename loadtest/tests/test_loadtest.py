@@ -1,8 +1,8 @@
 """Tests of the load tools: the open-loop client on a local toy server, then a short run on the stack.
 
 Traffic goes only to 127.0.0.1: a server these tests start, and the stack's gateway at
-LOADTEST_TARGET (default the test stack, http://127.0.0.1:18080). Every run is bounded in
-requests and time.
+LOADTEST_TARGET (default: the test stack's, or the one the Makefile exported). Every run is
+bounded in requests and time.
 """
 
 import json
@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from polls_load import report
-from polls_load.openloop import LoadSettings, OpenLoopRun
-from polls_load.scenarios import parse_mix, split
+from polls_loadtest import REPORTS
+from polls_loadtest.load import report
+from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
+from polls_loadtest.load.scenarios import parse_mix, split
+from polls_loadtest.stack import Stack
 
-REPO = Path(__file__).resolve().parents[2]
-TARGET = os.environ.get("LOADTEST_TARGET", "http://127.0.0.1:18080")
+STACK = Stack.from_environment("test")
+TARGET = os.environ.get("LOADTEST_TARGET", STACK.target)
 CHARTS = ("throughput.png", "latency.png", "errors.png", "requests.png")
 
 
@@ -100,14 +102,6 @@ def test_a_stall_counts_for_every_request_scheduled_during_it(stalling_server, t
     assert page.exists() and all((tmp_path / chart).stat().st_size > 0 for chart in CHARTS)
 
 
-def _compose(*args: str) -> None:
-    env = {**os.environ}
-    env.setdefault("COMPOSE_PROJECT_NAME", "polls-test")
-    env.setdefault("COMPOSE_FILE", "docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml")
-    subprocess.run(["docker", "compose", *args], cwd=REPO, env=env, check=True, timeout=300,
-                   capture_output=True, text=True)
-
-
 def test_a_short_mixed_run_on_the_stack_writes_a_full_report_without_errors():
     """Ten seconds of browse, API and export users at a low rate: every request answered."""
     try:
@@ -115,19 +109,18 @@ def test_a_short_mixed_run_on_the_stack_writes_a_full_report_without_errors():
     except requests.RequestException as error:
         pytest.fail(f"no stack at {TARGET} ({error}): run `make test`, or `make up` and set LOADTEST_TARGET")
     # Few votes per poll, so most users can still vote; idempotent when the data is there.
-    _compose("exec", "-T", "api", "python", "manage.py", "seed", "--allow-public-password", "--users", "20",
-             "--polls", "20", "--votes-per-poll", "3")
+    STACK.exec("api", "python", "manage.py", "seed", "--allow-public-password", "--users", "20",
+               "--polls", "20", "--votes-per-poll", "3")
 
-    command = [sys.executable, "-m", "polls_load", "--target", TARGET, "--duration", "10", "--rate", "10",
+    command = [sys.executable, "-m", "polls_loadtest.load", "--target", TARGET, "--duration", "10", "--rate", "10",
                "--users", "10", "--mix", "browse:6,api:3,export:1", "--max-failed", "0"]
-    env = {**os.environ, "PYTHONPATH": str(REPO / "loadtest")}
-    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
     print(finished.stdout, finished.stderr)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert re.search(r"\[\s*\d+\.\ds\] sent +\d+ +ok +\d+ +failed +0 ", finished.stdout)  # live progress
 
     folder = Path(re.search(r"Report: (.+)/index.html", finished.stdout).group(1))
-    assert folder.parent == REPO / "loadtest" / "reports"
+    assert folder.parent == REPORTS
     assert all((folder / chart).stat().st_size > 0 for chart in CHARTS)
     results = json.loads((folder / "results.json").read_text())
     assert results["summary"]["scheduled"] == 100

@@ -1,4 +1,4 @@
-"""Settings for the benchmark monolith: web and api apps in one gunicorn (loadtest/bench).
+"""Settings for the benchmark monolith: web and api apps in one gunicorn (loadtest/polls_loadtest/bench).
 
 Not a deployable role: it exists so `make bench` can compare the decomposed stack with the same
 code run as one process. The URLconf lives in the top-level `monolith` package, because config

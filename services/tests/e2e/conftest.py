@@ -5,46 +5,35 @@ bounded in count and time.
 """
 
 import json
-import os
-import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
+from polls_loadtest.stack import Stack
+from polls_loadtest.stack.compose import REPO  # noqa: F401 - the tests that read the repository's files
 
 from tests.waiting import wait_for
 
-REPO = Path(__file__).resolve().parents[3]
-BASE_URL = f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT', '18080')}"
+# The test stack (loadtest/compose/stacks.mk), or the one the Makefile exported.
+STACK = Stack.from_environment("test")
+BASE_URL = STACK.target
 
 
 def compose(*args: str, check: bool = True, timeout: float = 300, without: tuple[str, ...] = ()) -> str:
-    """Run `docker compose ARGS` on the project's stack and return its stdout.
+    """Run `docker compose ARGS` on the test stack and return its stdout.
 
     `without`: environment variables to leave out, e.g. those only make exports.
     """
-    env = {key: value for key, value in os.environ.items() if key not in without}
-    env.setdefault("COMPOSE_FILE", "docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml")
-    env.setdefault("COMPOSE_PROJECT_NAME", "polls-test")
-    result = subprocess.run(
-        ["docker", "compose", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"docker compose {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
+    return STACK.compose(*args, check=check, timeout=timeout, without=without)
 
 
 def replicas(service: str) -> dict[str, str]:
     """Return {hostname: container id} of the running replicas of a service."""
-    ids = compose("ps", "--quiet", "--status", "running", service).split()
-    return {container_id[:12]: container_id for container_id in ids}
+    return {c.id[:12]: c.id for c in STACK.containers(service)}
 
 
 def scale(service: str, count: int) -> None:
-    compose("up", "--detach", "--wait", "--no-recreate", "--scale", f"{service}={count}", service)
-
-
+    STACK.scale(service, count)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.conftest import BASE_URL, REPO, compose
+from tests.e2e.conftest import BASE_URL, REPO, STACK, compose
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +79,7 @@ def test_an_unknown_method_is_a_405(gateway, path):
 
 def test_seed_refuses_without_the_flag():
     result = subprocess.run(["docker", "compose", "run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed"],
-                            cwd=REPO, env=_compose_env(), capture_output=True, text=True, timeout=180)
+                            cwd=REPO, env=STACK.env(), capture_output=True, text=True, timeout=180)
 
     assert result.returncode != 0
     assert "--allow-public-password" in result.stderr
@@ -92,18 +92,10 @@ def test_a_service_refuses_to_start_with_the_example_secret_key(service):
     command = ["docker", "compose", "run", "--rm", "--no-deps", "--name", name,
                "-e", f"DJANGO_SECRET_KEY={EXAMPLE_KEY}", service]
     try:
-        result = subprocess.run(command, cwd=REPO, env=_compose_env(), capture_output=True, text=True, timeout=120)
+        result = subprocess.run(command, cwd=REPO, env=STACK.env(), capture_output=True, text=True, timeout=120)
     finally:
         subprocess.run(["docker", "rm", "--force", name], capture_output=True, timeout=60)
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is the example value" in result.stdout + result.stderr
 
-
-def _compose_env() -> dict:
-    import os
-
-    env = {**os.environ}
-    env.setdefault("COMPOSE_FILE", "docker-compose.yml:docker-compose.test.yml:docker-compose.load.yml")
-    env.setdefault("COMPOSE_PROJECT_NAME", "polls-test")
-    return env

@@ -6,7 +6,8 @@ so the stand-ins can replace them.  The image names can be overridden with
 POLLS_TEST_{PYTHON,POSTGRES,REDIS,NGINX}_IMAGE, e.g. to run the same tests
 against the official images where a registry is reachable.
 
-Only stdlib + pytest; Docker is driven through the `docker` command.  Every
+Docker is driven through the `docker` command, run by the repository's stack driver
+(loadtest/polls_loadtest/stack).  Every
 container and network is created by the test itself, removed in `finally`,
 and every wait loop is bounded in time.  Tests are skipped when Docker does
 not answer or the image is absent.
@@ -25,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from polls_loadtest.stack.compose import StackError, process
+
 pytestmark = pytest.mark.docker
 
 PYTHON_IMAGE = os.environ.get("POLLS_TEST_PYTHON_IMAGE", "polls-base/python:3.13")
@@ -36,17 +39,13 @@ NGINX_IMAGE = os.environ.get("POLLS_TEST_NGINX_IMAGE", "polls-base/nginx:1.30")
 RUN_ID = uuid.uuid4().hex[:8]
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120, **kw) -> subprocess.CompletedProcess[str]:
-    """Run `docker ARGS`; text output captured; bounded in time."""
-    return subprocess.run(
-        ["docker", *args],
-        check=check,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        **kw,
-    )
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `docker ARGS` through the stack driver (output captured, bounded in time); fail on an
+    error exit if `check`."""
+    done = process(["docker", *args], timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args[:4])} ... failed:\n{done.stdout}\n{done.stderr}")
+    return done
 
 
 def docker_available() -> bool:
@@ -54,7 +53,7 @@ def docker_available() -> bool:
         return False
     try:
         return docker("info", check=False, timeout=20).returncode == 0
-    except subprocess.TimeoutExpired:
+    except StackError:  # no answer in time
         return False
 
 

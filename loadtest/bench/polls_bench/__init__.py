@@ -1,1 +1,0 @@
-"""`make bench` and `make capacity`: the stack's figures side by side, and what to run for a load."""

@@ -1,0 +1,204 @@
+"""`make capacity TARGET_RPS=... P99_MS=...`: replicas per service and the PostgreSQL budget.
+
+Reads the latest `make bench` report (loadtest/reports/bench-latest/bench.json), fits the
+Universal Scalability Law to the measured per-replica throughputs (usl.py), and prints, for a
+target request rate, how many replicas each service needs and how many PostgreSQL connections
+they would open (budget.py).
+
+Headroom: latency was measured at 50 % of one replica's capacity (bench item 3). When that p99 is
+within P99_MS, replicas are planned to run at most at 50 % of the fitted capacity; when it is
+not, no utilisation is known to meet P99_MS and the plan says so (it then plans at 50 % anyway,
+which is too few replicas for the latency target).
+The request rate is split by the mixed scenario's shares (--shares), since web and api serve
+different requests; exports are a fraction of api requests (--exports-per-request).
+"""
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from polls_loadtest import REPORTS
+from polls_loadtest.bench.budget import POOLER_THRESHOLD, connection_budget
+from polls_loadtest.bench.usl import fit
+from polls_loadtest.stack.compose import REPO
+
+LATEST = REPORTS / "bench-latest" / "bench.json"
+CONFIG_ENV = REPO / "config.env"
+HEADROOM = 0.5  # planned utilisation: the load at which bench item 3 measured latency
+
+
+def read_env(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def parse_shares(text: str) -> dict[str, float]:
+    shares = {}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition(":")
+        shares[name.strip()] = float(value)
+    return shares
+
+
+def measured_points(bench: dict) -> dict[str, dict[int, float]]:
+    """Return {service: {replicas: throughput}} from a bench report."""
+    phases = bench["phases"]
+    points: dict[str, dict[int, float]] = {}
+    scaling = phases.get("api_scaling", {}).get("rps", {})
+    if scaling.get("1", {}).get("n"):
+        points["api"] = {int(n): s["median"] for n, s in scaling.items() if s.get("n")}
+    exports = phases.get("workers", {}).get("exports_per_second", {})
+    if exports.get("1", {}).get("n"):
+        points["worker"] = {int(n): s["median"] for n, s in exports.items() if s.get("n")}
+    return points
+
+
+def replica_cpu(bench: dict) -> dict[str, float | None]:
+    """Return the CPU quota each service's replicas had when their throughput was measured.
+
+    The plan counts replicas of that size: a deployment that gives each replica more CPU needs
+    fewer of them (roughly in proportion, as long as one replica is not the bottleneck).
+    """
+    phases = bench["phases"]
+    api = phases.get("api_scaling", {}).get("quota_per_replica")
+    return {"api": api, "web": api, "worker": phases.get("workers", {}).get("quota_per_worker")}
+
+
+def web_point(bench: dict, api_points: dict[int, float]) -> dict[int, float] | None:
+    """Estimate one web replica's throughput from the mixed run: web and api CPU per request.
+
+    The bench measures api scaling directly; web's per-request CPU comes from the cost figures,
+    so web's capacity is api's scaled by the ratio of their CPU per request, with api's curve.
+    """
+    cost = bench["phases"].get("cost", {}).get("cpu_ms_per_request", {})
+    web, api = cost.get("web", {}).get("median"), cost.get("api", {}).get("median")
+    if not (web and api and api_points):
+        return None
+    return {n: x * api / web for n, x in api_points.items()}
+
+
+def _fit_note(points: int, kappa: float) -> str:
+    if points > 2:
+        return f"least squares over {points} points"
+    if kappa > 0:
+        return "two points, two replicas slower than one: sigma 1, kappa from the drop"
+    return "two points: kappa fixed at 0 (Amdahl), optimistic at large N"
+
+
+def plan(bench: dict, *, target_rps: float, p99_ms: float, shares: dict[str, float],
+         exports_per_request: float, env: dict[str, str], max_connections: int) -> dict:
+    """Return the replicas per service and the connection budget for target_rps."""
+    points = measured_points(bench)
+    if "api" in points and (web := web_point(bench, points["api"])):
+        points["web"] = web
+    latency = bench["phases"].get("latency", {}).get("latency_ms", {}).get("p99", {})
+    measured_p99 = latency.get("median")
+    latency_ok = measured_p99 is not None and measured_p99 <= p99_ms
+    demand = {
+        "web": target_rps * shares.get("web", 0),
+        "api": target_rps * shares.get("api", 0),
+        "worker": target_rps * shares.get("api", 0) * exports_per_request,
+    }
+    sizes = replica_cpu(bench)
+    services = {}
+    for service, rate in demand.items():
+        if service not in points:
+            services[service] = {"error": "no measured throughput in the bench report"}
+            continue
+        curve = fit(points[service])
+        replicas = curve.replicas_for(rate / HEADROOM) if rate > 0 else 1
+        services[service] = {
+            "demand": round(rate, 2), "one_replica": round(curve.lam, 2),
+            "ceiling": round(curve.ceiling, 2) if math.isfinite(curve.ceiling) else None,
+            "practical_max": curve.practical_max() if math.isfinite(curve.ceiling) else None,
+            "sigma": round(curve.sigma, 4), "kappa": round(curve.kappa, 6),
+            "points": points[service], "replicas": replicas, "replica_cpu": sizes.get(service),
+            "fit_note": _fit_note(len(points[service]), curve.kappa),
+        }
+    # An unreachable demand is budgeted at the practical maximum (90 % of the ceiling): the most
+    # replicas that still add throughput, which is what someone would try to run.
+    counts = {s: v.get("replicas") or v.get("practical_max") or 0 for s, v in services.items()}
+    budget = connection_budget(
+        counts,
+        gunicorn_workers=int(env.get("GUNICORN_WORKERS", 2)),
+        gunicorn_threads=int(env.get("GUNICORN_THREADS", 4)),
+        celery_concurrency=int(env.get("CELERY_WORKER_CONCURRENCY", 2)),
+        max_connections=max_connections,
+    )
+    return {
+        "target_rps": target_rps, "p99_ms": p99_ms, "headroom": HEADROOM,
+        "measured_p99_at_headroom_ms": measured_p99, "latency_target_known_met": latency_ok,
+        "services": services,
+        "postgres": {"by_service": budget.by_service, "total": budget.total, "usable": budget.usable,
+                     "max_connections": budget.max_connections, "share": round(budget.share, 3),
+                     "needs_pooler": budget.needs_pooler, "over_limit": budget.over_limit},
+    }
+
+
+def render(result: dict) -> str:
+    lines = [f"Capacity for {result['target_rps']:g} requests/s with p99 <= {result['p99_ms']:g} ms "
+             f"(replicas planned at {100 * result['headroom']:.0f} % of their fitted capacity):"]
+    if not result["latency_target_known_met"]:
+        lines.append(f"  WARNING: the bench measured p99 {result['measured_p99_at_headroom_ms']} ms at "
+                     f"{100 * result['headroom']:.0f} % load, above {result['p99_ms']:g} ms: no measured "
+                     "utilisation meets the latency target; these counts are a lower bound.")
+    for service, s in result["services"].items():
+        if "error" in s:
+            lines.append(f"  {service:7s} {s['error']}")
+            continue
+        size = f" at {s['replica_cpu']:g} CPU" if s.get("replica_cpu") else ""
+        curve = (f"one replica{size} {s['one_replica']:g}/s, sigma {s['sigma']}, kappa {s['kappa']}, "
+                 f"ceiling {s['ceiling'] if s['ceiling'] is not None else 'none'}/s; {s['fit_note']}")
+        if s["replicas"] is not None:
+            lines.append(f"  {service:7s} {s['replicas']} replica(s){size}  (demand {s['demand']:g}/s at "
+                         f"{100 * result['headroom']:.0f} %; {curve})")
+        else:
+            lines.append(f"  {service:7s} UNREACHABLE: {s['demand']:g}/s at {100 * result['headroom']:.0f} % "
+                         f"needs {s['demand'] / result['headroom']:g}/s, above the fitted ceiling; "
+                         f"budgeted at {s['practical_max']} replica(s) (90 % of it). Remove the shared "
+                         f"bottleneck (sigma) first. ({curve})")
+    pg = result["postgres"]
+    parts = " + ".join(f"{k} {v}" for k, v in pg["by_service"].items())
+    lines.append(f"PostgreSQL connections: {parts} = {pg['total']} of {pg['usable']} usable "
+                 f"(max_connections {pg['max_connections']} minus reserved), {100 * pg['share']:.0f} %.")
+    if pg["over_limit"]:
+        lines.append("  WARNING: over max_connections: put a pooler (PgBouncer, transaction mode) in front "
+                     "of PostgreSQL, or raise max_connections.")
+    elif pg["needs_pooler"]:
+        lines.append(f"  WARNING: above {100 * POOLER_THRESHOLD:.0f} % of the limit: a pooler (PgBouncer, "
+                     "transaction mode, CONN_MAX_AGE=0) is needed before the next scale-out.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="polls_loadtest.bench.capacity", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target-rps", type=float, required=True)
+    parser.add_argument("--p99-ms", type=float, default=50)
+    parser.add_argument("--bench", type=Path, default=LATEST, help="a bench.json (default: the latest)")
+    parser.add_argument("--shares", default="web:0.6,api:0.4",
+                        help="share of requests each service serves (the default is the mixed scenario's)")
+    parser.add_argument("--exports-per-request", type=float, default=0.01,
+                        help="exports started per api request")
+    parser.add_argument("--max-connections", type=int, default=200,
+                        help="PostgreSQL max_connections (docker-compose.yml sets 200)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.bench.exists():
+        print(f"No benchmark report at {args.bench}: run `make bench` first.", file=sys.stderr)
+        return 2
+    result = plan(json.loads(args.bench.read_text()), target_rps=args.target_rps, p99_ms=args.p99_ms,
+                  shares=parse_shares(args.shares), exports_per_request=args.exports_per_request,
+                  env=read_env(CONFIG_ENV), max_connections=args.max_connections)
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,500 @@
+"""The failure drills: what each one does to the stack under load, and the criterion it must meet.
+
+Each drill is an `inject` function, run while the open-loop load runs in the background, and a
+`judge` function that turns the figures into checks. Drills touch containers only through the fault
+methods of the stack driver (polls_loadtest.stack), so a driver with the same methods for
+Kubernetes would run them there.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from polls_loadtest.drills.figures import Event, Figures
+from polls_loadtest.drills.site import Site
+from polls_loadtest.load.openloop import OpenLoopRun
+from polls_loadtest.stack import Stack
+
+# How soon after a fault p99 and failures must be back to normal (docs/resilience.md).
+RECOVERY_LIMIT_S = 10.0
+GATEWAY_READ_TIMEOUT_S = 30.0  # proxy_read_timeout in gateway.conf.template
+
+
+@dataclass
+class Check:
+    """One part of a drill's criterion and whether it held."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class Context:
+    """What an inject function may use: the stack and its site, the running load, and the fault markers."""
+
+    site: Site
+    run: OpenLoopRun
+    deadline: float  # monotonic time at which the drill must give up waiting
+    facts: dict = field(default_factory=dict)
+    fault_start: float | None = None
+    fault_end: float | None = None
+
+    @property
+    def stack(self) -> Stack:
+        return self.site.stack
+
+    def at(self, seconds: float) -> None:
+        """Sleep until the load has run for `seconds` (bounded by the drill's deadline)."""
+        while self.run.elapsed < seconds and time.monotonic() < self.deadline:
+            time.sleep(0.05)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, min(seconds, self.deadline - time.monotonic())))
+
+    def mark(self, label: str) -> float:
+        self.run.mark(label)
+        return self.run.elapsed
+
+    def fault_begins(self, label: str) -> None:
+        self.fault_start = self.mark(label)
+
+    def fault_ends(self, label: str) -> None:
+        self.fault_end = self.mark(label)
+
+    def background(self, target: Callable, *args) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        return thread
+
+
+@dataclass(frozen=True)
+class Drill:
+    name: str
+    title: str
+    criterion: str
+    duration: float  # seconds of load
+    inject: Callable[[Context], None]
+    judge: Callable[[Context, Figures, list[Event]], list[Check]]
+
+
+DRILLS: dict[str, Drill] = {}
+
+
+def drill(name: str, title: str, criterion: str, duration: float):
+    def register(inject):
+        def attach(judge):
+            DRILLS[name] = Drill(name, title, criterion, duration, inject, judge)
+            return judge
+        inject.judge = attach
+        return inject
+    return register
+
+
+def _zero_failed(figures: Figures) -> Check:
+    return Check("zero failed requests", figures.failed == 0, f"{figures.failed} failed of {figures.sent}")
+
+
+def _judge_zero_failed(ctx, figures, events) -> list[Check]:
+    return [_zero_failed(figures)]
+
+
+def _recovered(figures: Figures, limit: float = RECOVERY_LIMIT_S) -> Check:
+    ok = figures.recovery_s is not None and figures.recovery_s <= limit
+    return Check(f"recovered within {limit:g} s", ok, f"recovery {figures.recovery_s} s")
+
+
+def _no_crash_loops(ctx: Context) -> Check:
+    before, after = ctx.facts.get("restarts_before", {}), ctx.stack.restart_counts()
+    restarted = {name: n - before.get(name, 0) for name, n in after.items() if n > before.get(name, 0)}
+    return Check("no restarts by the restart policy (no crash loop)", not restarted,
+                 ", ".join(f"{k} +{v}" for k, v in restarted.items()) or "none")
+
+
+def _outage(ctx: Context, service: str, *, at: float, seconds: float) -> None:
+    """Stop every replica of a service `at` seconds into the load, for `seconds`."""
+    ctx.at(at)
+    ctx.fault_begins(f"{service} stopped")
+    ctx.stack.stop_service(service)
+    ctx.sleep(seconds)
+    ctx.stack.start_service(service)
+    ctx.fault_ends(f"{service} back")
+
+
+def _max_id(site: Site) -> int:
+    return int(site.sql("SELECT coalesce(max(id), 0) FROM domain_resultexport")[0][0])
+
+
+def _exports_since(site: Site, first_id: int) -> list[int]:
+    return [int(r[0]) for r in site.sql(f"SELECT id FROM domain_resultexport WHERE id > {first_id}")]
+
+
+# ---- 1 -----------------------------------------------------------------------------------------
+@drill("graceful-stop", "Graceful stop (SIGTERM) of one web and one api replica",
+       "zero failed requests", duration=35)
+def graceful_stop(ctx: Context) -> None:
+    web, api = ctx.stack.replicas("web")[0], ctx.stack.replicas("api")[0]
+    ctx.at(8)
+    ctx.fault_begins(f"SIGTERM {web}, {api}")
+    stops = [ctx.background(ctx.stack.stop, replica) for replica in (web, api)]
+    for thread in stops:
+        thread.join(60)
+    ctx.mark("both stopped")
+    ctx.stack.start(web)
+    ctx.stack.start(api)
+    ctx.stack.wait_healthy(timeout=60)
+    ctx.fault_ends("both replicas back")
+
+
+graceful_stop.judge(_judge_zero_failed)
+
+
+# ---- 2 -----------------------------------------------------------------------------------------
+PROBE_SECONDS = 5
+
+
+@drill("rolling-restart", "Rolling restart of api (maxSurge 1, maxUnavailable 0)",
+       "zero failed requests; a 5 s request in flight when its replica is told to stop completes",
+       duration=75)
+def rolling_restart(ctx: Context) -> None:
+    site = ctx.site
+    # The in-flight request: a vote whose choice row is locked for 5 s by another transaction, so
+    # it is held inside the replica (not in the gateway's buffers) when the replica gets SIGTERM.
+    row = site.sql(
+        "SELECT c.poll_id, c.id FROM domain_choice c JOIN domain_poll p ON p.id = c.poll_id "
+        "WHERE p.closed_at IS NULL AND p.opens_at <= now() AND p.closes_at > now() + interval '1 hour' "
+        "AND NOT EXISTS (SELECT 1 FROM domain_vote v JOIN auth_user u ON u.id = v.user_id "
+        f"WHERE v.poll_id = p.id AND u.username = 'demo{199:05d}') ORDER BY c.id DESC LIMIT 1")
+    poll_id, choice_id = map(int, row[0])
+    token = site.token()
+
+    def lock() -> None:
+        site.sql(f"BEGIN; SELECT id FROM domain_choice WHERE id = {choice_id} FOR UPDATE; "
+                  f"SELECT pg_sleep({PROBE_SECONDS}); COMMIT;", timeout=PROBE_SECONDS + 20)
+
+    def probe(address: str) -> None:
+        started = time.monotonic()
+        try:
+            out = ctx.stack.exec(
+                "gateway", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "40",
+                "-X", "POST", "-H", "Host: 127.0.0.1", "-H", "Content-Type: application/json",
+                "-H", f"Authorization: Token {token}", "-d", f'{{"choice_id": {choice_id}}}',
+                f"http://{address}:8001/api/polls/{poll_id}/vote/", timeout=60)
+        except Exception as error:  # noqa: BLE001 - recorded as the probe's outcome
+            out = f"error: {error}"
+        ctx.facts["probe"] = {"status": out.strip(), "seconds": round(time.monotonic() - started, 2)}
+
+    def before_stop(replica: str) -> None:
+        if "probe" in ctx.facts or "probe_thread" in ctx.facts:
+            ctx.mark(f"SIGTERM {replica}")
+            return
+        address = ctx.stack.address(replica)
+        ctx.facts["lock_thread"] = ctx.background(lock)
+        time.sleep(0.5)
+        ctx.facts["probe_thread"] = ctx.background(probe, address)
+        time.sleep(1.0)  # the vote now waits on the row lock inside the replica
+        ctx.facts["probe_replica"] = replica
+        ctx.mark(f"SIGTERM {replica} (5 s request in flight)")
+
+    ctx.at(8)
+    ctx.fault_begins("rolling restart of api")
+    ctx.stack.rolling_restart("api", before_stop=before_stop)
+    ctx.fault_ends("rollout done")
+    for key in ("probe_thread", "lock_thread"):
+        if key in ctx.facts:
+            ctx.facts.pop(key).join(60)
+
+
+@rolling_restart.judge
+def _(ctx, figures, events):
+    probe = ctx.facts.get("probe", {})
+    ok = probe.get("status") in ("201", "409") and probe.get("seconds", 0) >= PROBE_SECONDS - 1.5
+    return [_zero_failed(figures),
+            Check("the 5 s request in flight at SIGTERM completed", ok,
+                  f"vote on {ctx.facts.get('probe_replica')}: status {probe.get('status')} after "
+                  f"{probe.get('seconds')} s")]
+
+
+# ---- 3 -----------------------------------------------------------------------------------------
+@drill("kill-api", "SIGKILL of one api replica",
+       "zero failed GETs; failed writes <= writes in flight; p99 at baseline within 10 s", duration=35)
+def kill_api(ctx: Context) -> None:
+    replica = ctx.stack.replicas("api")[0]
+    ctx.at(8)
+    ctx.fault_begins(f"SIGKILL {replica}")
+    ctx.stack.kill(replica)
+    ctx.facts["kill_at"] = ctx.fault_start
+    ctx.fault_ends("(killed)")
+    ctx.sleep(5)
+    # What a Deployment does next: a replacement starts.
+    ctx.stack.start(replica)
+    ctx.stack.wait_healthy(timeout=60)
+    ctx.mark("replacement ready")
+
+
+@kill_api.judge
+def _(ctx, figures, events):
+    t = ctx.facts.get("kill_at", 0.0)
+    in_flight = sum(1 for e in events if e.is_write and e.sent is not None and e.sent <= t < e.done)
+    return [
+        Check("zero failed GETs", figures.failed_gets == 0, f"{figures.failed_gets} failed GETs"),
+        Check("failed writes <= writes in flight at the kill", figures.failed_writes <= max(in_flight, 0),
+              f"{figures.failed_writes} failed writes, {in_flight} writes in flight (all replicas)"),
+        _recovered(figures),
+    ]
+
+
+# ---- 4 and 5 -----------------------------------------------------------------------------------
+EXPORT_BURST = 60
+# CELERY_WORKER_CONCURRENCY x CELERY_WORKER_PREFETCH_MULTIPLIER: messages one worker holds unacked.
+WORKER_IN_FLIGHT = 2
+
+
+def _worker_drill(ctx: Context, *, kill: bool) -> None:
+    site = ctx.site
+    ctx.facts["first_id"] = _max_id(site)
+    replica = ctx.stack.replicas("worker")[0]
+    ctx.at(5)
+    burst = ctx.background(lambda: ctx.facts.__setitem__("burst", site.request_exports(EXPORT_BURST)))
+    ctx.sleep(1.0)  # exports are being queued and built now
+    if kill:
+        ctx.fault_begins(f"SIGKILL {replica}")
+        ctx.stack.kill(replica)
+    else:
+        ctx.fault_begins(f"SIGTERM {replica}")
+        ctx.stack.stop(replica, grace=60)
+    burst.join(60)
+    ctx.sleep(2)
+    ctx.stack.start(replica)
+    ctx.stack.wait_healthy(timeout=60)
+    ctx.fault_ends(f"{replica} back")
+    # A message lost with a killed worker comes back after the visibility timeout (30 s here).
+    ids = _exports_since(site, ctx.facts["first_id"])
+    ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, ctx.deadline - time.monotonic() - 5))
+    ctx.mark("exports settled")
+
+
+def _export_checks(ctx: Context, *, duplicates_allowed: int) -> list[Check]:
+    states = ctx.facts.get("exports", {})
+    burst = ctx.facts.get("burst", [])
+    unfinished = {i: s for i, (s, _) in states.items() if s != "done"}
+    duplicates = sum(1 for _, attempts in states.values() if attempts > 1)
+    return [
+        Check("every export requested was accepted", bool(burst) and all(code == 202 for code, _ in burst),
+              f"{sum(code == 202 for code, _ in burst)}/{len(burst)} answered 202"),
+        Check("every export completed (none pending or running)", bool(states) and not unfinished,
+              f"{len(states) - len(unfinished)}/{len(states)} done" + (f"; not done: {unfinished}" if unfinished else "")),
+        Check(f"duplicate runs <= {duplicates_allowed}", duplicates <= duplicates_allowed,
+              f"{duplicates} exports built more than once"),
+    ]
+
+
+@drill("kill-worker", "SIGKILL of a worker in the middle of exports",
+       "every export completes, none stays running, duplicates <= tasks in flight", duration=45)
+def kill_worker(ctx: Context) -> None:
+    _worker_drill(ctx, kill=True)
+
+
+@kill_worker.judge
+def _(ctx, figures, events):
+    return _export_checks(ctx, duplicates_allowed=WORKER_IN_FLIGHT)
+
+
+@drill("stop-worker", "SIGTERM of a worker while exports run", "nothing lost, nothing duplicated",
+       duration=30)
+def stop_worker(ctx: Context) -> None:
+    _worker_drill(ctx, kill=False)
+
+
+@stop_worker.judge
+def _(ctx, figures, events):
+    return _export_checks(ctx, duplicates_allowed=0)
+
+
+# ---- 6 -----------------------------------------------------------------------------------------
+REDIS_DOWN_S = 30
+
+
+@drill("redis-down", "Redis down for 30 s",
+       "reads answer 2xx; no crash loops; new exports 202 (queued later) or 503; recovery <= 10 s; "
+       "no export lost", duration=60)
+def redis_down(ctx: Context) -> None:
+    site = ctx.site
+    ctx.facts["first_id"] = _max_id(site)
+    ctx.facts["restarts_before"] = ctx.stack.restart_counts()
+    site.token()  # before the outage: signing in needs no Redis, but keep the probe simple
+    ctx.at(8)
+    ctx.fault_begins("redis stopped")
+    ctx.stack.stop_service("redis")
+    ctx.sleep(5)
+    ctx.facts["outage_exports"] = site.request_exports(4, workers=2)
+    ctx.sleep(REDIS_DOWN_S - 5 - (ctx.run.elapsed - ctx.fault_start - 5))
+    ctx.stack.start_service("redis")
+    ctx.fault_ends("redis back")
+    started = time.monotonic()
+    fresh = [i for code, i in site.request_exports(2, workers=2) if i]
+    done = site.wait_exports(fresh, timeout=RECOVERY_LIMIT_S)
+    ctx.facts["fresh_export_seconds"] = round(time.monotonic() - started, 1)
+    ctx.facts["fresh_exports_done"] = bool(done) and all(s == "done" for s, _ in done.values())
+    # Exports accepted while Redis was down are resent by beat's sweeper (exports.requeue_stale).
+    ids = _exports_since(site, ctx.facts["first_id"])
+    ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, ctx.deadline - time.monotonic() - 5))
+    ctx.mark("exports settled")
+
+
+@redis_down.judge
+def _(ctx, figures, events):
+    start, end = figures.window
+    reads = [e for e in events if start <= e.due < end and not e.is_write]
+    bad_reads = [e for e in reads if not e.ok]
+    outage = ctx.facts.get("outage_exports", [])
+    states = ctx.facts.get("exports", {})
+    lost = {i: s for i, (s, _) in states.items() if s != "done"}
+    return [
+        Check("pages and API reads answered 2xx while Redis was down", not bad_reads,
+              f"{len(bad_reads)} of {len(reads)} reads failed"),
+        Check("exports during the outage: 202 or a clear 503", bool(outage) and all(c in (202, 503) for c, _ in outage),
+              f"statuses {[c for c, _ in outage]}"),
+        Check("a new export after Redis returned was done within 10 s", ctx.facts.get("fresh_exports_done", False),
+              f"{ctx.facts.get('fresh_export_seconds')} s"),
+        Check("no export lost (all done)", bool(states) and not lost, f"{len(states) - len(lost)}/{len(states)} done"),
+        _recovered(figures),
+        _no_crash_loops(ctx),
+    ]
+
+
+# ---- 7 -----------------------------------------------------------------------------------------
+@drill("postgres-restart", "PostgreSQL restarted",
+       "while down: fast, clear 503s (no hang, no 500); afterwards no stale-connection 500s; "
+       "recovery <= 10 s", duration=40)
+def postgres_restart(ctx: Context) -> None:
+    _outage(ctx, "postgres", at=8, seconds=8)
+
+
+@postgres_restart.judge
+def _(ctx, figures, events):
+    start, end = figures.window
+    during = [e for e in events if start <= e.due < end]
+    unclear = [e for e in during if not e.ok and e.status != 503]
+    slowest = max((e.done - e.sent for e in during if e.sent is not None), default=0.0)
+    after_500 = [e for e in events if e.due >= end and e.status is not None and e.status >= 500]
+    return [
+        Check("failures while down are 503s", not unclear,
+              f"{len(unclear)} other failures: {sorted({e.reason for e in unclear})[:4]}"),
+        Check("no request hung (service time <= 5 s)", slowest <= 5.0, f"slowest {slowest:.2f} s"),
+        Check("no 5xx after PostgreSQL returned and recovery", not [e for e in after_500
+                                                                    if e.due >= end + (figures.recovery_s or 0)],
+              f"{len(after_500)} 5xx after its return"),
+        _recovered(figures),
+    ]
+
+
+# ---- 8 -----------------------------------------------------------------------------------------
+@drill("static-down", "Static service down", "HTML pages still 200; only assets fail", duration=25)
+def static_down(ctx: Context) -> None:
+    _outage(ctx, "static", at=6, seconds=8)
+
+
+@static_down.judge
+def _(ctx, figures, events):
+    others = [e for e in events if not e.ok and not e.request.startswith("static:")]
+    assets = [e for e in events if not e.ok and e.request.startswith("static:")]
+    return [Check("only static assets failed", not others,
+                  f"{len(others)} other failures, {len(assets)} asset failures")]
+
+
+# ---- 9 -----------------------------------------------------------------------------------------
+TICK_TASK = "polls.close_expired"
+TICK_SECONDS = 10  # CLOSE_EXPIRED_POLLS_EVERY in the drill stack
+
+
+def _task_runs(ctx: Context, since: float) -> list[float]:
+    times = []
+    for replica in ctx.stack.replicas("worker"):
+        for line in ctx.site.logs(replica, since=since):
+            if line.get("message", "").startswith(f"Task {TICK_TASK}[") and "received" in line["message"]:
+                times.append(datetime.strptime(line["time"], "%Y-%m-%d %H:%M:%S,%f").timestamp())
+    return sorted(times)
+
+
+@drill("beat-restart", "beat restarted around a schedule tick", "no periodic task runs twice",
+       duration=45)
+def beat_restart(ctx: Context) -> None:
+    since = time.time()
+    beat = ctx.stack.replicas("beat")[0]
+    ctx.at(3)
+    # Restart just after a tick (a lost schedule file would fire it again), then just before one.
+    seen = len(_task_runs(ctx, since))
+    while len(_task_runs(ctx, since)) == seen and time.monotonic() < ctx.deadline - 30:
+        time.sleep(0.2)
+    ctx.fault_begins(f"restart {beat} just after a tick")
+    ctx.stack.restart(beat)
+    ctx.stack.wait_healthy(timeout=60)
+    ctx.sleep(TICK_SECONDS - 2)
+    ctx.mark(f"restart {beat} just before a tick")
+    ctx.stack.restart(beat)
+    ctx.stack.wait_healthy(timeout=60)
+    ctx.fault_ends("beat back")
+    ctx.sleep(2.5 * TICK_SECONDS)
+    ctx.facts["runs"] = _task_runs(ctx, since)
+
+
+@beat_restart.judge
+def _(ctx, figures, events):
+    runs = ctx.facts.get("runs", [])
+    gaps = [round(b - a, 1) for a, b in zip(runs, runs[1:], strict=False)]
+    twice = [g for g in gaps if g < TICK_SECONDS / 2]
+    return [Check(f"{TICK_TASK} never ran twice for one tick", len(runs) >= 3 and not twice,
+                  f"{len(runs)} runs, gaps {gaps} s")]
+
+
+# ---- 10 ----------------------------------------------------------------------------------------
+@drill("gateway-reload", "Gateway config reload under load", "zero failed requests", duration=25)
+def gateway_reload(ctx: Context) -> None:
+    ctx.at(8)
+    ctx.fault_begins("nginx -s reload")
+    ctx.stack.exec("gateway", "nginx", "-s", "reload")
+    ctx.sleep(3)
+    ctx.mark("nginx -s reload (again)")
+    ctx.stack.exec("gateway", "nginx", "-s", "reload")
+    ctx.sleep(2)
+    ctx.fault_ends("reloads done")
+
+
+gateway_reload.judge(_judge_zero_failed)
+
+
+# ---- 11 ----------------------------------------------------------------------------------------
+PAUSE_SECONDS = 6
+
+
+@drill("slow-db", "A database that stops answering (postgres paused for 6 s)",
+       "no request hangs past the gateway timeout (504 instead); no pile-up; recovers on its own "
+       "within 10 s", duration=40)
+def slow_db(ctx: Context) -> None:
+    ctx.facts["restarts_before"] = ctx.stack.restart_counts()
+    ctx.at(8)
+    ctx.fault_begins(f"postgres paused ({PAUSE_SECONDS} s)")
+    ctx.stack.pause("postgres")
+    try:
+        ctx.sleep(PAUSE_SECONDS)
+    finally:
+        ctx.stack.unpause("postgres")
+    ctx.fault_ends("postgres unpaused")
+
+
+@slow_db.judge
+def _(ctx, figures, events):
+    start, end = figures.window
+    slowest = max((e.done - e.sent for e in events if e.sent is not None and e.due >= start), default=0.0)
+    bad = [e for e in events if not e.ok and e.status not in (503, 504)]
+    return [
+        Check(f"no request waited past the gateway timeout ({GATEWAY_READ_TIMEOUT_S:g} s)",
+              slowest <= GATEWAY_READ_TIMEOUT_S + 2, f"slowest {slowest:.2f} s"),
+        Check("failures, if any, are clear 503/504", not bad,
+              f"{len(bad)} others: {sorted({e.reason for e in bad})[:4]}"),
+        _recovered(figures),
+        _no_crash_loops(ctx),
+    ]

@@ -1,0 +1,92 @@
+"""`make loadtest`: an open-loop run through the gateway, live progress, then a report folder.
+
+    python -m polls_loadtest.load --target http://127.0.0.1:8080 --rate 50 --duration 60 \
+        --users 20 --mix browse:6,api:3,export:1
+
+Exit status: 0 after a run (also one with failed requests, unless --max-failed says otherwise),
+1 if more requests failed than --max-failed allows, 2 if the users could not sign in.
+"""
+
+import argparse
+import math
+import sys
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from polls_loadtest import REPORTS
+from polls_loadtest.load import report
+from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun, SetupError
+from polls_loadtest.load.scenarios import parse_mix
+
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="polls_loadtest.load", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", default="http://127.0.0.1:8080", help="the gateway's base URL")
+    parser.add_argument("--rate", type=float, default=50, help="requests per second (all scenarios)")
+    parser.add_argument("--duration", type=float, default=60, help="seconds of load")
+    parser.add_argument("--users", type=int, default=20, help="simulated users (one keep-alive connection each)")
+    parser.add_argument("--mix", default="browse:6,api:3,export:1",
+                        help="scenario weights: browse, api, export, healthz")
+    parser.add_argument("--timeout", type=float, default=10, help="seconds per request")
+    parser.add_argument("--arrival", choices=["uniform", "poisson"], default="uniform")
+    parser.add_argument("--seed", type=int, default=1, help="random seed, for repeatable runs")
+    parser.add_argument("--first-account", type=int, default=0, help="number of the first demo account")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"report folder (default {REPORTS.name}/<timestamp>/ next to the package)")
+    parser.add_argument("--max-failed", type=int, default=None,
+                        help="exit 1 if more requests than this failed (CI uses 0)")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a target other than loopback (only a cluster you run yourself)")
+    return parser.parse_args(argv)
+
+
+def print_progress(snapshot: dict) -> None:
+    """Print one line per second: totals, the queue, and p50/p99 of the last second's answers."""
+    p50, p99 = snapshot["window_p50_ms"], snapshot["window_p99_ms"]
+    latency = "p50      -  p99      -" if math.isnan(p50) else f"p50 {p50:6.1f} ms  p99 {p99:7.1f} ms"
+    label = "done" if snapshot["final"] else f"{snapshot['elapsed']:5.1f}s"
+    print(
+        f"[{label}] sent {snapshot['sent']:7d}  ok {snapshot['ok']:7d}  failed {snapshot['failed']:5d}"
+        f"  in flight {snapshot['in_flight']:4d}  queued {snapshot['queued']:5d}"
+        f"  | last {snapshot['window_count']:5d} answers: {latency}",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    host = urlsplit(args.target).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
+        print(f"refusing to load {args.target}: only loopback targets, unless --allow-remote", file=sys.stderr)
+        return 2
+    settings = LoadSettings(
+        target=args.target, rate=args.rate, duration=args.duration, users=args.users,
+        mix=parse_mix(args.mix), timeout=args.timeout, arrival=args.arrival, seed=args.seed,
+        first_account=args.first_account,
+    )
+    folder = args.out or REPORTS / datetime.now().strftime("%Y%m%d-%H%M%S")
+    print(f"Open-loop load on {settings.target}: {settings.rate:g} req/s for {settings.duration:g} s, "
+          f"{settings.users} users, mix {args.mix}. Signing the users in ...", flush=True)
+    run = OpenLoopRun(settings, progress=print_progress)
+    try:
+        results = run.run()
+    except SetupError as error:
+        print(f"could not start: {error}", file=sys.stderr)
+        return 2
+    page = report.write(results, folder)
+    summary, latency = results["summary"], results["summary"]["latency_ms"]
+    print(
+        f"\n{summary['ok']} ok, {summary['failed']} failed of {summary['scheduled']} scheduled "
+        f"({summary['achieved_rate']:g} ok/s); latency from schedule p50 {latency.get('p50', 0):.1f} ms, "
+        f"p95 {latency.get('p95', 0):.1f} ms, p99 {latency.get('p99', 0):.1f} ms, max {latency.get('max', 0):.1f} ms; "
+        f"client CPU {results['client']['cpu_percent_of_one_core']}% of one core"
+    )
+    for error in results["errors"][:10]:
+        print(f"  failed: {error['count']:5d} x {error['request']}: {error['reason']}")
+    print(f"Report: {page}")
+    if args.max_failed is not None and summary["failed"] > args.max_failed:
+        print(f"{summary['failed']} failed requests, more than --max-failed {args.max_failed}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,270 @@
+"""One driver for the repository's compose stacks, used by the e2e tests, the drills, the bench and
+the base-image tests: start, wait, scale, stop, kill, pause, exec, logs, ps.
+
+The named stacks (test, chaos, bench) are declared once, in loadtest/compose/stacks.mk, which the
+Makefile includes too. Every command is bounded in time, and only ever addresses the containers
+of this stack's compose project. A Kubernetes driver would offer the same fault methods
+(docs/resilience.md): `kubectl delete pod` for stop/kill, `kubectl scale` and `rollout restart`,
+a NetworkPolicy that drops the database's traffic for pause, `kubectl exec` for exec.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+STACKS_FILE = REPO / "loadtest" / "compose" / "stacks.mk"
+# resolver valid=5s in gateway/templates/gateway.conf.template, plus a second.
+GATEWAY_RESOLVE_SECONDS = 6
+
+
+class StackError(RuntimeError):
+    """A docker or docker compose command failed or did not answer in time."""
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    id: str
+    service: str
+    ip: str  # on the stack's network
+
+
+def process(command: Iterable[str], *, env: dict | None = None, timeout: float = 120,
+            quiet: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command in the repository, stdin closed and bounded in time; return the finished process
+    (stderr goes to the terminal unless `quiet`)."""
+    command = list(command)
+    try:
+        return subprocess.run(command, cwd=REPO, env=env, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE if quiet else None)
+    except subprocess.TimeoutExpired as error:
+        raise StackError(f"{' '.join(command[:6])} ...: no answer within {timeout:g} s") from error
+
+
+def run(command: Iterable[str], *, env: dict | None = None, timeout: float = 120, check: bool = True,
+        quiet: bool = True) -> str:
+    """Run a command like process(); return its stdout, or raise StackError if it failed and `check`."""
+    command = list(command)
+    done = process(command, env=env, timeout=timeout, quiet=quiet)
+    if check and done.returncode != 0:
+        raise StackError(f"{' '.join(command[:8])} ... failed:\n{done.stdout[-1000:]}\n{(done.stderr or '')[-2000:]}")
+    return done.stdout
+
+
+def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
+    return run(["docker", *args], timeout=timeout, check=check)
+
+
+def named_stacks() -> dict[str, dict[str, str]]:
+    """Return {name: {project, files, port, image_tag}} as stacks.mk declares them."""
+    stacks: dict[str, dict[str, str]] = {}
+    for name, key, value in re.findall(r"^STACK_([A-Z]+)_([A-Z_]+) := (\S+)$", STACKS_FILE.read_text(), re.M):
+        stacks.setdefault(name.lower(), {})[key.lower()] = value
+    return stacks
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A compose project of this repository: its files, gateway port and image tag."""
+
+    project: str
+    files: str  # COMPOSE_FILE: paths from the repository root, ':'-separated
+    port: int
+    image_tag: str = ""
+
+    @classmethod
+    def named(cls, name: str) -> "Stack":
+        spec = named_stacks()[name]
+        return cls(spec["project"], spec["files"], int(spec["port"]), spec.get("image_tag", ""))
+
+    @classmethod
+    def from_environment(cls, default: str) -> "Stack":
+        """The stack the Makefile exported (COMPOSE_PROJECT_NAME, COMPOSE_FILE, GATEWAY_PORT), else the
+        named `default` one."""
+        base = cls.named(default)
+        return cls(os.environ.get("COMPOSE_PROJECT_NAME", base.project), os.environ.get("COMPOSE_FILE", base.files),
+                   int(os.environ.get("GATEWAY_PORT", base.port)), os.environ.get("IMAGE_TAG", base.image_tag))
+
+    @property
+    def target(self) -> str:
+        """The gateway's URL on loopback."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self, *, without: Iterable[str] = ()) -> dict[str, str]:
+        """The environment for compose: this stack's project, files and port; `without` leaves
+        variables out (e.g. those only make exports)."""
+        env = {key: value for key, value in os.environ.items() if key not in set(without)}
+        env.update(COMPOSE_PROJECT_NAME=self.project, COMPOSE_FILE=self.files, GATEWAY_PORT=str(self.port))
+        if self.image_tag:
+            env["IMAGE_TAG"] = self.image_tag
+        return env
+
+    def compose(self, *args: str, timeout: float = 300, check: bool = True, quiet: bool = True,
+                extra_files: Iterable[str] = (), without: Iterable[str] = ()) -> str:
+        """Run `docker compose ARGS` on this stack; return its stdout."""
+        extra = list(extra_files)
+        files = [arg for f in (*self.files.split(":"), *extra) for arg in ("-f", f)] if extra else []
+        return run(["docker", "compose", *files, *args], env=self.env(without=without), timeout=timeout,
+                   check=check, quiet=quiet)
+
+    # ---- the whole stack ------------------------------------------------------------------------
+
+    def up(self, *args: str, build: bool = True, timeout: float = 1200) -> None:
+        """Build (unless told not to) and start the stack, and wait until it is healthy."""
+        self.compose("up", "--detach", "--wait", "--remove-orphans", *(["--build"] if build else []), *args,
+                     timeout=timeout, quiet=False)
+
+    def down(self) -> None:
+        """Remove the stack's containers, networks and volumes."""
+        self.compose("down", "--volumes", "--remove-orphans")
+
+    def seed(self, *args: str) -> None:
+        """Fill the database with the demo data the scenarios expect (idempotent)."""
+        self.compose("run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed",
+                     "--allow-public-password", *args)
+
+    def scale(self, service: str, replicas: int, *, timeout: float = 300, **kwargs) -> None:
+        self.compose("up", "--detach", "--wait", "--no-recreate", "--scale", f"{service}={replicas}", service,
+                     timeout=timeout, **kwargs)
+
+    def restore(self) -> None:
+        """Bring the stack back to its declared state: every replica up and healthy."""
+        # Unfreeze first (compose cannot stop or start a paused container), then start whatever is
+        # stopped and bring the replica counts back to what the compose files declare.
+        for container in self._ps("--quiet", "--filter", "status=paused").split():
+            docker("unpause", container)
+        self.compose("up", "--detach", "--wait", "--remove-orphans")
+        self.wait_healthy()
+
+    def wait_healthy(self, service: str | None = None, *, timeout: float = 120) -> None:
+        """Wait until every container (of one service) runs and is healthy; migrate is done when it exits.
+
+        Docker marks a paused container unhealthy and keeps that status after `docker unpause` until
+        the next health probe, and `compose up --wait` fails at once on an unhealthy container: so
+        wait here after unpausing, before anything scales the service.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = [row["Names"] for row in self._rows(service, all_states=True)
+                       if "-migrate-" not in row["Names"] and (row["State"] != "running" or "starting" in row["Status"]
+                                                              or "unhealthy" in row["Status"])]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"not healthy after {timeout:g} s: {', '.join(sorted(waiting))}")
+            time.sleep(1)
+
+    # ---- containers -----------------------------------------------------------------------------
+
+    def _ps(self, *args: str) -> str:
+        return docker("ps", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.project}", *args)
+
+    def _rows(self, service: str | None, *, all_states: bool = False) -> list[dict]:
+        args = ["--format", "{{json .}}", *(["--all"] if all_states else [])]
+        if service:
+            args += ["--filter", f"label=com.docker.compose.service={service}"]
+        return [json.loads(line) for line in self._ps(*args).splitlines() if line.strip()]
+
+    def containers(self, service: str | None = None) -> list[Container]:
+        """Return the running containers of the project (of one service), oldest first."""
+        ids = [row["ID"] for row in self._rows(service)]
+        if not ids:
+            return []
+        found = sorted(json.loads(docker("inspect", *ids)), key=lambda info: (info["Created"], info["Name"]))
+        return [Container(info["Name"].lstrip("/"), info["Id"], info["Config"]["Labels"].get("com.docker.compose.service", ""),
+                          next(iter(info["NetworkSettings"]["Networks"].values()))["IPAddress"]) for info in found]
+
+    def replicas(self, service: str) -> list[str]:
+        """Return the names of the running replicas of a service, oldest first."""
+        return [c.name for c in self.containers(service)]
+
+    def one(self, service: str) -> Container:
+        found = self.containers(service)
+        if not found:
+            raise StackError(f"no running container of {service} in {self.project}")
+        return found[0]
+
+    def address(self, replica: str) -> str:
+        networks = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", replica))
+        return next(iter(networks.values()))["IPAddress"]
+
+    def restart_counts(self) -> dict[str, int]:
+        """Return how often each container was restarted by its restart policy (crash loops)."""
+        ids = self._ps("--all", "--quiet").split()
+        return {row["Name"].lstrip("/"): row["RestartCount"] for row in json.loads(docker("inspect", *ids))} if ids else {}
+
+    def logs(self, replica: str, *, since: float) -> str:
+        """Return what a replica logged (stdout and stderr) since a Unix time."""
+        done = subprocess.run(["docker", "logs", "--since", f"{since:.3f}", replica],
+                              capture_output=True, text=True, timeout=30)
+        return done.stdout + done.stderr
+
+    def exec(self, service: str, *command: str, timeout: float = 300) -> str:
+        """Run a command in the oldest replica of a service; return its output."""
+        return docker("exec", self.one(service).id, *command, timeout=timeout)
+
+    def set_cpus(self, quotas: dict[str, float]) -> None:
+        """Hold every container of each service to a CPU quota (CFS), without restarting it."""
+        for service, cpus in quotas.items():
+            for c in self.containers(service):
+                docker("update", "--cpus", f"{cpus:g}", c.id)
+
+    # ---- faults ---------------------------------------------------------------------------------
+
+    def stop(self, replica: str, *, grace: float = 30) -> None:
+        """Stop one replica gracefully: SIGTERM, then SIGKILL after `grace` seconds."""
+        docker("stop", "--time", str(int(grace)), replica, timeout=grace + 30)
+
+    def kill(self, replica: str) -> None:
+        """Kill one replica at once (SIGKILL): no drain, no cleanup."""
+        docker("kill", "--signal", "KILL", replica)
+
+    def start(self, replica: str) -> None:
+        docker("start", replica)
+
+    def restart(self, replica: str) -> None:
+        docker("restart", "--time", "30", replica, timeout=90)
+
+    def stop_service(self, service: str) -> None:
+        """Stop every replica of a service (a dependency outage)."""
+        self.compose("stop", service)
+
+    def start_service(self, service: str) -> None:
+        self.compose("start", service)
+        self.wait_healthy()
+
+    def rolling_restart(self, service: str, *, before_stop: Callable[[str], None] | None = None) -> None:
+        """Replace every replica, one at a time: a new one ready before an old one stops.
+
+        `before_stop(old_replica)` runs just before each old replica is told to stop.
+        """
+        old = self.replicas(service)
+        for replica in old:
+            # Surge one new replica (maxSurge 1), wait until it is healthy, then retire one old one
+            # (maxUnavailable 0): the service never has fewer ready replicas than it started with.
+            self.compose("up", "--detach", "--wait", "--no-recreate", "--no-deps",
+                         "--scale", f"{service}={len(old) + 1}", service)
+            # The gateway re-resolves service names every 5 s (resolver valid=5s): give it time to
+            # add the new replica before an old one goes, as endpoint propagation does in Kubernetes.
+            time.sleep(GATEWAY_RESOLVE_SECONDS)
+            if before_stop is not None:
+                before_stop(replica)
+            self.stop(replica)
+            docker("rm", replica)
+        self.wait_healthy()
+
+    def pause(self, service: str) -> None:
+        """Freeze a service's processes (a database that stops answering, connections stay open)."""
+        for replica in self.replicas(service):
+            docker("pause", replica)
+
+    def unpause(self, service: str) -> None:
+        for row in self._rows(service, all_states=True):
+            if "Paused" in row["Status"]:
+                docker("unpause", row["Names"])
