@@ -36,7 +36,7 @@ $(TEST_TARGETS): export COMPOSE_FILE := $(STACK_TEST_FILES)
 $(TEST_TARGETS): export GATEWAY_PORT := $(STACK_TEST_PORT)
 
 PHONY_INTERNAL := stack-up chaos-stack-up ensure-wrk
-.PHONY: $(PHONY_INTERNAL) lint help up down logs seed backup restore reset scale test test-stack-up test-stack-down test-gateway test-integration test-e2e lock base-images prerequisites clean
+.PHONY: $(PHONY_INTERNAL) lint format help up down logs seed backup restore reset scale test test-stack-up test-stack-down test-gateway test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -112,8 +112,14 @@ test-stack-up: ## Start the test stack (project polls-test, fresh volumes) for t
 test-stack-down: ## Stop the test stack and delete its volumes
 	$(COMPOSE) down --volumes --remove-orphans
 
-lint: $(VENV)/.installed ## Lint all Python (pyflakes and pycodestyle rules via ruff)
-	$(BIN)/ruff check --select E,F,W --line-length 130 --exclude '*/migrations/*' services loadtest k8s tools gateway
+PYTHON_DIRS := services loadtest k8s tools gateway
+lint: $(VENV)/.installed ## Lint all Python: ruff's rules and formatter (ruff.toml); `make format` fixes what it can
+	$(BIN)/ruff check $(PYTHON_DIRS)
+	$(BIN)/ruff format --check $(PYTHON_DIRS)
+
+format: $(VENV)/.installed ## Format all Python and sort imports (ruff.toml)
+	$(BIN)/ruff check --fix --select I $(PYTHON_DIRS)
+	$(BIN)/ruff format $(PYTHON_DIRS)
 
 test-integration: lint ## (part of test) pytest against real PostgreSQL, Redis and Celery
 	cd services && set -a && . ../secrets.env && set +a && \

@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 import static_files
 from gatewaylab import Lab, build_gateway_image, docker
 
@@ -54,7 +53,8 @@ def edge_with_static(lab):
     try:
         static_files.write(root / "static")
         lab.start_static("static", "real-static", root / "static")
-        yield lab.start_gateway("edge-static", {"STATIC_UPSTREAM": "real-static:8080"},
-                                ready_path=f"/static/{static_files.PLAIN}")
+        yield lab.start_gateway(
+            "edge-static", {"STATIC_UPSTREAM": "real-static:8080"}, ready_path=f"/static/{static_files.PLAIN}"
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -49,8 +49,16 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
 
 def build_gateway_image(tag: str) -> str:
     """Build gateway/ into `tag` with the project's NGINX_IMAGE and return the tag."""
-    docker("build", "--quiet", "--build-arg", f"NGINX_IMAGE={base_images()['NGINX_IMAGE']}",
-           "-t", tag, str(GATEWAY), timeout=600)
+    docker(
+        "build",
+        "--quiet",
+        "--build-arg",
+        f"NGINX_IMAGE={base_images()['NGINX_IMAGE']}",
+        "-t",
+        tag,
+        str(GATEWAY),
+        timeout=600,
+    )
     return tag
 
 
@@ -65,8 +73,7 @@ class ComposeLimits:
     def read(cls) -> ComposeLimits:
         """Read them from docker-compose.yml: the test runs what compose runs."""
         gateway = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["gateway"]
-        return cls(memory=gateway["deploy"]["resources"]["limits"]["memory"],
-                   tmpfs=gateway["tmpfs"][0])
+        return cls(memory=gateway["deploy"]["resources"]["limits"]["memory"], tmpfs=gateway["tmpfs"][0])
 
 
 def to_bytes(size: str) -> int:
@@ -101,8 +108,9 @@ class Gateway:
     name: str
     ip: str
 
-    def request(self, method: str, path: str, headers: dict | list | None = None,
-                body: bytes | None = None, timeout: float = 10) -> Response:
+    def request(
+        self, method: str, path: str, headers: dict | list | None = None, body: bytes | None = None, timeout: float = 10
+    ) -> Response:
         """Send one request from the host (one client address) and return the answer."""
         conn = http.client.HTTPConnection(self.ip, 8080, timeout=timeout)
         try:
@@ -114,22 +122,30 @@ class Gateway:
                 conn.putheader("Content-Length", str(len(body)))
             conn.endheaders(body)
             answer = conn.getresponse()
-            return Response(answer.status, {k.lower(): v for k, v in answer.getheaders()},
-                            answer.read(), answer.getheaders())
+            return Response(
+                answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read(), answer.getheaders()
+            )
         finally:
             conn.close()
 
     def request_from_client(self, method: str, path: str, headers: dict | None = None) -> Response:
         """Send one request from the lab's `client` container (another client address)."""
-        out = docker("exec", self.lab.client, "python3", "/lab/probe.py", method,
-                     f"http://{self.ip}:8080{path}", json.dumps(headers or {}), timeout=30)
+        out = docker(
+            "exec",
+            self.lab.client,
+            "python3",
+            "/lab/probe.py",
+            method,
+            f"http://{self.ip}:8080{path}",
+            json.dumps(headers or {}),
+            timeout=30,
+        )
         answer = json.loads(out)
         return Response(answer["status"], answer["headers"], answer["body"].encode())
 
     def logs(self) -> str:
         """Return the container's output (the JSON access log and nginx's errors)."""
-        return subprocess.run(["docker", "logs", self.name], capture_output=True, text=True,
-                              timeout=30).stdout
+        return subprocess.run(["docker", "logs", self.name], capture_output=True, text=True, timeout=30).stdout
 
     def access_log(self) -> list[dict]:
         """Return the JSON access log lines, parsed (nginx's error lines are left out)."""
@@ -145,6 +161,7 @@ class Gateway:
 
     def memory(self) -> dict[str, int]:
         """Return the container's memory cgroup figures: usage, peak, limit, failures."""
+
         def read(*paths: str) -> int | None:
             for path in paths:
                 out = docker("exec", self.name, "cat", path, check=False)
@@ -180,8 +197,7 @@ class Lab:
     def __post_init__(self) -> None:
         self.network = f"{self.prefix}-net"
         docker("network", "create", self.network)
-        self.host_ip = docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}",
-                              self.network)
+        self.host_ip = docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", self.network)
         self.upstream = self.start_replica("upstream", "web", "api", "static")
         self.client = self.start_idle("client")
         self.client_ip = self.ip_of(self.client)
@@ -204,22 +220,51 @@ class Lab:
     def start_idle(self, name: str, *aliases: str) -> str:
         """Run a container that listens on nothing (a client, or a replica that refuses)."""
         args = [arg for alias in aliases for arg in ("--network-alias", alias)]
-        return self._run(name, *args, "--user", "65534:65534", *HARDENING, "-v", f"{TESTS}:/lab:ro",
-                         base_images()["PYTHON_IMAGE"], "sleep", "3600")
+        return self._run(
+            name,
+            *args,
+            "--user",
+            "65534:65534",
+            *HARDENING,
+            "-v",
+            f"{TESTS}:/lab:ro",
+            base_images()["PYTHON_IMAGE"],
+            "sleep",
+            "3600",
+        )
 
     def start_static(self, name: str, alias: str, root: Path) -> str:
         """Run the real static service (services/static/nginx.conf) serving `root` as /srv/static."""
-        return self._run(name, "--network-alias", alias, "--user", "101:101", *HARDENING,
-                         "--tmpfs", "/tmp", "-v", f"{REPO}/services/static/nginx.conf:/etc/nginx/nginx.conf:ro",
-                         "-v", f"{root}:/srv/static:ro", base_images()["NGINX_IMAGE"])
+        return self._run(
+            name,
+            "--network-alias",
+            alias,
+            "--user",
+            "101:101",
+            *HARDENING,
+            "--tmpfs",
+            "/tmp",
+            "-v",
+            f"{REPO}/services/static/nginx.conf:/etc/nginx/nginx.conf:ro",
+            "-v",
+            f"{root}:/srv/static:ro",
+            base_images()["NGINX_IMAGE"],
+        )
 
     def ip_of(self, container: str) -> str:
         """Return a container's address on the lab's network."""
-        return docker("inspect", "-f",
-                      f'{{{{(index .NetworkSettings.Networks "{self.network}").IPAddress}}}}', container)
+        return docker(
+            "inspect", "-f", f'{{{{(index .NetworkSettings.Networks "{self.network}").IPAddress}}}}', container
+        )
 
-    def start_gateway(self, name: str, env: dict[str, str] | None = None,
-                      memory: str | None = None, tmpfs: str = "/tmp", ready_path: str = "/api/ready") -> Gateway:
+    def start_gateway(
+        self,
+        name: str,
+        env: dict[str, str] | None = None,
+        memory: str | None = None,
+        tmpfs: str = "/tmp",
+        ready_path: str = "/api/ready",
+    ) -> Gateway:
         """Start a gateway as compose runs it (uid 101, read-only, tmpfs /tmp) and wait until
         `ready_path` answers 200 through it."""
         args = ["--user", "101:101", *HARDENING, "--tmpfs", tmpfs]
@@ -246,8 +291,7 @@ class Lab:
             args += ["-e", f"{key}={value}"]
         container = self._run(name, *args, self.gateway_image)
         code = docker("wait", container, timeout=30)
-        output = subprocess.run(["docker", "logs", container], capture_output=True, text=True,
-                                timeout=30)
+        output = subprocess.run(["docker", "logs", container], capture_output=True, text=True, timeout=30)
         return int(code), output.stdout + output.stderr
 
     def remove(self, container: Gateway | str) -> None:

@@ -14,15 +14,23 @@ import urllib.request
 
 def main(method: str, url: str, headers_json: str) -> None:
     """Print status, headers and body (text) of one request."""
-    request = urllib.request.Request(url, method=method, headers=json.loads(headers_json),
-                                     data=b"" if method == "POST" else None)
+    request = urllib.request.Request(
+        url, method=method, headers=json.loads(headers_json), data=b"" if method == "POST" else None
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             status, headers, body = answer.status, answer.headers, answer.read()
     except urllib.error.HTTPError as error:
         status, headers, body = error.code, error.headers, error.read()
-    print(json.dumps({"status": status, "headers": {k.lower(): v for k, v in headers.items()},
-                      "body": body.decode(errors="replace")}))
+    print(
+        json.dumps(
+            {
+                "status": status,
+                "headers": {k.lower(): v for k, v in headers.items()},
+                "body": body.decode(errors="replace"),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,13 @@ def _count(statuses: dict, key: int | str) -> None:
 async def open_upload(ip: str, path: str, length: int, headers: dict[str, str]):
     """Open a connection and send the headers of a POST declaring `length` body bytes."""
     reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, 8080), 10)
-    lines = [f"POST {path} HTTP/1.1", f"Host: {ip}", f"Content-Length: {length}",
-             "Content-Type: application/octet-stream", *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {ip}",
+        f"Content-Length: {length}",
+        "Content-Type: application/octet-stream",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     await writer.drain()
     return reader, writer
@@ -50,11 +55,13 @@ async def read_status(reader: asyncio.StreamReader, timeout: float) -> int | str
     return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else "closed"
 
 
-async def _upload(gateway: Gateway, number: int, length: int, piece: int, pause: float,
-                  deadline: float, statuses: dict) -> None:
+async def _upload(
+    gateway: Gateway, number: int, length: int, piece: int, pause: float, deadline: float, statuses: dict
+) -> None:
     try:
-        reader, writer = await open_upload(gateway.ip, f"/api/uploads/?n={number}", length,
-                                           {"X-Forwarded-For": f"10.{number // 250}.{number % 250}.1"})
+        reader, writer = await open_upload(
+            gateway.ip, f"/api/uploads/?n={number}", length, {"X-Forwarded-For": f"10.{number // 250}.{number % 250}.1"}
+        )
     except (OSError, TimeoutError):
         _count(statuses, "connect failed")
         return
@@ -77,8 +84,9 @@ async def _other_client(gateway: Gateway, stop: asyncio.Event, report: FloodRepo
     while not stop.is_set():
         started = time.monotonic()
         try:
-            answer = await asyncio.to_thread(gateway.request, "GET", "/polls/",
-                                             {"X-Forwarded-For": "192.0.2.200"}, None, 5)
+            answer = await asyncio.to_thread(
+                gateway.request, "GET", "/polls/", {"X-Forwarded-For": "192.0.2.200"}, None, 5
+            )
             report.other_statuses.append(answer.status)
         except OSError as error:
             report.other_statuses.append(type(error).__name__)
@@ -94,24 +102,25 @@ async def _memory(gateway: Gateway, stop: asyncio.Event, report: FloodReport) ->
         await asyncio.sleep(1.0)
 
 
-async def _flood(gateway: Gateway, uploads: int, length: int, piece: int, pause: float,
-                 seconds: float) -> FloodReport:
+async def _flood(gateway: Gateway, uploads: int, length: int, piece: int, pause: float, seconds: float) -> FloodReport:
     report = FloodReport()
     started = time.monotonic()
     deadline = started + seconds
     stop = asyncio.Event()
-    watchers = [asyncio.create_task(_other_client(gateway, stop, report)),
-                asyncio.create_task(_memory(gateway, stop, report))]
-    await asyncio.gather(*(_upload(gateway, n, length, piece, pause, deadline,
-                                   report.upload_statuses) for n in range(uploads)))
+    watchers = [
+        asyncio.create_task(_other_client(gateway, stop, report)),
+        asyncio.create_task(_memory(gateway, stop, report)),
+    ]
+    await asyncio.gather(
+        *(_upload(gateway, n, length, piece, pause, deadline, report.upload_statuses) for n in range(uploads))
+    )
     stop.set()
     await asyncio.gather(*watchers)
     report.seconds = time.monotonic() - started
     return report
 
 
-def flood(gateway: Gateway, *, uploads: int, length: int, piece: int, pause: float,
-          seconds: float) -> FloodReport:
+def flood(gateway: Gateway, *, uploads: int, length: int, piece: int, pause: float, seconds: float) -> FloodReport:
     """Run `uploads` concurrent uploads of `length` bytes sent `piece` bytes every `pause`
     seconds, each from its own client address (X-Forwarded-For through a trusted peer), while
     another client GETs a page every 0.5 s; stop sending at `seconds`."""

@@ -12,8 +12,7 @@ import pytest
 @pytest.fixture(scope="module")
 def behind_proxy(lab):
     """Return a gateway that trusts only the lab's client container, as if it were an Ingress."""
-    return lab.start_gateway("behind-proxy",
-                             {"GATEWAY_TRUSTED_PROXIES": f"10.99.0.0/16, {lab.client_ip}/32"})
+    return lab.start_gateway("behind-proxy", {"GATEWAY_TRUSTED_PROXIES": f"10.99.0.0/16, {lab.client_ip}/32"})
 
 
 @pytest.mark.parametrize("forged", ["6.6.6.6", "203.0.113.7, 6.6.6.6", "::1", "garbage"])
@@ -31,9 +30,11 @@ def test_forwarded_proto_at_the_edge_is_the_gateways_own(edge):
 
 def test_trusted_proxy_gives_the_real_client_address(behind_proxy):
     """From a trusted proxy, the right-most untrusted X-Forwarded-For entry is the client, alone."""
-    echo = json.loads(behind_proxy.request_from_client(
-        "GET", "/api/polls/", {"X-Forwarded-For": "6.6.6.6, 203.0.113.7",
-                               "X-Forwarded-Proto": "https"}).body)
+    echo = json.loads(
+        behind_proxy.request_from_client(
+            "GET", "/api/polls/", {"X-Forwarded-For": "6.6.6.6, 203.0.113.7", "X-Forwarded-Proto": "https"}
+        ).body
+    )
     assert echo["headers"]["x-forwarded-for"] == "203.0.113.7"
     assert echo["headers"]["x-forwarded-proto"] == "https"
 
@@ -46,8 +47,9 @@ def test_trusted_proxy_without_forwarded_for_is_the_client(behind_proxy, lab):
 
 def test_untrusted_peer_of_a_gateway_with_proxies_cannot_forge(behind_proxy, lab):
     """Trusting some proxies trusts nobody else: the host is not in the list."""
-    echo = behind_proxy.request("GET", "/polls/", {"X-Forwarded-For": "203.0.113.7",
-                                                   "X-Forwarded-Proto": "https"}).json()
+    echo = behind_proxy.request(
+        "GET", "/polls/", {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    ).json()
     assert echo["headers"]["x-forwarded-for"] == lab.host_ip
     assert echo["headers"]["x-forwarded-proto"] == "http"
 

@@ -42,8 +42,12 @@ def test_limit_is_shared_by_all_login_paths_and_their_spellings(gateway):
     """One bucket per address for every login path, however the path is spelled."""
     for i in range(AT_ONCE):
         assert post_login(gateway, LOGIN_PATHS[i % len(LOGIN_PATHS)]).status == 200
-    for path in LOGIN_PATHS + ["//accounts//login/", "/accounts/%6Cogin/", "/api/auth/token",
-                               "/admin/login/?next=/admin/"]:
+    for path in LOGIN_PATHS + [
+        "//accounts//login/",
+        "/accounts/%6Cogin/",
+        "/api/auth/token",
+        "/admin/login/?next=/admin/",
+    ]:
         assert post_login(gateway, path).status == 429, path
 
 
@@ -67,8 +71,7 @@ def test_showing_the_forms_is_not_counted(gateway):
 
 def test_forged_forwarded_for_does_not_reset_the_limit(gateway):
     """A new X-Forwarded-For on every attempt is still the same client at the edge."""
-    statuses = [post_login(gateway, headers={"X-Forwarded-For": f"198.51.100.{i}"}).status
-                for i in range(AT_ONCE + 3)]
+    statuses = [post_login(gateway, headers={"X-Forwarded-For": f"198.51.100.{i}"}).status for i in range(AT_ONCE + 3)]
     assert statuses[:AT_ONCE] == [200] * AT_ONCE
     assert statuses[AT_ONCE:] == [429] * 3
 

@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-
 from gatewaylab import Gateway, Response
 
 RESOLVE_VALID_S = 5  # the template's `resolver ... valid=5s`, and each server's fail_timeout
@@ -33,8 +32,9 @@ def status_of(gateway: Gateway, method: str, path: str, **kwargs) -> int | str:
         return type(error).__name__
 
 
-def hosts_seen(gateway: Gateway, expected: set[str], seconds: float,
-               since: float | None = None) -> tuple[set[str], float]:
+def hosts_seen(
+    gateway: Gateway, expected: set[str], seconds: float, since: float | None = None
+) -> tuple[set[str], float]:
     """Ask /api/whoami until every expected replica has answered; return who did and how long it
     took (since `since`, a time.monotonic(), if given)."""
     start = since or time.monotonic()
@@ -78,15 +78,15 @@ def play_flaky_pair(lab, all_started: threading.Barrier) -> FlakyPair:
     for i in range(60):
         pair.get_statuses.append(status_of(gateway, "GET", f"/api/flaky?i={i}"))
         pair.get_retried = pair.get_retried or any(
-            line["method"] == "GET" and line["upstream_status"] == "503, 200" for line in gateway.access_log())
+            line["method"] == "GET" and line["upstream_status"] == "503, 200" for line in gateway.access_log()
+        )
         if (pair.get_retried and i >= 19) or time.monotonic() > deadline:
             break
         time.sleep(0.25)
 
     deadline = time.monotonic() + 20
     while 503 not in pair.post_statuses and time.monotonic() < deadline:
-        pair.post_statuses.append(
-            status_of(gateway, "POST", f"/api/flaky?post={len(pair.post_statuses)}", body=b"x=1"))
+        pair.post_statuses.append(status_of(gateway, "POST", f"/api/flaky?post={len(pair.post_statuses)}", body=b"x=1"))
         time.sleep(0.25)
     pair.post_lines = gateway.wait_for_log(lambda line: line["method"] == "POST", count=len(pair.post_statuses))
     return pair
@@ -116,11 +116,13 @@ def test_post_that_reached_a_failing_replica_gets_its_503(flaky_pair):
 def test_post_is_never_tried_on_two_replicas(flaky_pair):
     """Every POST's log line shows one try."""
     assert len(flaky_pair.post_lines) == len(flaky_pair.post_statuses)
-    assert [line["upstream_status"] for line in flaky_pair.post_lines
-            if not re.fullmatch(r"\d{3}", line["upstream_status"])] == []
+    assert [
+        line["upstream_status"] for line in flaky_pair.post_lines if not re.fullmatch(r"\d{3}", line["upstream_status"])
+    ] == []
 
 
 # ---- scale in: a replica removed abruptly ----------------------------------------------------
+
 
 @dataclass
 class ScaleIn:
@@ -160,11 +162,13 @@ def test_scale_in_is_noticed_after_re_resolution(scale_in):
     """Once the name is re-resolved, no try goes to the removed replica's address."""
     assert scale_in.removed_ip
     assert len(scale_in.later) == 10
-    assert [line["upstream_addr"] for line in scale_in.later
-            if f"{scale_in.removed_ip}:8001" in line["upstream_addr"]] == []
+    assert [
+        line["upstream_addr"] for line in scale_in.later if f"{scale_in.removed_ip}:8001" in line["upstream_addr"]
+    ] == []
 
 
 # ---- the peer list changes while a request is between tries -----------------------------------
+
 
 @dataclass
 class ListChange:
@@ -189,8 +193,9 @@ def play_list_change(lab, all_started: threading.Barrier) -> ListChange:
         lab.start_replica("swap-fresh1", "swap-api")
         all_started.wait()
         get, post = get.result(), post.result()
-    lines = {line["uri"]: line
-             for line in gateway.wait_for_log(lambda line: line["uri"].startswith("/api/hold?m="), count=2)}
+    lines = {
+        line["uri"]: line for line in gateway.wait_for_log(lambda line: line["uri"].startswith("/api/hold?m="), count=2)
+    }
     return ListChange(get, post, lines["/api/hold?m=get"], lines["/api/hold?m=post"])
 
 
@@ -208,6 +213,7 @@ def test_post_that_reached_a_failing_replica_is_sent_once(list_change):
 
 
 # ---- tries that never connect, and no replica at all ------------------------------------------
+
 
 def play_refused(lab, all_started: threading.Barrier) -> tuple[Response, dict]:
     """A gateway whose only api replica listens on nothing; return its answer to a GET and the log line."""
@@ -271,8 +277,7 @@ def played(lab):
             raise
 
     with ThreadPoolExecutor(len(SCENARIOS)) as pool:
-        yield {play.__name__.removeprefix("play_"): pool.submit(play_or_break_the_barrier, play)
-               for play in SCENARIOS}
+        yield {play.__name__.removeprefix("play_"): pool.submit(play_or_break_the_barrier, play) for play in SCENARIOS}
 
 
 def _result_of(play) -> Callable:
@@ -282,6 +287,7 @@ def _result_of(play) -> Callable:
     @pytest.fixture(scope="module", name=name)
     def result(played):
         return played[name].result()
+
     return result
 
 

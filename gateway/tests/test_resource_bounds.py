@@ -8,7 +8,6 @@ import asyncio
 import time
 
 import pytest
-
 from gatewaylab import ComposeLimits, to_bytes
 from slow_uploads import flood, open_upload
 
@@ -17,8 +16,7 @@ CONNECTIONS_PER_CLIENT = 20  # the image's GATEWAY_CONNECTIONS_PER_CLIENT
 
 async def _hold_and_probe(gateway, held: int, probe):
     """Hold `held` uploads open from the host, then return what `probe(gateway)` got."""
-    uploads = [await open_upload(gateway.ip, f"/api/uploads/?held={n}", 4096, {})
-               for n in range(held)]
+    uploads = [await open_upload(gateway.ip, f"/api/uploads/?held={n}", 4096, {}) for n in range(held)]
     await asyncio.sleep(0.5)  # nginx counts a request once its headers are read
     try:
         return await asyncio.to_thread(probe, gateway)
@@ -29,8 +27,9 @@ async def _hold_and_probe(gateway, held: int, probe):
 
 def test_connections_past_the_limit_of_one_client_get_429(edge):
     """One client's request past its 20 in progress gets a short 429 with Retry-After."""
-    answer = asyncio.run(_hold_and_probe(edge, CONNECTIONS_PER_CLIENT,
-                                         lambda gateway: gateway.request("GET", "/polls/")))
+    answer = asyncio.run(
+        _hold_and_probe(edge, CONNECTIONS_PER_CLIENT, lambda gateway: gateway.request("GET", "/polls/"))
+    )
     assert answer.status == 429
     assert answer.headers["retry-after"] == "1"
     assert answer.body == b"too many requests in progress from this address: retry when one has finished\n"
@@ -38,15 +37,17 @@ def test_connections_past_the_limit_of_one_client_get_429(edge):
 
 def test_another_client_is_served_while_one_is_at_its_limit(edge):
     """Holding 20 requests open costs the holder, not the others."""
-    answer = asyncio.run(_hold_and_probe(
-        edge, CONNECTIONS_PER_CLIENT, lambda gateway: gateway.request_from_client("GET", "/polls/")))
+    answer = asyncio.run(
+        _hold_and_probe(edge, CONNECTIONS_PER_CLIENT, lambda gateway: gateway.request_from_client("GET", "/polls/"))
+    )
     assert answer.status == 200
 
 
 def test_limit_counts_requests_in_progress_not_past_ones(edge):
     """Below the limit, and once held requests end, the same client is served again."""
-    answer = asyncio.run(_hold_and_probe(edge, CONNECTIONS_PER_CLIENT - 1,
-                                         lambda gateway: gateway.request("GET", "/polls/")))
+    answer = asyncio.run(
+        _hold_and_probe(edge, CONNECTIONS_PER_CLIENT - 1, lambda gateway: gateway.request("GET", "/polls/"))
+    )
     assert answer.status == 200
     deadline = time.monotonic() + 5
     while edge.request("GET", "/polls/").status != 200 and time.monotonic() < deadline:
@@ -86,12 +87,15 @@ def test_admin_is_open_by_default(edge):
     assert edge.request("GET", "/admin/").status == 200
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param({"X-Big": "a" * 9000}, id="one 9 KiB header"),
-    pytest.param({"Cookie": "c=" + "b" * 20000}, id="20 KiB cookie"),
-    pytest.param([(f"X-H{i}", "v" * 1000) for i in range(40)], id="40 headers of 1 KiB"),
-    pytest.param([(f"X-{i}", "v") for i in range(5000)], id="5000 small headers"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"X-Big": "a" * 9000}, id="one 9 KiB header"),
+        pytest.param({"Cookie": "c=" + "b" * 20000}, id="20 KiB cookie"),
+        pytest.param([(f"X-H{i}", "v" * 1000) for i in range(40)], id="40 headers of 1 KiB"),
+        pytest.param([(f"X-{i}", "v") for i in range(5000)], id="5000 small headers"),
+    ],
+)
 def test_oversized_or_too_many_headers_get_431(edge, headers):
     """Headers past 8 KiB a line or 32 KiB in all: a short 431 from the gateway, never a 5xx."""
     answer = edge.request("GET", "/polls/", headers)
@@ -111,8 +115,9 @@ def test_small_headers_still_pass(edge):
 
 
 def upload_2_mib(gateway):
-    return gateway.request("POST", "/api/upload", {"Content-Type": "application/octet-stream"},
-                           body=bytes(2 * 1024 * 1024))
+    return gateway.request(
+        "POST", "/api/upload", {"Content-Type": "application/octet-stream"}, body=bytes(2 * 1024 * 1024)
+    )
 
 
 def test_body_over_1_mib_gets_413(edge):
@@ -137,20 +142,22 @@ def test_hundreds_of_slow_uploads_stay_within_the_memory_limit(lab):
     200 or, once the temp area is full, the gateway's short 503; afterwards the temp area is
     empty again and an upload of the same size goes through."""
     limits = ComposeLimits.read()
-    gateway = lab.start_gateway("uploads", {"GATEWAY_TRUSTED_PROXIES": lab.host_ip},
-                                memory=limits.memory, tmpfs=limits.tmpfs)
+    gateway = lab.start_gateway(
+        "uploads", {"GATEWAY_TRUSTED_PROXIES": lab.host_ip}, memory=limits.memory, tmpfs=limits.tmpfs
+    )
     before = gateway.memory()
 
-    report = flood(gateway, uploads=300, length=960 * 1024, piece=16 * 1024, pause=0.25,
-                   seconds=60)
+    report = flood(gateway, uploads=300, length=960 * 1024, piece=16 * 1024, pause=0.25, seconds=60)
 
     after = gateway.memory()
     state = gateway.state()
     limit = to_bytes(limits.memory)
-    print(f"\nslow uploads: {report.seconds:.1f} s, answers {report.upload_statuses}, "
-          f"memory before {before['usage'] / 2**20:.1f} MiB, peak {after['peak'] / 2**20:.1f} MiB "
-          f"of {limit / 2**20:.0f} MiB, failcnt {after['failcnt']}, other client "
-          f"{len(report.other_statuses)} requests, slowest {report.other_slowest_s:.2f} s")
+    print(
+        f"\nslow uploads: {report.seconds:.1f} s, answers {report.upload_statuses}, "
+        f"memory before {before['usage'] / 2**20:.1f} MiB, peak {after['peak'] / 2**20:.1f} MiB "
+        f"of {limit / 2**20:.0f} MiB, failcnt {after['failcnt']}, other client "
+        f"{len(report.other_statuses)} requests, slowest {report.other_slowest_s:.2f} s"
+    )
     assert after["limit"] == limit
     assert not state["OOMKilled"] and state["Running"]
     assert "exited on signal" not in gateway.logs()

@@ -1,7 +1,6 @@
 """What the gateway adds to every answer, its own and the services' (gateway/README.md, Headers)."""
 
 import pytest
-
 import static_files
 
 
@@ -11,9 +10,17 @@ def test_replica_name_is_passed_through(edge):
     assert answer.headers["x-served-by"] == answer.json()["host"] == "upstream"
 
 
-@pytest.mark.parametrize("path", [
-    "/", "/api/", f"/static/{static_files.PLAIN}", "/healthz", "/metrics", "/static/css/none.css",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/api/",
+        f"/static/{static_files.PLAIN}",
+        "/healthz",
+        "/metrics",
+        "/static/css/none.css",
+    ],
+)
 def test_security_headers_on_every_answer(edge_with_static, path):
     """Pages, the api, static files, the gateway's own answers and 404s: each security header
     once, nosniff, no HSTS (the gateway speaks plain HTTP), no nginx version."""

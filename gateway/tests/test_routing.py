@@ -4,7 +4,6 @@ what goes upstream with a request (gateway/README.md, "path | goes to")."""
 import gzip
 
 import pytest
-
 import static_files
 
 
@@ -14,15 +13,18 @@ def test_gateway_starts_and_routes_to_every_service(edge_with_static):
         assert edge_with_static.request("GET", path).status == 200, path
 
 
-@pytest.mark.parametrize(("path", "service"), [
-    ("/", "web"),
-    ("/polls/1/", "web"),
-    ("/admin/", "web"),
-    ("/api/", "api"),
-    ("/api/polls/?x=1", "api"),
-    ("/api", "api"),
-    ("/apix", "web"),
-])
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/", "web"),
+        ("/polls/1/", "web"),
+        ("/admin/", "web"),
+        ("/api/", "api"),
+        ("/api/polls/?x=1", "api"),
+        ("/api", "api"),
+        ("/apix", "web"),
+    ],
+)
 def test_path_goes_to_its_service_unchanged(edge, path, service):
     """Each path reaches its service, with the path and query as the client sent them."""
     echo = edge.request("GET", path).json()
@@ -37,9 +39,19 @@ def test_healthz_is_answered_by_the_gateway_itself(edge):
     assert "x-served-by" not in answer.headers
 
 
-@pytest.mark.parametrize("path", [
-    "/readyz", "/metrics", "/metrics/", "//metrics", "/%6detrics", "/x/../readyz", "/healthz/", "/READYZ",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/readyz",
+        "/metrics",
+        "/metrics/",
+        "//metrics",
+        "/%6detrics",
+        "/x/../readyz",
+        "/healthz/",
+        "/READYZ",
+    ],
+)
 def test_probe_and_metrics_paths_are_not_exposed(edge, path):
     """The services' own probes and metrics, however spelled, get the gateway's 404, never proxied."""
     answer = edge.request("GET", path)

@@ -4,7 +4,6 @@ front of a small collectstatic output (static_files.py)."""
 import gzip
 
 import pytest
-
 from static_files import CSS, HASHED, PLAIN
 
 
@@ -32,7 +31,10 @@ def test_precompressed_file_is_not_compressed_twice(edge_with_static):
     assert gzip.decompress(answer.body).decode() == CSS
 
 
-@pytest.mark.parametrize("path", ["/static/staticfiles.json", "/static/admin/", "/static/css/none.css"],
-                         ids=["the manifest", "a directory listing", "a missing file"])
+@pytest.mark.parametrize(
+    "path",
+    ["/static/staticfiles.json", "/static/admin/", "/static/css/none.css"],
+    ids=["the manifest", "a directory listing", "a missing file"],
+)
 def test_not_served(edge_with_static, path):
     assert edge_with_static.request("GET", path).status == 404

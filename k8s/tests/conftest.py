@@ -25,9 +25,7 @@ def kustomize(directory: Path) -> list[dict]:
     """Render a kustomization with kubectl's built-in kustomize and return its objects."""
     if shutil.which("kubectl") is None:
         pytest.fail("kubectl is not on PATH: the manifests cannot be rendered")
-    result = subprocess.run(
-        ["kubectl", "kustomize", str(directory)], capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
@@ -49,9 +47,7 @@ def render_components(components: tuple[str, ...], tmp_root: Path) -> tuple[dict
                 "kind": "Kustomization",
                 # kustomize refuses absolute paths; relative ones may leave the root.
                 "resources": [os.path.relpath(K8S / "base", directory)],
-                "components": [
-                    os.path.relpath(K8S / "components" / c, directory) for c in components
-                ],
+                "components": [os.path.relpath(K8S / "components" / c, directory) for c in components],
             }
         )
     )

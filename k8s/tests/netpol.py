@@ -99,7 +99,8 @@ def port_matches(rule_ports: list | None, dst: Endpoint, port: int, protocol: st
 def _rules(policies, pod: Endpoint, direction: str) -> list[tuple[dict, str]] | None:
     """The rules of the policies isolating `pod` in `direction`, or None if it is not isolated."""
     selecting = [
-        p for p in policies
+        p
+        for p in policies
         if p["metadata"].get("namespace") == pod.namespace
         and direction in policy_types(p)
         and selects(p["spec"]["podSelector"], pod.labels)
@@ -128,5 +129,6 @@ def _direction_allows(policies, namespaces, pod, peer, dst, port, protocol, dire
 
 def allowed(policies, namespaces: dict, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> bool:
     """Whether src may open a connection to dst's port (the pod's port, after any Service)."""
-    return _direction_allows(policies, namespaces, src, dst, dst, port, protocol, "Egress") and \
-        _direction_allows(policies, namespaces, dst, src, dst, port, protocol, "Ingress")
+    return _direction_allows(policies, namespaces, src, dst, dst, port, protocol, "Egress") and _direction_allows(
+        policies, namespaces, dst, src, dst, port, protocol, "Ingress"
+    )

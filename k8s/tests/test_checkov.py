@@ -24,9 +24,10 @@ def test_checkov_passes_on_every_overlay(tmp_path, all_renders):
         )
     )
     result = subprocess.run(
-        [str(CHECKOV), "--config-file", str(K8S / "checkov.yaml"), "-d", str(tmp_path),
-         "-o", "json"],
-        capture_output=True, text=True, timeout=300,
+        [str(CHECKOV), "--config-file", str(K8S / "checkov.yaml"), "-d", str(tmp_path), "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     reports = json.loads(result.stdout)
     reports = reports if isinstance(reports, list) else [reports]

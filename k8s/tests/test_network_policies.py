@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-
 from conftest import K8S, REPO, by_kind_name, kustomize, pod_template, workloads
 from netpol import Endpoint, allowed, namespace_labels
 
@@ -52,39 +51,63 @@ def stack_pods(objects) -> dict[str, Endpoint]:
     for n, obj in enumerate(workloads(objects)):
         template = pod_template(obj)
         containers = template["spec"].get("initContainers", []) + template["spec"]["containers"]
-        ports = {p["name"]: (p["containerPort"], p.get("protocol", "TCP"))
-                 for c in containers for p in c.get("ports", []) if "name" in p}
-        pods[pod_name(obj)] = Endpoint(pod_name(obj), f"10.244.0.{n + 10}", obj["metadata"]["namespace"],
-                                       template["metadata"]["labels"], ports)
+        ports = {
+            p["name"]: (p["containerPort"], p.get("protocol", "TCP"))
+            for c in containers
+            for p in c.get("ports", [])
+            if "name" in p
+        }
+        pods[pod_name(obj)] = Endpoint(
+            pod_name(obj), f"10.244.0.{n + 10}", obj["metadata"]["namespace"], template["metadata"]["labels"], ports
+        )
     return pods
 
 
 # Pods that real clusters run around the stack, labelled as their default installs label them.
-KUBE_DNS = Endpoint("kube-dns", "10.244.9.2", "kube-system", {"k8s-app": "kube-dns"},
-                    {"dns": (53, "UDP"), "dns-tcp": (53, "TCP")})
+KUBE_DNS = Endpoint(
+    "kube-dns", "10.244.9.2", "kube-system", {"k8s-app": "kube-dns"}, {"dns": (53, "UDP"), "dns-tcp": (53, "TCP")}
+)
 EDGE_CONTROLLERS = [
-    Endpoint("ingress-nginx", "10.244.9.3", "ingress-nginx",
-             {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}),
-    Endpoint("f5-nginx-ingress", "10.244.9.4", "nginx-ingress",
-             {"app.kubernetes.io/name": "nginx-ingress", "app.kubernetes.io/instance": "nginx-ingress"}),
-    Endpoint("envoy-gateway-proxy", "10.244.9.5", "envoy-gateway-system",
-             {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy"}),
+    Endpoint(
+        "ingress-nginx",
+        "10.244.9.3",
+        "ingress-nginx",
+        {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"},
+    ),
+    Endpoint(
+        "f5-nginx-ingress",
+        "10.244.9.4",
+        "nginx-ingress",
+        {"app.kubernetes.io/name": "nginx-ingress", "app.kubernetes.io/instance": "nginx-ingress"},
+    ),
+    Endpoint(
+        "envoy-gateway-proxy",
+        "10.244.9.5",
+        "envoy-gateway-system",
+        {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy"},
+    ),
 ]
 STRANGERS = [
     Endpoint("a pod in default", "10.244.9.6", "default", {"app": "curl"}),
     Endpoint("an ingress-nginx look-alike", "10.244.9.7", "default", {"app.kubernetes.io/name": "ingress-nginx"}),
     Endpoint("the internet", INTERNET),
 ]
-NGF_CONTROL_PLANE = Endpoint("ngf", "10.244.9.8", "nginx-gateway", {"app.kubernetes.io/name": "nginx-gateway"},
-                             {"agent-grpc": (443, "TCP")})
+NGF_CONTROL_PLANE = Endpoint(
+    "ngf", "10.244.9.8", "nginx-gateway", {"app.kubernetes.io/name": "nginx-gateway"}, {"agent-grpc": (443, "TCP")}
+)
 ISTIOD = Endpoint("istiod", "10.244.9.9", "istio-system", {"app": "istiod"}, {"grpc-xds": (15012, "TCP")})
 
 
 def data_plane(objects) -> Endpoint:
     """A Gateway API implementation's proxy pod for the HTTPRoute's Gateway (NGF 2.x, Istio)."""
     (gateway,) = by_kind_name(objects, "HTTPRoute", "polls")["spec"]["parentRefs"]
-    return Endpoint("gateway-data-plane", "10.244.0.200", gateway.get("namespace", "polls"),
-                    {"gateway.networking.k8s.io/gateway-name": gateway["name"]}, {"http": (80, "TCP")})
+    return Endpoint(
+        "gateway-data-plane",
+        "10.244.0.200",
+        gateway.get("namespace", "polls"),
+        {"gateway.networking.k8s.io/gateway-name": gateway["name"]},
+        {"http": (80, "TCP")},
+    )
 
 
 def service_port(objects, url: str, pods: dict) -> tuple[Endpoint, int]:
@@ -96,8 +119,11 @@ def service_port(objects, url: str, pods: dict) -> tuple[Endpoint, int]:
     assert service["metadata"]["namespace"] == namespace
     port = parts.port or {"http": 80, "https": 443}[parts.scheme]
     (entry,) = [p for p in service["spec"]["ports"] if p["port"] == port]
-    (pod,) = [p for p in pods.values() if p.namespace == namespace and
-              all(p.labels.get(k) == v for k, v in service["spec"]["selector"].items())]
+    (pod,) = [
+        p
+        for p in pods.values()
+        if p.namespace == namespace and all(p.labels.get(k) == v for k, v in service["spec"]["selector"].items())
+    ]
     target = entry.get("targetPort", port)
     return pod, pod.ports[target][0] if isinstance(target, str) else target
 
@@ -108,8 +134,11 @@ class Cluster:
     def __init__(self, objects):
         self.objects = objects
         self.policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
-        self.namespaces = {o["metadata"]["name"]: namespace_labels(o["metadata"]["name"], o["metadata"].get("labels"))
-                           for o in objects if o["kind"] == "Namespace"}
+        self.namespaces = {
+            o["metadata"]["name"]: namespace_labels(o["metadata"]["name"], o["metadata"].get("labels"))
+            for o in objects
+            if o["kind"] == "Namespace"
+        }
         self.pods = stack_pods(objects)
 
     def allows(self, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> bool:
@@ -117,30 +146,44 @@ class Cluster:
 
 
 def network_policy_renders(all_renders) -> dict:
-    return {name: objects for name, objects in all_renders.items()
-            if any(o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "default-deny"
-                   and o["metadata"]["namespace"] == "polls" for o in objects)}
+    return {
+        name: objects
+        for name, objects in all_renders.items()
+        if any(
+            o["kind"] == "NetworkPolicy"
+            and o["metadata"]["name"] == "default-deny"
+            and o["metadata"]["namespace"] == "polls"
+            for o in objects
+        )
+    }
 
 
 @pytest.fixture(scope="module")
 def clusters(all_renders) -> dict[str, Cluster]:
     renders = network_policy_renders(all_renders)
-    assert "overlays/production" in renders and len(renders) == 2 ** 5 + 1
+    assert "overlays/production" in renders and len(renders) == 2**5 + 1
     return {name: Cluster(objects) for name, objects in renders.items()}
 
 
 def test_every_stack_pod_is_isolated_by_default_and_has_its_own_policy(clusters):
     for name, cluster in clusters.items():
-        (deny,) = [p for p in cluster.policies
-                   if p["metadata"]["name"] == "default-deny" and p["metadata"]["namespace"] == "polls"]
+        (deny,) = [
+            p
+            for p in cluster.policies
+            if p["metadata"]["name"] == "default-deny" and p["metadata"]["namespace"] == "polls"
+        ]
         assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, name
         for pod in cluster.pods.values():
             if pod.namespace != "polls":
                 continue
-            own = [p for p in cluster.policies
-                   if p["metadata"]["name"] == pod.name and p["metadata"]["namespace"] == "polls"]
-            assert own and own[0]["spec"]["podSelector"]["matchLabels"].items() <= pod.labels.items(), \
+            own = [
+                p
+                for p in cluster.policies
+                if p["metadata"]["name"] == pod.name and p["metadata"]["namespace"] == "polls"
+            ]
+            assert own and own[0]["spec"]["podSelector"]["matchLabels"].items() <= pod.labels.items(), (
                 f"{name}: no policy of its own for {pod.name}"
+            )
 
 
 def test_no_placeholder_survives_the_settings(clusters):
@@ -156,8 +199,13 @@ def test_what_talks_in_compose_is_allowed_and_nothing_else_in_the_namespace(clus
     or the backup component's pod reads the database. Managed PostgreSQL/Redis (outside the
     cluster, the production Secret's ports) likewise."""
     talks = compose_talks()
-    assert {("gateway", "web"), ("gateway", "api"), ("gateway", "static"), ("beat", "redis"),
-            ("migrate", "postgres")} <= talks
+    assert {
+        ("gateway", "web"),
+        ("gateway", "api"),
+        ("gateway", "static"),
+        ("beat", "redis"),
+        ("migrate", "postgres"),
+    } <= talks
     talks |= {("backup", "postgres")}
     managed = managed_ports()
     for name, cluster in clusters.items():
@@ -165,8 +213,9 @@ def test_what_talks_in_compose_is_allowed_and_nothing_else_in_the_namespace(clus
         for (a, src), (b, dst) in itertools.product(stack.items(), stack.items()):
             for port_name, (port, protocol) in dst.ports.items():
                 expected = (a, b) in talks
-                assert cluster.allows(src, dst, port, protocol) == expected, \
+                assert cluster.allows(src, dst, port, protocol) == expected, (
                     f"{name}: {a} -> {b}:{port_name} should be {'allowed' if expected else 'denied'}"
+                )
         for a, src in stack.items():
             for server, port in managed.items():
                 expected = (a, server) in talks
@@ -202,7 +251,9 @@ def test_the_edge_reaches_the_gateway_and_nothing_else(clusters):
             for pod in cluster.pods.values():
                 if pod.namespace == "polls" and pod.name != "gateway":
                     for port, protocol in pod.ports.values():
-                        assert not cluster.allows(controller, pod, port, protocol), f"{name}: {controller.name} -> {pod.name}"
+                        assert not cluster.allows(controller, pod, port, protocol), (
+                            f"{name}: {controller.name} -> {pod.name}"
+                        )
         for stranger in STRANGERS:
             assert not cluster.allows(stranger, gateway_pod, gateway_port), f"{name}: {stranger.name}"
 
@@ -267,23 +318,36 @@ def test_settings_yaml_is_the_one_place_to_change(tmp_path):
         redis={"protocol": "TCP", "port": 6390},
         postgres={"protocol": "TCP", "port": 5433},
         nodeLocalDNS=[{"ipBlock": {"cidr": "169.254.25.10/32"}}],
-        edgeControllers=[{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}},
-                          "podSelector": {"matchLabels": {"app": "my-proxy"}}}],
+        edgeControllers=[
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}},
+                "podSelector": {"matchLabels": {"app": "my-proxy"}},
+            }
+        ],
     )
     (component / "settings.yaml").write_text(yaml.safe_dump(settings))
     overlay = tmp_path / "overlay"
     overlay.mkdir()
-    (overlay / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [os.path.relpath(K8S / "base", overlay)],
-        "components": [os.path.relpath(component, overlay)],
-    }))
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(K8S / "base", overlay)],
+                "components": [os.path.relpath(component, overlay)],
+            }
+        )
+    )
     cluster = Cluster(kustomize(overlay))
 
     def uses(port):
-        return {p["metadata"]["name"] for p in cluster.policies
-                for rule in p["spec"].get("egress", []) for entry in rule.get("ports", [])
-                if entry.get("port") == port}
+        return {
+            p["metadata"]["name"]
+            for p in cluster.policies
+            for rule in p["spec"].get("egress", [])
+            for entry in rule.get("ports", [])
+            if entry.get("port") == port
+        }
 
     assert uses(6390) == {"web", "api", "worker", "beat"}
     assert uses(5433) == {"web", "api", "worker", "migrate"}

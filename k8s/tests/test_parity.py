@@ -5,7 +5,6 @@ import re
 
 import pytest
 import yaml
-
 from conftest import REPO, by_kind_name, pod_spec
 
 SERVICES = ("gateway", "web", "api", "worker", "beat", "static", "migrate")
@@ -20,8 +19,7 @@ def compose():
 
 def k8s_container(objects, service):
     kind = "Job" if service == "migrate" else "Deployment"
-    matches = [o for o in objects if o["kind"] == kind
-               and o["metadata"]["name"].split("-")[0] == service]
+    matches = [o for o in objects if o["kind"] == kind and o["metadata"]["name"].split("-")[0] == service]
     assert len(matches) == 1, service
     return matches[0], pod_spec(matches[0])["containers"][0]
 
@@ -73,8 +71,9 @@ def test_same_health_checks_and_ports(local, compose, service):
     # An HTTP check on the replica's own port: a URL (Python, curl) or a request written to bash's
     # /dev/tcp (web and api: cheap to start inside a small CPU quota).
     command = " ".join(test)
-    url = (re.search(r"http://127\.0\.0\.1:(\d+|\{[^}]*PORT[^}]*\})(/\w+)", command)
-           or re.search(r"/dev/tcp/127\.0\.0\.1/(\d+|\$+\{?PORT\}?) .*?'GET (/\w+) ", command))
+    url = re.search(r"http://127\.0\.0\.1:(\d+|\{[^}]*PORT[^}]*\})(/\w+)", command) or re.search(
+        r"/dev/tcp/127\.0\.0\.1/(\d+|\$+\{?PORT\}?) .*?'GET (/\w+) ", command
+    )
     if url:
         # The compose check may read the port from the image's PORT, as gunicorn does.
         port = int(url.group(1)) if url.group(1).isdigit() else image_port(c["image"].rsplit(":", 1)[0])
@@ -99,17 +98,20 @@ def test_same_environment(local, compose, service):
     env_from = c.get("envFrom", [])
     if env_files:
         assert env_files == ["config.env", "secrets.env"]
-        (config_map,) = [o for o in local if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("polls-config")]
+        (config_map,) = [
+            o for o in local if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("polls-config")
+        ]
         # The generated name carries the content hash (polls-config-<hash>), so a config change
         # rolls every pod that reads it.
         assert re.fullmatch(r"polls-config-[a-z0-9]{10}", config_map["metadata"]["name"])
-        assert env_from == [{"configMapRef": {"name": config_map["metadata"]["name"]}},
-                            {"secretRef": {"name": "polls-secrets"}}]
+        assert env_from == [
+            {"configMapRef": {"name": config_map["metadata"]["name"]}},
+            {"secretRef": {"name": "polls-secrets"}},
+        ]
         assert "env" not in c
     else:
         assert not env_from
-        documented = set(re.findall(r"^\| `([A-Z_]+)` \|",
-                                    (REPO / "gateway" / "README.md").read_text(), flags=re.M))
+        documented = set(re.findall(r"^\| `([A-Z_]+)` \|", (REPO / "gateway" / "README.md").read_text(), flags=re.M))
         assert {e["name"] for e in c.get("env", [])} <= documented
     assert "environment" not in compose[service], "compose values belong in config.env"
 
@@ -140,8 +142,9 @@ def test_grace_periods_cover_compose_ones(local, compose):
 
 def test_every_compose_service_exists_in_kubernetes(local, compose):
     """No service is added to one and forgotten in the other."""
-    k8s_names = {o["metadata"]["name"].split("-")[0] for o in local
-                 if o["kind"] in ("Deployment", "StatefulSet", "Job")}
+    k8s_names = {
+        o["metadata"]["name"].split("-")[0] for o in local if o["kind"] in ("Deployment", "StatefulSet", "Job")
+    }
     assert set(compose) == k8s_names
     for service in ("gateway", "web", "api", "static"):
         assert by_kind_name(local, "Service", service)

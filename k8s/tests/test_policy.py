@@ -2,9 +2,7 @@
 safe rollouts and shutdowns, disruption budgets, singletons, migrations (network isolation:
 test_network_policies.py)."""
 
-
 import pytest
-
 from conftest import K8S, REPO, by_kind_name, pod_spec, polls_config, read_env_file, workloads
 
 STATELESS = ("gateway", "web", "api", "static", "worker")
@@ -169,9 +167,7 @@ def test_web_api_and_worker_wait_for_migrations(renders):
             deployment = by_kind_name(objects, "Deployment", service)
             init = pod_spec(deployment).get("initContainers", [])
             assert len(init) == 1, f"{name}: {service}"
-            assert init[0]["command"] == [
-                "python", "manage.py", "wait_for_migrations", "--timeout", "600"
-            ]
+            assert init[0]["command"] == ["python", "manage.py", "wait_for_migrations", "--timeout", "600"]
             assert init[0]["image"] == containers(deployment)[0]["image"]
 
 
@@ -251,8 +247,9 @@ def test_production_keeps_every_limit_the_load_stacks_relax(production):
 def test_keda_reads_the_broker_the_workers_use(production):
     """KEDA's queue-length triggers reach the production broker of secret.example.yaml: same host
     and port, TLS exactly when the broker URL is rediss://."""
-    import yaml
     from urllib.parse import urlsplit
+
+    import yaml
 
     secret = yaml.safe_load((K8S / "overlays" / "production" / "secret.example.yaml").read_text())
     broker = urlsplit(secret["stringData"]["CELERY_BROKER_URL"])
@@ -288,8 +285,7 @@ def test_services_behind_the_gateway_are_headless_and_named_fully(production):
     # The edge controller's pods name the client; trusting every address would let anyone.
     trusted = env["GATEWAY_TRUSTED_PROXIES"].replace(",", " ").split()
     assert trusted and not {"0.0.0.0/0", "::/0"} & set(trusted)
-    for key, service in (("WEB_UPSTREAM", "web"), ("API_UPSTREAM", "api"),
-                         ("STATIC_UPSTREAM", "static")):
+    for key, service in (("WEB_UPSTREAM", "web"), ("API_UPSTREAM", "api"), ("STATIC_UPSTREAM", "static")):
         svc = by_kind_name(production, "Service", service)
         assert svc["spec"]["clusterIP"] == "None", service
         port = svc["spec"]["ports"][0]["port"]

@@ -11,7 +11,6 @@ import shutil
 
 import pytest
 import yaml
-
 from conftest import K8S, OVERLAYS, kustomize
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4

@@ -1,7 +1,6 @@
 """Every overlay and every combination of components renders, with the basics right."""
 
 import pytest
-
 from conftest import COMPONENTS, OVERLAYS, component_sets, render_components, render_overlay
 
 

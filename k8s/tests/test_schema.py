@@ -9,7 +9,6 @@ import json
 
 import kubernetes_validate
 import pytest
-
 from conftest import K8S
 
 # The oldest minor still in mainstream cloud support when written, the version of the kubectl

@@ -53,8 +53,13 @@ def test_efficiency():
 
 def test_connection_budget_counts_threads_and_celery_children():
     """web/api: workers x threads per replica; worker: concurrency; beat and migrate one each."""
-    budget = connection_budget({"web": 3, "api": 4, "worker": 2}, gunicorn_workers=2, gunicorn_threads=4,
-                               celery_concurrency=2, max_connections=100)
+    budget = connection_budget(
+        {"web": 3, "api": 4, "worker": 2},
+        gunicorn_workers=2,
+        gunicorn_threads=4,
+        celery_concurrency=2,
+        max_connections=100,
+    )
     assert budget.by_service == {"web": 24, "api": 32, "worker": 4, "beat": 1, "migrate": 1}
     assert budget.total == 62
     assert budget.usable == 97
@@ -62,11 +67,13 @@ def test_connection_budget_counts_threads_and_celery_children():
 
 
 def test_connection_budget_warns_before_the_limit():
-    budget = connection_budget({"web": 5, "api": 5}, gunicorn_workers=2, gunicorn_threads=4,
-                               celery_concurrency=2, max_connections=100)
+    budget = connection_budget(
+        {"web": 5, "api": 5}, gunicorn_workers=2, gunicorn_threads=4, celery_concurrency=2, max_connections=100
+    )
     assert budget.total == 82 and budget.needs_pooler and not budget.over_limit
-    budget = connection_budget({"api": 20}, gunicorn_workers=2, gunicorn_threads=4,
-                               celery_concurrency=2, max_connections=100)
+    budget = connection_budget(
+        {"api": 20}, gunicorn_workers=2, gunicorn_threads=4, celery_concurrency=2, max_connections=100
+    )
     assert budget.over_limit
 
 
@@ -92,16 +99,29 @@ def test_export_figures_span_from_first_start_to_last_finish():
 
 def test_capacity_plan_from_a_report():
     """Replicas come from the fitted curve at 50 % utilisation; the budget follows from them."""
-    bench = {"phases": {
-        "api_scaling": {"quota_per_replica": 0.3,
-                        "rps": {"1": {"n": 3, "median": 100}, "2": {"n": 3, "median": 180}}},
-        "workers": {"quota_per_worker": 0.3,
-                    "exports_per_second": {"1": {"n": 2, "median": 20}, "2": {"n": 2, "median": 40}}},
-        "latency": {"latency_ms": {"p99": {"n": 3, "median": 30}}},
-        "cost": {"cpu_ms_per_request": {"web": {"median": 5}, "api": {"median": 10}}},
-    }}
-    result = plan(bench, target_rps=300, p99_ms=50, shares={"web": 0.6, "api": 0.4},
-                  exports_per_request=0.01, env={}, max_connections=200)
+    bench = {
+        "phases": {
+            "api_scaling": {
+                "quota_per_replica": 0.3,
+                "rps": {"1": {"n": 3, "median": 100}, "2": {"n": 3, "median": 180}},
+            },
+            "workers": {
+                "quota_per_worker": 0.3,
+                "exports_per_second": {"1": {"n": 2, "median": 20}, "2": {"n": 2, "median": 40}},
+            },
+            "latency": {"latency_ms": {"p99": {"n": 3, "median": 30}}},
+            "cost": {"cpu_ms_per_request": {"web": {"median": 5}, "api": {"median": 10}}},
+        }
+    }
+    result = plan(
+        bench,
+        target_rps=300,
+        p99_ms=50,
+        shares={"web": 0.6, "api": 0.4},
+        exports_per_request=0.01,
+        env={},
+        max_connections=200,
+    )
     assert result["latency_target_known_met"]
     # Replicas are counted in the size they were measured at, and the printed plan says so.
     assert {s["replica_cpu"] for s in result["services"].values()} == {0.3}

@@ -13,8 +13,14 @@ def _steady(first: float, last: float, latency_s: float = 0.01, ok: bool = True)
 
 
 def test_recovery_is_the_start_of_a_stable_stretch_not_a_lone_blip_long_after():
-    events = (_steady(0, 10) + _steady(10, 12, ok=False) + _steady(12, 14, latency_s=1.5)
-              + _steady(14, 25) + _steady(25, 25.1, latency_s=0.5) + _steady(25.1, 40))
+    events = (
+        _steady(0, 10)
+        + _steady(10, 12, ok=False)
+        + _steady(12, 14, latency_s=1.5)
+        + _steady(14, 25)
+        + _steady(25, 25.1, latency_s=0.5)
+        + _steady(25.1, 40)
+    )
     figures = compute(events, start=10, end=12, run_end=40)
     assert figures.failed_in_window == 20
     assert figures.recovery_s == 2.0, "slow until 14 s, normal for good from then; the blip at 25 s is noise"

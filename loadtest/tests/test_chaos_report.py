@@ -12,9 +12,13 @@ def _result(name: str, passed: bool) -> DrillResult:
     timeline = {"t": [0.0, 0.1, 0.2], "ok": [4, 3, 4], "failed": [0, 1 - passed, 0]}
     per_second = {"t": [0.0], "p50_ms": [5.0], "p99_ms": [20.0]}
     return DrillResult(
-        name=name, title=f"{name} title", criterion="zero failed requests", passed=passed,
+        name=name,
+        title=f"{name} title",
+        criterion="zero failed requests",
+        passed=passed,
         checks=[Check("zero failed requests", passed, f"{1 - passed} failed of 11")],
-        figures=Figures(sent=11, failed=1 - passed, window=(0.1, 0.2)), seconds=1.0,
+        figures=Figures(sent=11, failed=1 - passed, window=(0.1, 0.2)),
+        seconds=1.0,
         results={"timeline": timeline, "per_second": per_second, "marks": [{"t": 0.1, "label": "fault"}]},
     )
 

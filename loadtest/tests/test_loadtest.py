@@ -77,8 +77,9 @@ def stalling_server():
 def test_a_stall_counts_for_every_request_scheduled_during_it(stalling_server, tmp_path):
     """A 0.6 s stall hurts every slot scheduled in it, not just the few requests in flight."""
     host, port = stalling_server.server_address
-    run = OpenLoopRun(LoadSettings(target=f"http://{host}:{port}", rate=100, duration=3, users=2,
-                                   mix={"healthz": 1}, timeout=5))
+    run = OpenLoopRun(
+        LoadSettings(target=f"http://{host}:{port}", rate=100, duration=3, users=2, mix={"healthz": 1}, timeout=5)
+    )
     run.start()
     time.sleep(1.2)
     run.mark("stall")
@@ -109,11 +110,37 @@ def test_a_short_mixed_run_on_the_stack_writes_a_full_report_without_errors():
     except requests.RequestException as error:
         pytest.fail(f"no stack at {TARGET} ({error}): run `make test`, or `make up` and set LOADTEST_TARGET")
     # Few votes per poll, so most users can still vote; idempotent when the data is there.
-    STACK.exec("api", "python", "manage.py", "seed", "--allow-public-password", "--users", "20",
-               "--polls", "20", "--votes-per-poll", "3")
+    STACK.exec(
+        "api",
+        "python",
+        "manage.py",
+        "seed",
+        "--allow-public-password",
+        "--users",
+        "20",
+        "--polls",
+        "20",
+        "--votes-per-poll",
+        "3",
+    )
 
-    command = [sys.executable, "-m", "polls_loadtest.load", "--target", TARGET, "--duration", "10", "--rate", "10",
-               "--users", "10", "--mix", "browse:6,api:3,export:1", "--max-failed", "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "polls_loadtest.load",
+        "--target",
+        TARGET,
+        "--duration",
+        "10",
+        "--rate",
+        "10",
+        "--users",
+        "10",
+        "--mix",
+        "browse:6,api:3,export:1",
+        "--max-failed",
+        "0",
+    ]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
     print(finished.stdout, finished.stderr)
     assert finished.returncode == 0, finished.stdout + finished.stderr

@@ -2,8 +2,8 @@
 
 from rest_framework import serializers
 
-from runtime.url_numbers import BIGINT_MAX, id_number
 from domain.models import Choice, Poll
+from runtime.url_numbers import BIGINT_MAX, id_number
 
 
 class IdField(serializers.IntegerField):

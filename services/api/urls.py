@@ -7,7 +7,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 import runtime.url_numbers  # noqa: F401  (registers the `id` path converter)
-
 from api.views.auth import TokenObtainApi
 from api.views.exports import ExportCreateApi, ExportDetailApi, ExportDownloadApi
 from api.views.polls import PollDetailApi, PollListCreateApi, PollResultsApi, PollVoteApi

@@ -39,7 +39,9 @@ def polls_changed() -> None:
     cache.set(_VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
-def cached_poll_list(key: str, build: Callable[[], T], *, timeout: int, stored_as: Callable[[T], str] | None = None) -> T:
+def cached_poll_list(
+    key: str, build: Callable[[], T], *, timeout: int, stored_as: Callable[[T], str] | None = None
+) -> T:
     """Return build(), cached under the current polls version: any poll or vote change misses.
 
     On a miss one caller builds while concurrent callers for the same key wait for its result

@@ -9,9 +9,7 @@ class Poll(models.Model):
     """A question that users may vote on while now lies between opens_at and closes_at."""
 
     question = models.CharField(max_length=200)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="polls"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="polls")
     opens_at = models.DateTimeField()
     closes_at = models.DateTimeField()
     # Set by the periodic close task once closes_at has passed: results are final from then on.
@@ -22,9 +20,7 @@ class Poll(models.Model):
         ordering = ["-opens_at", "-id"]
         indexes = [models.Index(fields=["opens_at", "closes_at"], name="poll_open_window")]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(closes_at__gt=F("opens_at")), name="poll_closes_after_it_opens"
-            )
+            models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="poll_closes_after_it_opens")
         ]
 
     def __str__(self) -> str:

@@ -62,9 +62,7 @@ def _check_migrations() -> str:
 
 @functools.cache
 def _redis_client() -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.CACHES["default"]["LOCATION"], socket_connect_timeout=0.5, socket_timeout=0.5
-    )
+    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_connect_timeout=0.5, socket_timeout=0.5)
 
 
 def _check_redis() -> str:

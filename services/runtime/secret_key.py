@@ -19,9 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 # The placeholder of the example Secret manifests (k8s/base and k8s/overlays/production).
 PLACEHOLDER_MARK = "CHANGE-ME"
-HOW_TO_GENERATE = (
-    "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
-)
+HOW_TO_GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
 
 _weak_key_allowed = False
 

@@ -99,7 +99,7 @@ def sweep(routes: list[Route], *, valid_ids: list[str]) -> list[Attempt]:
     """
     attempts = []
     for route in routes:
-        for value in (valid_ids if route.slots else [""]):
+        for value in valid_ids if route.slots else [""]:
             path = route.url(value)
             attempts += [Attempt("GET", path), Attempt("HEAD", path)]
             attempts += [Attempt("GET", f"{path}?{query}") for query in HOSTILE_QUERIES]

@@ -31,11 +31,22 @@ def _free_port() -> int:
 @pytest.fixture
 def gunicorn():
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "2",
-           "DRAIN_SECONDS": "0", "GUNICORN_GRACEFUL_TIMEOUT": "10", "PROMETHEUS_MULTIPROC_DIR": ""}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_THREADS": "2",
+        "DRAIN_SECONDS": "0",
+        "GUNICORN_GRACEFUL_TIMEOUT": "10",
+        "PROMETHEUS_MULTIPROC_DIR": "",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "tests.slow_wsgi:app"],
-        cwd=SERVICES, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=SERVICES,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _answers(url), timeout=15, what="gunicorn to answer")

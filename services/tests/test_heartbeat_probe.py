@@ -11,7 +11,11 @@ SERVICES = Path(__file__).resolve().parents[1]
 
 def _probe(heartbeat: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "worker.heartbeat"], cwd=SERVICES, capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", "worker.heartbeat"],
+        cwd=SERVICES,
+        capture_output=True,
+        text=True,
+        timeout=30,
         env={"PATH": os.environ.get("PATH", ""), "HEARTBEAT_FILE": str(heartbeat), **env},
     )
 

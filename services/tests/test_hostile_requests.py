@@ -88,7 +88,8 @@ def test_every_form_rejects_hostile_values_with_a_4xx_or_the_form_again(world):
 def test_nul_bytes_in_a_query_or_form_are_a_400(client, world):
     assert client.get("/?page=1%00").status_code == 400
     assert client.get("/api/polls/?status=open%00").json() == {
-        "detail": "NUL characters are not allowed in the request."}
+        "detail": "NUL characters are not allowed in the request."
+    }
     assert client.post("/accounts/login/", {"username": "a\x00", "password": "b"}).status_code == 400
 
 

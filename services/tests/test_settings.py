@@ -25,7 +25,11 @@ PRODUCTION_ENV = {
 
 
 def _manage(settings: str, env: dict, *args: str) -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "POSTGRES_", "CACHE_", "CELERY_"))}
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "POSTGRES_", "CACHE_", "CELERY_"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=SERVICES,
@@ -56,9 +60,7 @@ def test_every_variable_the_code_reads_is_in_the_readme_table():
     import re
 
     code = "\n".join(p.read_text() for p in _service_modules())
-    read = set(re.findall(r'env_\w+\("([A-Z_]+)"', code)) | set(
-        re.findall(r'os\.environ\.get\("([A-Z_]+)"', code)
-    )
+    read = set(re.findall(r'env_\w+\("([A-Z_]+)"', code)) | set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', code))
     read -= {"DJANGO_SETTINGS_MODULE"}
     table = re.findall(r"^\| `([A-Z_]+)` \|", (REPO / "README.md").read_text(), re.M)
     assert sorted(set(table)) == sorted(table), "a variable is listed twice"
@@ -90,7 +92,9 @@ def test_the_readme_table_gives_the_code_defaults():
                 default = ",".join(default)
             cell = rows[name].strip()
             if re.fullmatch(r"`[^`]*`", cell):  # a plain value, not "required" or a per-service note
-                assert cell == f"`{default}`", f"{name}: the README says {cell}, {module.name} falls back to {default!r}"
+                assert cell == f"`{default}`", (
+                    f"{name}: the README says {cell}, {module.name} falls back to {default!r}"
+                )
                 checked += 1
     assert checked >= 25  # the parser still finds the defaults
 
@@ -126,8 +130,14 @@ def test_merged_settings_have_every_setting_of_every_role(merged):
         "names = lambda role: {n for n in vars(importlib.import_module(f'config.settings.{role}')) if n.isupper()}\n"
         "print(json.dumps(sorted((names('web') | names('api') | names('worker')) - names(sys.argv[1]))))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, merged], cwd=SERVICES, env={**os.environ, **PRODUCTION_ENV},
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script, merged],
+        cwd=SERVICES,
+        env={**os.environ, **PRODUCTION_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [], f"settings of a role missing from config.settings.{merged}"
 
@@ -140,10 +150,17 @@ def test_a_rotated_key_still_accepts_signatures_of_the_former_one():
     token = signing.dumps("still valid", key=old_key)
     script = "import django; django.setup(); from django.core import signing; print(signing.loads(%r))" % token
     env = {**os.environ, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings.web"}
-    rotated = subprocess.run([sys.executable, "-c", script], cwd=SERVICES, capture_output=True, text=True, timeout=60,
-                             env={**env, "DJANGO_SECRET_KEY_FALLBACKS": old_key})
-    without = subprocess.run([sys.executable, "-c", script], cwd=SERVICES, capture_output=True, text=True, timeout=60,
-                             env=env)
+    rotated = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=SERVICES,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "DJANGO_SECRET_KEY_FALLBACKS": old_key},
+    )
+    without = subprocess.run(
+        [sys.executable, "-c", script], cwd=SERVICES, capture_output=True, text=True, timeout=60, env=env
+    )
 
     assert rotated.stdout.splitlines()[-1] == "still valid", rotated.stderr
     assert "BadSignature" in without.stderr
@@ -173,7 +190,13 @@ def test_a_mistyped_throttle_rate_stops_start_up_naming_it(monkeypatch, value):
 
 def test_a_mistyped_gunicorn_number_stops_start_up_naming_it():
     """gunicorn's config reads its variables through config.env, like the settings do."""
-    result = subprocess.run([sys.executable, "-c", "import config.gunicorn"], cwd=SERVICES, capture_output=True,
-                            text=True, timeout=60, env={**os.environ, "GUNICORN_WORKERS": "two"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.gunicorn"],
+        cwd=SERVICES,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GUNICORN_WORKERS": "two"},
+    )
     assert result.returncode != 0
     assert "GUNICORN_WORKERS must be an integer, got 'two'." in result.stderr

@@ -2,8 +2,8 @@
 
 from django import forms
 
-from runtime.url_numbers import BIGINT_MAX, id_number
 from domain.models import Poll
+from runtime.url_numbers import BIGINT_MAX, id_number
 
 
 class IdField(forms.IntegerField):

@@ -92,8 +92,16 @@ def _fit_note(points: int, kappa: float) -> str:
     return "two points: kappa fixed at 0 (Amdahl), optimistic at large N"
 
 
-def plan(bench: dict, *, target_rps: float, p99_ms: float, shares: dict[str, float],
-         exports_per_request: float, env: dict[str, str], max_connections: int) -> dict:
+def plan(
+    bench: dict,
+    *,
+    target_rps: float,
+    p99_ms: float,
+    shares: dict[str, float],
+    exports_per_request: float,
+    env: dict[str, str],
+    max_connections: int,
+) -> dict:
     """Return the replicas per service and the connection budget for target_rps."""
     points = measured_points(bench)
     if "api" in points and (web := web_point(bench, points["api"])):
@@ -115,11 +123,15 @@ def plan(bench: dict, *, target_rps: float, p99_ms: float, shares: dict[str, flo
         curve = fit(points[service])
         replicas = curve.replicas_for(rate / HEADROOM) if rate > 0 else 1
         services[service] = {
-            "demand": round(rate, 2), "one_replica": round(curve.lam, 2),
+            "demand": round(rate, 2),
+            "one_replica": round(curve.lam, 2),
             "ceiling": round(curve.ceiling, 2) if math.isfinite(curve.ceiling) else None,
             "practical_max": curve.practical_max() if math.isfinite(curve.ceiling) else None,
-            "sigma": round(curve.sigma, 4), "kappa": round(curve.kappa, 6),
-            "points": points[service], "replicas": replicas, "replica_cpu": sizes.get(service),
+            "sigma": round(curve.sigma, 4),
+            "kappa": round(curve.kappa, 6),
+            "points": points[service],
+            "replicas": replicas,
+            "replica_cpu": sizes.get(service),
             "fit_note": _fit_note(len(points[service]), curve.kappa),
         }
     # An unreachable demand is budgeted at the practical maximum (90 % of the ceiling): the most
@@ -133,47 +145,72 @@ def plan(bench: dict, *, target_rps: float, p99_ms: float, shares: dict[str, flo
         max_connections=max_connections,
     )
     return {
-        "target_rps": target_rps, "p99_ms": p99_ms, "headroom": HEADROOM,
-        "measured_p99_at_headroom_ms": measured_p99, "latency_target_known_met": latency_ok,
+        "target_rps": target_rps,
+        "p99_ms": p99_ms,
+        "headroom": HEADROOM,
+        "measured_p99_at_headroom_ms": measured_p99,
+        "latency_target_known_met": latency_ok,
         "services": services,
-        "postgres": {"by_service": budget.by_service, "total": budget.total, "usable": budget.usable,
-                     "max_connections": budget.max_connections, "share": round(budget.share, 3),
-                     "needs_pooler": budget.needs_pooler, "over_limit": budget.over_limit},
+        "postgres": {
+            "by_service": budget.by_service,
+            "total": budget.total,
+            "usable": budget.usable,
+            "max_connections": budget.max_connections,
+            "share": round(budget.share, 3),
+            "needs_pooler": budget.needs_pooler,
+            "over_limit": budget.over_limit,
+        },
     }
 
 
 def render(result: dict) -> str:
-    lines = [f"Capacity for {result['target_rps']:g} requests/s with p99 <= {result['p99_ms']:g} ms "
-             f"(replicas planned at {100 * result['headroom']:.0f} % of their fitted capacity):"]
+    lines = [
+        f"Capacity for {result['target_rps']:g} requests/s with p99 <= {result['p99_ms']:g} ms "
+        f"(replicas planned at {100 * result['headroom']:.0f} % of their fitted capacity):"
+    ]
     if not result["latency_target_known_met"]:
-        lines.append(f"  WARNING: the bench measured p99 {result['measured_p99_at_headroom_ms']} ms at "
-                     f"{100 * result['headroom']:.0f} % load, above {result['p99_ms']:g} ms: no measured "
-                     "utilisation meets the latency target; these counts are a lower bound.")
+        lines.append(
+            f"  WARNING: the bench measured p99 {result['measured_p99_at_headroom_ms']} ms at "
+            f"{100 * result['headroom']:.0f} % load, above {result['p99_ms']:g} ms: no measured "
+            "utilisation meets the latency target; these counts are a lower bound."
+        )
     for service, s in result["services"].items():
         if "error" in s:
             lines.append(f"  {service:7s} {s['error']}")
             continue
         size = f" at {s['replica_cpu']:g} CPU" if s.get("replica_cpu") else ""
-        curve = (f"one replica{size} {s['one_replica']:g}/s, sigma {s['sigma']}, kappa {s['kappa']}, "
-                 f"ceiling {s['ceiling'] if s['ceiling'] is not None else 'none'}/s; {s['fit_note']}")
+        curve = (
+            f"one replica{size} {s['one_replica']:g}/s, sigma {s['sigma']}, kappa {s['kappa']}, "
+            f"ceiling {s['ceiling'] if s['ceiling'] is not None else 'none'}/s; {s['fit_note']}"
+        )
         if s["replicas"] is not None:
-            lines.append(f"  {service:7s} {s['replicas']} replica(s){size}  (demand {s['demand']:g}/s at "
-                         f"{100 * result['headroom']:.0f} %; {curve})")
+            lines.append(
+                f"  {service:7s} {s['replicas']} replica(s){size}  (demand {s['demand']:g}/s at "
+                f"{100 * result['headroom']:.0f} %; {curve})"
+            )
         else:
-            lines.append(f"  {service:7s} UNREACHABLE: {s['demand']:g}/s at {100 * result['headroom']:.0f} % "
-                         f"needs {s['demand'] / result['headroom']:g}/s, above the fitted ceiling; "
-                         f"budgeted at {s['practical_max']} replica(s) (90 % of it). Remove the shared "
-                         f"bottleneck (sigma) first. ({curve})")
+            lines.append(
+                f"  {service:7s} UNREACHABLE: {s['demand']:g}/s at {100 * result['headroom']:.0f} % "
+                f"needs {s['demand'] / result['headroom']:g}/s, above the fitted ceiling; "
+                f"budgeted at {s['practical_max']} replica(s) (90 % of it). Remove the shared "
+                f"bottleneck (sigma) first. ({curve})"
+            )
     pg = result["postgres"]
     parts = " + ".join(f"{k} {v}" for k, v in pg["by_service"].items())
-    lines.append(f"PostgreSQL connections: {parts} = {pg['total']} of {pg['usable']} usable "
-                 f"(max_connections {pg['max_connections']} minus reserved), {100 * pg['share']:.0f} %.")
+    lines.append(
+        f"PostgreSQL connections: {parts} = {pg['total']} of {pg['usable']} usable "
+        f"(max_connections {pg['max_connections']} minus reserved), {100 * pg['share']:.0f} %."
+    )
     if pg["over_limit"]:
-        lines.append("  WARNING: over max_connections: put a pooler (PgBouncer, transaction mode) in front "
-                     "of PostgreSQL, or raise max_connections.")
+        lines.append(
+            "  WARNING: over max_connections: put a pooler (PgBouncer, transaction mode) in front "
+            "of PostgreSQL, or raise max_connections."
+        )
     elif pg["needs_pooler"]:
-        lines.append(f"  WARNING: above {100 * POOLER_THRESHOLD:.0f} % of the limit: a pooler (PgBouncer, "
-                     "transaction mode, CONN_MAX_AGE=0) is needed before the next scale-out.")
+        lines.append(
+            f"  WARNING: above {100 * POOLER_THRESHOLD:.0f} % of the limit: a pooler (PgBouncer, "
+            "transaction mode, CONN_MAX_AGE=0) is needed before the next scale-out."
+        )
     return "\n".join(lines)
 
 
@@ -182,20 +219,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-rps", type=float, required=True)
     parser.add_argument("--p99-ms", type=float, default=50)
     parser.add_argument("--bench", type=Path, default=LATEST, help="a bench.json (default: the latest)")
-    parser.add_argument("--shares", default="web:0.6,api:0.4",
-                        help="share of requests each service serves (the default is the mixed scenario's)")
-    parser.add_argument("--exports-per-request", type=float, default=0.01,
-                        help="exports started per api request")
-    parser.add_argument("--max-connections", type=int, default=200,
-                        help="PostgreSQL max_connections (docker-compose.yml sets 200)")
+    parser.add_argument(
+        "--shares",
+        default="web:0.6,api:0.4",
+        help="share of requests each service serves (the default is the mixed scenario's)",
+    )
+    parser.add_argument("--exports-per-request", type=float, default=0.01, help="exports started per api request")
+    parser.add_argument(
+        "--max-connections", type=int, default=200, help="PostgreSQL max_connections (docker-compose.yml sets 200)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not args.bench.exists():
         print(f"No benchmark report at {args.bench}: run `make bench` first.", file=sys.stderr)
         return 2
-    result = plan(json.loads(args.bench.read_text()), target_rps=args.target_rps, p99_ms=args.p99_ms,
-                  shares=parse_shares(args.shares), exports_per_request=args.exports_per_request,
-                  env=read_env(CONFIG_ENV), max_connections=args.max_connections)
+    result = plan(
+        json.loads(args.bench.read_text()),
+        target_rps=args.target_rps,
+        p99_ms=args.p99_ms,
+        shares=parse_shares(args.shares),
+        exports_per_request=args.exports_per_request,
+        env=read_env(CONFIG_ENV),
+        max_connections=args.max_connections,
+    )
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
 

@@ -20,7 +20,10 @@ def export_figures(rows: list[dict]) -> dict:
     waits = sorted(1000 * (r["started"] - (r.get("queued") or r["created"])) for r in done)
     figures.update(
         exports_per_second=round(len(done) / span, 2) if span > 0 else None,
-        queue_wait_ms={"p50": round(percentile(waits, 50), 1), "p99": round(percentile(waits, 99), 1),
-                       "max": round(waits[-1], 1)},
+        queue_wait_ms={
+            "p50": round(percentile(waits, 50), 1),
+            "p99": round(percentile(waits, 99), 1),
+            "max": round(waits[-1], 1),
+        },
     )
     return figures

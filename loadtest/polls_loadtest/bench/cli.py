@@ -29,12 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each measurement (spread)")
     parser.add_argument("--quick", action="store_true", help="2 repeats, shorter runs (a smoke test)")
     parser.add_argument("--only", default=",".join(PHASES), help=f"phases to run: {','.join(PHASES)}")
-    parser.add_argument("--keep", action="store_true", help="leave the polls-bench stack running (a failed run always does)")
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the polls-bench stack running (a failed run always does)"
+    )
     parser.add_argument("--no-build", action="store_true", help="do not rebuild the images")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    plan = (phases.Plan(repeats=2, wrk_seconds=3, latency_seconds=10, mixed_seconds=8, export_batch=80)
-            if args.quick else phases.Plan(repeats=args.repeats))
+    plan = (
+        phases.Plan(repeats=2, wrk_seconds=3, latency_seconds=10, mixed_seconds=8, export_batch=80)
+        if args.quick
+        else phases.Plan(repeats=args.repeats)
+    )
     only = [p for p in args.only.split(",") if p]
     wanted = set(only)
     for name in ("latency", "tuning"):  # both build on the gateway phase's capacity
@@ -50,12 +55,17 @@ def main(argv: list[str] | None = None) -> int:
 
     wrk.ensure_wrk()
     result: dict = {
-        "schema": 1, "tool": "polls_loadtest.bench",
+        "schema": 1,
+        "tool": "polls_loadtest.bench",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.machine(), "plan": plan.__dict__, "phases": {},
+        "machine": machine.machine(),
+        "plan": plan.__dict__,
+        "phases": {},
     }
-    say(f"machine: {result['machine']['cores']} cores, {result['machine']['cpu_model']}, "
-        f"load average {result['machine']['load_average']}")
+    say(
+        f"machine: {result['machine']['cores']} cores, {result['machine']['cpu_model']}, "
+        f"load average {result['machine']['load_average']}"
+    )
     say("starting the polls-bench stack (docker compose up --build --wait) ...")
     STACK.up("--scale", "api=1", "--scale", "web=1", "--scale", "worker=1", build=not args.no_build)
     try:
@@ -66,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         # A failed run keeps its stack, to look at what went wrong.
         if args.keep or "error" in result:
-            say(f"kept the {STACK.project} stack: docker compose -p {STACK.project} ps (or logs SERVICE);"
-                " remove it with `make bench-down`")
+            say(
+                f"kept the {STACK.project} stack: docker compose -p {STACK.project} ps (or logs SERVICE);"
+                " remove it with `make bench-down`"
+            )
         else:
             say(f"removing the {STACK.project} stack")
             STACK.down()

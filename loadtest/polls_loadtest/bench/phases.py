@@ -63,8 +63,10 @@ def _wrk(url: str, plan: Plan, say: Say, label: str) -> dict:
         result = wrk.run(url, seconds=plan.wrk_seconds, connections=plan.wrk_connections)
     row = {**result.as_dict(), "cpu_seconds": usage.cpu_by_service, "host_busy_pct": usage.host_busy_pct}
     note = " DISCARDED: wrk used over 70 % of a core" if result.discarded else ""
-    say(f"{label}: {result.rps:8.1f} req/s  p99 {result.latency_ms['p99']:.1f} ms  "
-        f"wrk CPU {100 * result.client_cpu:.0f} %, host {usage.host_busy_pct} % busy{note}")
+    say(
+        f"{label}: {result.rps:8.1f} req/s  p99 {result.latency_ms['p99']:.1f} ms  "
+        f"wrk CPU {100 * result.client_cpu:.0f} %, host {usage.host_busy_pct} % busy{note}"
+    )
     return row
 
 
@@ -88,10 +90,21 @@ def static_vs_django(plan: Plan, say: Say) -> dict:
     monolith = STACK.one("monolith")
     manifest = json.loads(STACK.exec("monolith", "cat", "/app/staticfiles/staticfiles.json"))
     asset = "/static/" + manifest["paths"]["web/site.css"]
-    result = _ab("static service", f"http://{STACK.one('static').ip}:8080{asset}",
-                 "django (one gunicorn)", f"http://{monolith.ip}:8000{asset}", plan, say)
-    return {"asset": asset, "quotas": STATIC_QUOTAS, **result, "target": 10.0,
-            "met": result["ratio"] is not None and result["ratio"] >= 10}
+    result = _ab(
+        "static service",
+        f"http://{STACK.one('static').ip}:8080{asset}",
+        "django (one gunicorn)",
+        f"http://{monolith.ip}:8000{asset}",
+        plan,
+        say,
+    )
+    return {
+        "asset": asset,
+        "quotas": STATIC_QUOTAS,
+        **result,
+        "target": 10.0,
+        "met": result["ratio"] is not None and result["ratio"] >= 10,
+    }
 
 
 def gateway_vs_direct(plan: Plan, say: Say) -> dict:
@@ -99,10 +112,21 @@ def gateway_vs_direct(plan: Plan, say: Say) -> dict:
     STACK.scale("api", 1)
     STACK.set_cpus(API_QUOTAS)
     path = "/api/polls/"
-    result = _ab("through gateway", f"http://{STACK.one('gateway').ip}:8080{path}",
-                 "direct to api", f"http://{STACK.one('api').ip}:8001{path}", plan, say)
-    return {"path": path, "quotas": API_QUOTAS, **result, "target": 0.85,
-            "met": result["ratio"] is not None and result["ratio"] >= 0.85}
+    result = _ab(
+        "through gateway",
+        f"http://{STACK.one('gateway').ip}:8080{path}",
+        "direct to api",
+        f"http://{STACK.one('api').ip}:8001{path}",
+        plan,
+        say,
+    )
+    return {
+        "path": path,
+        "quotas": API_QUOTAS,
+        **result,
+        "target": 0.85,
+        "met": result["ratio"] is not None and result["ratio"] >= 0.85,
+    }
 
 
 def _api_read(visitor) -> object:
@@ -114,8 +138,18 @@ def _api_read(visitor) -> object:
 API_READ = {"api": Scenario("api", _api_read)}
 
 
-def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict,
-              scenarios=SCENARIOS, say: Say, label: str, saturate: bool = False) -> dict:
+def _openloop(
+    target: str,
+    *,
+    rate: float,
+    seconds: float,
+    users: int,
+    mix: dict,
+    scenarios=SCENARIOS,
+    say: Say,
+    label: str,
+    saturate: bool = False,
+) -> dict:
     """Run the open-loop client; account CPU only over the schedule (not the sign-ins).
 
     saturate: the rate is above capacity, so every user is busy all the time and the client
@@ -124,8 +158,10 @@ def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict
     client-side timeout, and the backlog left at the end is dropped after 2 s.
     """
     timeout, drain = (seconds + 20, 2) if saturate else (5, 5)
-    run = OpenLoopRun(LoadSettings(target=target, rate=rate, duration=seconds, users=users, mix=mix,
-                                   timeout=timeout, drain=drain), scenarios=scenarios)
+    run = OpenLoopRun(
+        LoadSettings(target=target, rate=rate, duration=seconds, users=users, mix=mix, timeout=timeout, drain=drain),
+        scenarios=scenarios,
+    )
     run.start()
     deadline = time.monotonic() + 120
     while run.elapsed <= 0 and run._thread.is_alive() and time.monotonic() < deadline:
@@ -141,9 +177,12 @@ def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict
         service = name.split(":")[0]
         by_service[service] = by_service.get(service, 0) + tally["ok"] + tally["failed"]
     row = {
-        "rate": rate, "seconds": seconds, "users": users,
+        "rate": rate,
+        "seconds": seconds,
+        "users": users,
         "throughput": round(succeeded / seconds, 1),
-        "ok": summary["ok"], "failed": summary["failed"],
+        "ok": summary["ok"],
+        "failed": summary["failed"],
         "latency_ms": summary["latency_ms"],
         "service_time_ms": summary["service_time_ms"],
         "requests_by_service": by_service,
@@ -155,8 +194,11 @@ def _openloop(target: str, *, rate: float, seconds: float, users: int, mix: dict
     }
     lat = summary["latency_ms"]
     note = " DISCARDED: client used over 70 % of a core" if row["discarded"] else ""
-    say(f"{label}: {row['throughput']:7.1f} req/s done at {rate:g}/s offered, p50 {lat.get('p50', 0):.1f} "
-        f"p99 {lat.get('p99', 0):.1f} ms, failed {summary['failed']}, client CPU {client['cpu_percent_of_one_core']:.0f} %{note}")
+    say(
+        f"{label}: {row['throughput']:7.1f} req/s done at {rate:g}/s offered, p50 {lat.get('p50', 0):.1f} "
+        f"p99 {lat.get('p99', 0):.1f} ms, failed {summary['failed']}, "
+        f"client CPU {client['cpu_percent_of_one_core']:.0f} %{note}"
+    )
     return row
 
 
@@ -166,15 +208,30 @@ def read_latency(plan: Plan, say: Say, capacity: float) -> dict:
     rate = max(1.0, round(capacity * 0.5, 1))
     target = f"http://{STACK.one('gateway').ip}:8080"
     runs = [
-        _openloop(target, rate=rate, seconds=plan.latency_seconds, users=16, mix={"api": 1},
-                  scenarios=API_READ, say=say, label=f"  open loop {i + 1}/{plan.repeats}")
+        _openloop(
+            target,
+            rate=rate,
+            seconds=plan.latency_seconds,
+            users=16,
+            mix={"api": 1},
+            scenarios=API_READ,
+            say=say,
+            label=f"  open loop {i + 1}/{plan.repeats}",
+        )
         for i in range(plan.repeats)
     ]
     kept = [r for r in runs if not r["discarded"]]
     figures = {p: spread([r["latency_ms"][p] for r in kept if p in r["latency_ms"]]) for p in ("p50", "p99", "p99_9")}
-    return {"capacity_rps": capacity, "rate": rate, "quotas": API_QUOTAS, "runs": runs, "latency_ms": figures,
-            "discarded": len(runs) - len(kept), "target_p99_ms": 50,
-            "met": bool(figures["p99"].get("n")) and figures["p99"]["median"] <= 50}
+    return {
+        "capacity_rps": capacity,
+        "rate": rate,
+        "quotas": API_QUOTAS,
+        "runs": runs,
+        "latency_ms": figures,
+        "discarded": len(runs) - len(kept),
+        "target_p99_ms": 50,
+        "met": bool(figures["p99"].get("n")) and figures["p99"]["median"] <= 50,
+    }
 
 
 def api_scaling(plan: Plan, say: Say) -> dict:
@@ -191,9 +248,16 @@ def api_scaling(plan: Plan, say: Say) -> dict:
     STACK.scale("api", 1)
     rps = {n: spread(_kept(rows)) for n, rows in runs.items()}
     eff = round(rps["2"]["median"] / (2 * rps["1"]["median"]), 3) if rps["2"].get("n") and rps["1"].get("n") else None
-    return {"quota_per_replica": SCALING_QUOTA, "quotas": {"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]},
-            "rps": rps, "runs": runs, "host_busy_pct": _host_busy(runs),
-            "efficiency": eff, "target": 0.8, "met": eff is not None and eff >= 0.8}
+    return {
+        "quota_per_replica": SCALING_QUOTA,
+        "quotas": {"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]},
+        "rps": rps,
+        "runs": runs,
+        "host_busy_pct": _host_busy(runs),
+        "efficiency": eff,
+        "target": 0.8,
+        "met": eff is not None and eff >= 0.8,
+    }
 
 
 def _scale_api(url: str, replicas: int, say: Say) -> None:
@@ -206,8 +270,9 @@ def _scale_api(url: str, replicas: int, say: Say) -> None:
 
 def _host_busy(runs: dict[str, list[dict]]) -> dict[str, dict]:
     """How busy the host was in each side's runs (percent of all cores)."""
-    return {n: spread([r["host_busy_pct"] for r in rows if r.get("host_busy_pct") is not None])
-            for n, rows in runs.items()}
+    return {
+        n: spread([r["host_busy_pct"] for r in rows if r.get("host_busy_pct") is not None]) for n, rows in runs.items()
+    }
 
 
 def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
@@ -224,15 +289,19 @@ def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
             for w in workers:
                 docker("unpause", w.id)
     with Usage(STACK) as usage:  # while the workers build the batch (the queueing is done)
-        rows = json.loads(STACK.exec("api", "python", "-c", code, "collect", str(queued["first"]),
-                                     str(queued["last"]), "90", timeout=150))["rows"]
+        rows = json.loads(
+            STACK.exec(
+                "api", "python", "-c", code, "collect", str(queued["first"]), str(queued["last"]), "90", timeout=150
+            )
+        )["rows"]
     if pause:
         STACK.wait_healthy("worker", timeout=40)
     figures = export_figures(rows)
     figures["host_busy_pct"] = usage.host_busy_pct
     if figures["done"]:
-        figures["cpu_ms_per_export"] = {service: round(1000 * seconds / figures["done"], 2)
-                                        for service, seconds in usage.cpu_by_service.items()}
+        figures["cpu_ms_per_export"] = {
+            service: round(1000 * seconds / figures["done"], 2) for service, seconds in usage.cpu_by_service.items()
+        }
     return figures
 
 
@@ -241,8 +310,7 @@ def worker_scaling(plan: Plan, say: Say) -> dict:
 
     One and two workers alternate within each repeat, so drift on a shared host hits both alike.
     """
-    result: dict = {"quota_per_worker": SCALING_QUOTA, "batch": plan.export_batch,
-                    "runs": {"1": [], "2": []}}
+    result: dict = {"quota_per_worker": SCALING_QUOTA, "batch": plan.export_batch, "runs": {"1": [], "2": []}}
     for i in range(max(2, plan.repeats - 1)):
         for replicas in (1, 2):
             STACK.scale("worker", replicas)
@@ -251,36 +319,55 @@ def worker_scaling(plan: Plan, say: Say) -> dict:
             STACK.set_cpus({"worker": SCALING_QUOTA, "api": API_QUOTAS["api"]})
             figures = _export_batch(plan.export_batch, 0, pause=True)
             result["runs"][str(replicas)].append(figures)
-            say(f"  {replicas} worker(s) {i + 1}: {figures.get('exports_per_second')} exports/s "
-                f"({figures['done']}/{figures['queued']} done), host {figures['host_busy_pct']} % busy")
-    per_second = {n: spread([r["exports_per_second"] for r in runs if r.get("exports_per_second")])
-                  for n, runs in result["runs"].items()}
+            say(
+                f"  {replicas} worker(s) {i + 1}: {figures.get('exports_per_second')} exports/s "
+                f"({figures['done']}/{figures['queued']} done), host {figures['host_busy_pct']} % busy"
+            )
+    per_second = {
+        n: spread([r["exports_per_second"] for r in runs if r.get("exports_per_second")])
+        for n, runs in result["runs"].items()
+    }
     result["exports_per_second"] = per_second
     result["host_busy_pct"] = _host_busy(result["runs"])
-    eff = (round(per_second["2"]["median"] / (2 * per_second["1"]["median"]), 3)
-           if per_second["1"].get("n") and per_second["2"].get("n") else None)
+    eff = (
+        round(per_second["2"]["median"] / (2 * per_second["1"]["median"]), 3)
+        if per_second["1"].get("n") and per_second["2"].get("n")
+        else None
+    )
     result.update(efficiency=eff, target=0.8, met=eff is not None and eff >= 0.8)
     # Queue wait under a steady flow at half of what the two workers can do (still 2 workers).
     rate = round(0.5 * per_second["2"].get("median", 10), 1)
     count = max(20, int(rate * 10))
     paced = _export_batch(count, rate, pause=False)
-    say(f"  steady {rate}/s for {count / rate:.0f} s: queue wait p50 {paced.get('queue_wait_ms', {}).get('p50')} ms, "
-        f"p99 {paced.get('queue_wait_ms', {}).get('p99')} ms")
+    say(
+        f"  steady {rate}/s for {count / rate:.0f} s: queue wait p50 {paced.get('queue_wait_ms', {}).get('p50')} ms, "
+        f"p99 {paced.get('queue_wait_ms', {}).get('p99')} ms"
+    )
     result["steady"] = {"rate": rate, "workers": 2, **paced}
     STACK.scale("worker", 1)
     return result
 
 
-def _each_side_in_turn(sides: dict, plan: Plan, say: Say, *, rate: float, label: str,
-                       saturate: bool = False) -> dict[str, list[dict]]:
+def _each_side_in_turn(
+    sides: dict, plan: Plan, say: Say, *, rate: float, label: str, saturate: bool = False
+) -> dict[str, list[dict]]:
     """Run the mixed journeys against each side under its quotas, alternating sides per repeat."""
     runs: dict[str, list[dict]] = {name: [] for name in sides}
     for i in range(max(2, plan.repeats - 1)):
         for name, (target, quotas) in sides.items():
             STACK.set_cpus(quotas)
-            runs[name].append(_openloop(
-                target, rate=rate, seconds=plan.mixed_seconds, users=plan.mixed_users, mix=MIX,
-                say=say, label=f"  {name} {label} {i + 1}", saturate=saturate))
+            runs[name].append(
+                _openloop(
+                    target,
+                    rate=rate,
+                    seconds=plan.mixed_seconds,
+                    users=plan.mixed_users,
+                    mix=MIX,
+                    say=say,
+                    label=f"  {name} {label} {i + 1}",
+                    saturate=saturate,
+                )
+            )
     return runs
 
 
@@ -291,20 +378,32 @@ def mixed(plan: Plan, say: Say) -> dict:
         "monolith": (f"http://{STACK.one('monolith').ip}:8000", MONOLITH_QUOTAS),
     }
     saturation = _each_side_in_turn(sides, plan, say, rate=SATURATING_RATE, label="saturated", saturate=True)
-    throughput = {name: spread([r["throughput"] for r in runs if not r["discarded"]])
-                  for name, runs in saturation.items()}
+    throughput = {
+        name: spread([r["throughput"] for r in runs if not r["discarded"]]) for name, runs in saturation.items()
+    }
     common_rate = round(0.5 * throughput["monolith"].get("median", 20), 1)
     at_rate = _each_side_in_turn(sides, plan, say, rate=common_rate, label=f"at {common_rate}/s")
-    p99 = {name: spread([r["latency_ms"]["p99"] for r in runs if not r["discarded"] and "p99" in r["latency_ms"]])
-           for name, runs in at_rate.items()}
+    p99 = {
+        name: spread([r["latency_ms"]["p99"] for r in runs if not r["discarded"] and "p99" in r["latency_ms"]])
+        for name, runs in at_rate.items()
+    }
     speedup = ratio(throughput["decomposed"], throughput["monolith"])
-    no_worse = bool(p99["decomposed"].get("n") and p99["monolith"].get("n")
-                    and p99["decomposed"]["median"] <= p99["monolith"]["median"])
+    no_worse = bool(
+        p99["decomposed"].get("n")
+        and p99["monolith"].get("n")
+        and p99["decomposed"]["median"] <= p99["monolith"]["median"]
+    )
     return {
         "quotas": {name: quotas for name, (_, quotas) in sides.items()},
-        "mix": MIX, "saturation": saturation, "throughput": throughput,
-        "common_rate": common_rate, "at_common_rate": at_rate, "p99_ms": p99,
-        "ratio": speedup, "p99_no_worse": no_worse, "target": 1.3,
+        "mix": MIX,
+        "saturation": saturation,
+        "throughput": throughput,
+        "common_rate": common_rate,
+        "at_common_rate": at_rate,
+        "p99_ms": p99,
+        "ratio": speedup,
+        "p99_no_worse": no_worse,
+        "target": 1.3,
         "met": speedup is not None and speedup >= 1.3 and no_worse,
     }
 
@@ -318,8 +417,12 @@ def cost(mixed_result: dict, memory_at_rest: dict[str, int]) -> dict:
     per_request: dict[str, list[float]] = {}
     for r in runs:
         total = sum(r["requests_by_service"].values())
-        served = {"gateway": total, "postgres": total, "redis": total,
-                  "worker": r["requests_by_service"].get("api", 0)}  # exports enter through api
+        served = {
+            "gateway": total,
+            "postgres": total,
+            "redis": total,
+            "worker": r["requests_by_service"].get("api", 0),
+        }  # exports enter through api
         for service in ("gateway", "static", "web", "api", "worker", "postgres", "redis"):
             count = r["requests_by_service"].get(service, served.get(service, 0))
             if count and service in r["cpu_seconds"]:
@@ -339,13 +442,17 @@ def cost(mixed_result: dict, memory_at_rest: dict[str, int]) -> dict:
             "under_load_mb": round(under_load.get(name, 0) / 2**20, 1),
             "limit_mb": limits.get(service),
         }
-    met = all(m["under_load_mb"] <= m["limit_mb"] and m["at_rest_mb"] <= m["limit_mb"]
-              for m in memory.values() if m["limit_mb"])
+    met = all(
+        m["under_load_mb"] <= m["limit_mb"] and m["at_rest_mb"] <= m["limit_mb"]
+        for m in memory.values()
+        if m["limit_mb"]
+    )
     return {
         "cpu_ms_per_request": cpu_ms,
         "how": "cgroup cpuacct over the decomposed saturated mixed runs: a service's CPU divided by the "
-               "requests it served (gateway, postgres, redis: all requests; worker: api requests)",
-        "memory": memory, "memory_met": met,
+        "requests it served (gateway, postgres, redis: all requests; worker: api requests)",
+        "memory": memory,
+        "memory_met": met,
     }
 
 
@@ -371,13 +478,29 @@ def tuning(plan: Plan, say: Say, capacity: float) -> dict:
             _wait_for_replicas(url, 1)
             time.sleep(6)  # the gateway re-resolves names every 5 s (resolver valid=5s)
             say(f"  trial: api with {label}")
-            runs = [_wrk(url, plan, say, f"    wrk {i + 1}/{plan.repeats - 1 or 1}")
-                    for i in range(max(1, plan.repeats - 1))]
-            latency = _openloop(f"http://{gateway.ip}:8080", rate=rate, seconds=plan.latency_seconds,
-                                users=16, mix={"api": 1}, scenarios=API_READ, say=say,
-                                label=f"    open loop at {rate}/s")
-            trials.append({"setting": label, "environment": environment, "rps": spread(_kept(runs)),
-                           "runs": runs, "latency_at_rate": latency})
+            runs = [
+                _wrk(url, plan, say, f"    wrk {i + 1}/{plan.repeats - 1 or 1}")
+                for i in range(max(1, plan.repeats - 1))
+            ]
+            latency = _openloop(
+                f"http://{gateway.ip}:8080",
+                rate=rate,
+                seconds=plan.latency_seconds,
+                users=16,
+                mix={"api": 1},
+                scenarios=API_READ,
+                say=say,
+                label=f"    open loop at {rate}/s",
+            )
+            trials.append(
+                {
+                    "setting": label,
+                    "environment": environment,
+                    "rps": spread(_kept(runs)),
+                    "runs": runs,
+                    "latency_at_rate": latency,
+                }
+            )
     finally:
         _recreate("api", {})
     return {"quotas": API_QUOTAS, "rate": rate, "trials": trials}
@@ -408,12 +531,24 @@ def limits(plan: Plan, say: Say) -> dict:
     finally:
         _recreate("api", {})
     rps = {label: spread(_kept(rows)) for label, rows in runs.items()}
-    cpu_ms = {label: spread([1000 * r["cpu_seconds"].get("api", 0) / r["requests"]
-                             for r in rows if r["requests"] and not r["discarded"] and not r["errors"]])
-              for label, rows in runs.items()}
+    cpu_ms = {
+        label: spread(
+            [
+                1000 * r["cpu_seconds"].get("api", 0) / r["requests"]
+                for r in rows
+                if r["requests"] and not r["discarded"] and not r["errors"]
+            ]
+        )
+        for label, rows in runs.items()
+    }
     on, off = (label for label, _ in LIMIT_TRIALS)
-    return {"quotas": API_QUOTAS, "runs": runs, "rps": rps, "api_cpu_ms_per_request": cpu_ms,
-            "ratio": ratio(rps[on], rps[off])}
+    return {
+        "quotas": API_QUOTAS,
+        "runs": runs,
+        "rps": rps,
+        "api_cpu_ms_per_request": cpu_ms,
+        "ratio": ratio(rps[on], rps[off]),
+    }
 
 
 def _recreate(service: str, environment: dict[str, str]) -> None:
@@ -421,8 +556,17 @@ def _recreate(service: str, environment: dict[str, str]) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="polls-bench-tune-") as override:
         yaml.safe_dump({"services": {service: {"environment": environment}}}, override)
         override.flush()
-        STACK.compose("up", "--detach", "--wait", "--force-recreate", "--no-deps", "--scale", f"{service}=1",
-                      service, extra_files=(override.name,))
+        STACK.compose(
+            "up",
+            "--detach",
+            "--wait",
+            "--force-recreate",
+            "--no-deps",
+            "--scale",
+            f"{service}=1",
+            service,
+            extra_files=(override.name,),
+        )
 
 
 def _wait_for_replicas(url: str, replicas: int, *, timeout: float = 30) -> int:

@@ -9,8 +9,10 @@ def _s(spread: dict, unit: str = "", digits: int = 1) -> str:
     if not spread or not spread.get("n"):
         return "no valid run"
     fmt = f"{{:.{digits}f}}"
-    return (f"{fmt.format(spread['median'])}{unit} ({fmt.format(spread['min'])}-{fmt.format(spread['max'])}, "
-            f"n={spread['n']})")
+    return (
+        f"{fmt.format(spread['median'])}{unit} ({fmt.format(spread['min'])}-{fmt.format(spread['max'])}, "
+        f"n={spread['n']})"
+    )
 
 
 def _host(phase: dict) -> str:
@@ -37,67 +39,99 @@ def markdown(r: dict) -> str:
     if r.get("error"):
         lines.append(f"**The run stopped early:** {r['error']}. The figures below are those measured before.")
     if r.get("busy"):
-        lines.append(f"**The machine was busy** (load average above the core count): {r['busy']}. "
-                     "Treat these figures as preliminary.")
+        lines.append(
+            f"**The machine was busy** (load average above the core count): {r['busy']}. "
+            "Treat these figures as preliminary."
+        )
     lines += ["", "**Versions:** " + "; ".join(f"{k} {v}" for k, v in r["versions"].items()), ""]
     lines += ["| # | figure | result | target | |", "|---|---|---|---|---|"]
     if "static" in p:
         s = p["static"]
-        lines.append(f"| 1 | static service vs Django static, req/s ({s['asset']}) | "
-                     f"{_s(s['rps']['static service'])} vs {_s(s['rps']['django (one gunicorn)'])}: "
-                     f"**x{s['ratio']}** | x10 | {_met(s['met'])} |")
+        lines.append(
+            f"| 1 | static service vs Django static, req/s ({s['asset']}) | "
+            f"{_s(s['rps']['static service'])} vs {_s(s['rps']['django (one gunicorn)'])}: "
+            f"**x{s['ratio']}** | x10 | {_met(s['met'])} |"
+        )
     if "gateway" in p:
         g = p["gateway"]
-        lines.append(f"| 2 | API list through gateway vs direct, req/s | {_s(g['rps']['through gateway'])} vs "
-                     f"{_s(g['rps']['direct to api'])}: **{g['ratio']}** | 0.85 | {_met(g['met'])} |")
+        lines.append(
+            f"| 2 | API list through gateway vs direct, req/s | {_s(g['rps']['through gateway'])} vs "
+            f"{_s(g['rps']['direct to api'])}: **{g['ratio']}** | 0.85 | {_met(g['met'])} |"
+        )
     if "latency" in p:
         lat = p["latency"]
         ms = lat["latency_ms"]
-        lines.append(f"| 3 | API read latency at {lat['rate']}/s (50 % of {lat['capacity_rps']:.0f}/s), open loop | "
-                     f"p50 {_s(ms['p50'], ' ms')}, **p99 {_s(ms['p99'], ' ms')}**, p99.9 {_s(ms['p99_9'], ' ms')} | "
-                     f"p99 <= 50 ms | {_met(lat['met'])} |")
+        lines.append(
+            f"| 3 | API read latency at {lat['rate']}/s (50 % of {lat['capacity_rps']:.0f}/s), open loop | "
+            f"p50 {_s(ms['p50'], ' ms')}, **p99 {_s(ms['p99'], ' ms')}**, p99.9 {_s(ms['p99_9'], ' ms')} | "
+            f"p99 <= 50 ms | {_met(lat['met'])} |"
+        )
     if "api_scaling" in p:
         a = p["api_scaling"]
-        lines.append(f"| 4 | api 1 vs 2 replicas ({a['quota_per_replica']} CPU each), req/s | {_s(a['rps']['1'])} vs "
-                     f"{_s(a['rps']['2'])}: efficiency **{a['efficiency']}**{_host(a)} | 0.8 | {_met(a['met'])} |")
+        lines.append(
+            f"| 4 | api 1 vs 2 replicas ({a['quota_per_replica']} CPU each), req/s | {_s(a['rps']['1'])} vs "
+            f"{_s(a['rps']['2'])}: efficiency **{a['efficiency']}**{_host(a)} | 0.8 | {_met(a['met'])} |"
+        )
     if "workers" in p:
         w = p["workers"]
         eps = w["exports_per_second"]
-        lines.append(f"| 4 | worker 1 vs 2 ({w['quota_per_worker']} CPU each), exports/s | {_s(eps['1'])} vs "
-                     f"{_s(eps['2'])}: efficiency **{w['efficiency']}**{_host(w)} | 0.8 | {_met(w['met'])} |")
+        lines.append(
+            f"| 4 | worker 1 vs 2 ({w['quota_per_worker']} CPU each), exports/s | {_s(eps['1'])} vs "
+            f"{_s(eps['2'])}: efficiency **{w['efficiency']}**{_host(w)} | 0.8 | {_met(w['met'])} |"
+        )
     if "mixed" in p:
         x = p["mixed"]
-        lines.append(f"| 5 | decomposed vs monolith, mixed, req/s at saturation | {_s(x['throughput']['decomposed'])} "
-                     f"vs {_s(x['throughput']['monolith'])}: **x{x['ratio']}**; p99 at {x['common_rate']}/s "
-                     f"{_s(x['p99_ms']['decomposed'], ' ms')} vs {_s(x['p99_ms']['monolith'], ' ms')} | "
-                     f"x1.3, p99 no worse | {_met(x['met'])} |")
+        lines.append(
+            f"| 5 | decomposed vs monolith, mixed, req/s at saturation | {_s(x['throughput']['decomposed'])} "
+            f"vs {_s(x['throughput']['monolith'])}: **x{x['ratio']}**; p99 at {x['common_rate']}/s "
+            f"{_s(x['p99_ms']['decomposed'], ' ms')} vs {_s(x['p99_ms']['monolith'], ' ms')} | "
+            f"x1.3, p99 no worse | {_met(x['met'])} |"
+        )
     if "workers" in p:
         st = p["workers"]["steady"]
         qw = st.get("queue_wait_ms", {})
-        lines.append(f"| 6 | Celery: exports/s (2 workers); queue wait at {st['rate']}/s | "
-                     f"{_s(p['workers']['exports_per_second']['2'])}; wait p50 {qw.get('p50')} ms, p99 {qw.get('p99')} ms "
-                     f"({st['done']}/{st['queued']} done) | reported | |")
+        lines.append(
+            f"| 6 | Celery: exports/s (2 workers); queue wait at {st['rate']}/s | "
+            f"{_s(p['workers']['exports_per_second']['2'])}; wait p50 {qw.get('p50')} ms, p99 {qw.get('p99')} ms "
+            f"({st['done']}/{st['queued']} done) | reported | |"
+        )
     if "cost" in p:
         c = p["cost"]
         cpu = ", ".join(f"{k} {_s(v, ' ms', 2)}" for k, v in c["cpu_ms_per_request"].items())
         lines.append(f"| 7 | CPU per request (ms of CPU) | {cpu} | reported | |")
-        mem = ", ".join(f"{n.removeprefix('polls-bench-')} {v['at_rest_mb']:.0f}/{v['under_load_mb']:.0f} MB"
-                        for n, v in c["memory"].items() if v["limit_mb"])
-        lines.append(f"| 7 | memory at rest / under load | {mem} | web, api < 250 MB; gateway, static < 30 MB | "
-                     f"{_met(c['memory_met'])} |")
+        mem = ", ".join(
+            f"{n.removeprefix('polls-bench-')} {v['at_rest_mb']:.0f}/{v['under_load_mb']:.0f} MB"
+            for n, v in c["memory"].items()
+            if v["limit_mb"]
+        )
+        lines.append(
+            f"| 7 | memory at rest / under load | {mem} | web, api < 250 MB; gateway, static < 30 MB | "
+            f"{_met(c['memory_met'])} |"
+        )
     if "tuning" in p:
         tu = p["tuning"]
-        lines += ["", f"## Tuning: the api's gunicorn setting at {tu['quotas']['api']} CPU", "",
-                  f"| setting | req/s through the gateway | open loop at {tu['rate']}/s: p50 / p99 / p99.9 |",
-                  "|---|---|---|"]
+        lines += [
+            "",
+            f"## Tuning: the api's gunicorn setting at {tu['quotas']['api']} CPU",
+            "",
+            f"| setting | req/s through the gateway | open loop at {tu['rate']}/s: p50 / p99 / p99.9 |",
+            "|---|---|---|",
+        ]
         for trial in tu["trials"]:
             lat = trial["latency_at_rate"]["latency_ms"]
-            lines.append(f"| {trial['setting']} | {_s(trial['rps'])} | {lat.get('p50')} / {lat.get('p99')} / "
-                         f"{lat.get('p99_9')} ms |")
+            lines.append(
+                f"| {trial['setting']} | {_s(trial['rps'])} | {lat.get('p50')} / {lat.get('p99')} / "
+                f"{lat.get('p99_9')} ms |"
+            )
     if "limits" in p:
         li = p["limits"]
-        lines += ["", f"## What the API throttles cost (cached list through the gateway, api at {li['quotas']['api']} CPU)",
-                  "", "| api | req/s | api CPU per request |", "|---|---|---|"]
+        lines += [
+            "",
+            f"## What the API throttles cost (cached list through the gateway, api at {li['quotas']['api']} CPU)",
+            "",
+            "| api | req/s | api CPU per request |",
+            "|---|---|---|",
+        ]
         for label, rps in li["rps"].items():
             lines.append(f"| {label} | {_s(rps)} | {_s(li['api_cpu_ms_per_request'][label], ' ms', 2)} |")
         lines.append(f"\nWith the throttles counting, the api serves x{li['ratio']} of what it serves without them.")
@@ -108,8 +142,12 @@ def markdown(r: dict) -> str:
         quotas = phase.get("quotas") or {k: v for k, v in phase.items() if k.startswith("quota")}
         if quotas:
             lines.append(f"- {name}: `{json.dumps(quotas)}`")
-    lines += ["", "Everything else (bench.json): every run, its wrk or open-loop figures, the CPU each "
-              "service used in it (cgroup cpuacct), and the peak memory of each container.", ""]
+    lines += [
+        "",
+        "Everything else (bench.json): every run, its wrk or open-loop figures, the CPU each "
+        "service used in it (cgroup cpuacct), and the peak memory of each container.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     for count in counts:
         result = wrk.run(args.url, seconds=args.seconds, connections=count, threads=min(2, count))
         note = "  (wrk over 70 % of a core: discard)" if result.discarded else ""
-        print(f"{count:>6} {result.rps:>10.1f} {result.latency_ms['p50']:>9.1f} {result.latency_ms['p99']:>9.1f} "
-              f"{result.errors:>7} {100 * result.client_cpu:>7.0f}%{note}", flush=True)
+        print(
+            f"{count:>6} {result.rps:>10.1f} {result.latency_ms['p50']:>9.1f} {result.latency_ms['p99']:>9.1f} "
+            f"{result.errors:>7} {100 * result.client_cpu:>7.0f}%{note}",
+            flush=True,
+        )
     return 0
 
 

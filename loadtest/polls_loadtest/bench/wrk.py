@@ -37,8 +37,12 @@ class WrkResult:
 
     def as_dict(self) -> dict:
         return {
-            "url": self.url, "rps": round(self.rps, 1), "requests": self.requests, "errors": self.errors,
-            "latency_ms": self.latency_ms, "client_cpu_of_one_core": round(self.client_cpu, 3),
+            "url": self.url,
+            "rps": round(self.rps, 1),
+            "requests": self.requests,
+            "errors": self.errors,
+            "latency_ms": self.latency_ms,
+            "client_cpu_of_one_core": round(self.client_cpu, 3),
             "discarded": self.discarded,
         }
 
@@ -57,11 +61,20 @@ def ensure_wrk() -> str:
     raise SystemExit("wrk is not installed: install it (Debian/Ubuntu: apt-get install wrk) and run again.")
 
 
-def run(url: str, *, seconds: float = 5, connections: int = 16, threads: int = 1,
-        headers: dict[str, str] | None = None) -> WrkResult:
+def run(
+    url: str, *, seconds: float = 5, connections: int = 16, threads: int = 1, headers: dict[str, str] | None = None
+) -> WrkResult:
     """Run wrk once against url (bounded: `seconds` of load, killed 15 s after that)."""
-    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "5s",
-               "-s", str(SCRIPT)]
+    command = [
+        ensure_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(SCRIPT),
+    ]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
@@ -94,4 +107,3 @@ def run(url: str, *, seconds: float = 5, connections: int = 16, threads: int = 1
         latency_ms={k: round(v / 1000, 3) for k, v in data["latency_us"].items()},
         client_cpu=cpu / max(wall, 1e-9),
     )
-

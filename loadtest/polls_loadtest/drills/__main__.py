@@ -31,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(names, Site(Stack.from_environment("chaos")), out, rate=args.rate, users=args.users)
     print()
     print(report.table(results))
-    print(f"\n{sum(r.passed for r in results)}/{len(results)} drills passed in {time.monotonic() - began:.0f} s;"
-          f" report: {out / 'index.html'}")
+    print(
+        f"\n{sum(r.passed for r in results)}/{len(results)} drills passed in {time.monotonic() - began:.0f} s;"
+        f" report: {out / 'index.html'}"
+    )
     return 0 if all(r.passed for r in results) else 1
 
 

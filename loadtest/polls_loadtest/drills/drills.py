@@ -88,8 +88,10 @@ def drill(name: str, title: str, criterion: str, duration: float):
         def attach(judge):
             DRILLS[name] = Drill(name, title, criterion, duration, inject, judge)
             return judge
+
         inject.judge = attach
         return inject
+
     return register
 
 
@@ -109,8 +111,11 @@ def _recovered(figures: Figures, limit: float = RECOVERY_LIMIT_S) -> Check:
 def _no_crash_loops(ctx: Context) -> Check:
     before, after = ctx.facts.get("restarts_before", {}), ctx.stack.restart_counts()
     restarted = {name: n - before.get(name, 0) for name, n in after.items() if n > before.get(name, 0)}
-    return Check("no restarts by the restart policy (no crash loop)", not restarted,
-                 ", ".join(f"{k} +{v}" for k, v in restarted.items()) or "none")
+    return Check(
+        "no restarts by the restart policy (no crash loop)",
+        not restarted,
+        ", ".join(f"{k} +{v}" for k, v in restarted.items()) or "none",
+    )
 
 
 def _outage(ctx: Context, service: str, *, at: float, seconds: float) -> None:
@@ -132,8 +137,7 @@ def _exports_since(site: Site, first_id: int) -> list[int]:
 
 
 # ---- 1 -----------------------------------------------------------------------------------------
-@drill("graceful-stop", "Graceful stop (SIGTERM) of one web and one api replica",
-       "zero failed requests", duration=35)
+@drill("graceful-stop", "Graceful stop (SIGTERM) of one web and one api replica", "zero failed requests", duration=35)
 def graceful_stop(ctx: Context) -> None:
     web, api = ctx.stack.replicas("web")[0], ctx.stack.replicas("api")[0]
     ctx.at(8)
@@ -155,9 +159,12 @@ graceful_stop.judge(_judge_zero_failed)
 PROBE_SECONDS = 5
 
 
-@drill("rolling-restart", "Rolling restart of api (maxSurge 1, maxUnavailable 0)",
-       "zero failed requests; a 5 s request in flight when its replica is told to stop completes",
-       duration=75)
+@drill(
+    "rolling-restart",
+    "Rolling restart of api (maxSurge 1, maxUnavailable 0)",
+    "zero failed requests; a 5 s request in flight when its replica is told to stop completes",
+    duration=75,
+)
 def rolling_restart(ctx: Context) -> None:
     site = ctx.site
     # The in-flight request: a vote whose choice row is locked for 5 s by another transaction, so
@@ -166,22 +173,44 @@ def rolling_restart(ctx: Context) -> None:
         "SELECT c.poll_id, c.id FROM domain_choice c JOIN domain_poll p ON p.id = c.poll_id "
         "WHERE p.closed_at IS NULL AND p.opens_at <= now() AND p.closes_at > now() + interval '1 hour' "
         "AND NOT EXISTS (SELECT 1 FROM domain_vote v JOIN auth_user u ON u.id = v.user_id "
-        f"WHERE v.poll_id = p.id AND u.username = 'demo{199:05d}') ORDER BY c.id DESC LIMIT 1")
+        f"WHERE v.poll_id = p.id AND u.username = 'demo{199:05d}') ORDER BY c.id DESC LIMIT 1"
+    )
     poll_id, choice_id = map(int, row[0])
     token = site.token()
 
     def lock() -> None:
-        site.sql(f"BEGIN; SELECT id FROM domain_choice WHERE id = {choice_id} FOR UPDATE; "
-                  f"SELECT pg_sleep({PROBE_SECONDS}); COMMIT;", timeout=PROBE_SECONDS + 20)
+        site.sql(
+            f"BEGIN; SELECT id FROM domain_choice WHERE id = {choice_id} FOR UPDATE; "
+            f"SELECT pg_sleep({PROBE_SECONDS}); COMMIT;",
+            timeout=PROBE_SECONDS + 20,
+        )
 
     def probe(address: str) -> None:
         started = time.monotonic()
         try:
             out = ctx.stack.exec(
-                "gateway", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "40",
-                "-X", "POST", "-H", "Host: 127.0.0.1", "-H", "Content-Type: application/json",
-                "-H", f"Authorization: Token {token}", "-d", f'{{"choice_id": {choice_id}}}',
-                f"http://{address}:8001/api/polls/{poll_id}/vote/", timeout=60)
+                "gateway",
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--max-time",
+                "40",
+                "-X",
+                "POST",
+                "-H",
+                "Host: 127.0.0.1",
+                "-H",
+                "Content-Type: application/json",
+                "-H",
+                f"Authorization: Token {token}",
+                "-d",
+                f'{{"choice_id": {choice_id}}}',
+                f"http://{address}:8001/api/polls/{poll_id}/vote/",
+                timeout=60,
+            )
         except Exception as error:  # noqa: BLE001 - recorded as the probe's outcome
             out = f"error: {error}"
         ctx.facts["probe"] = {"status": out.strip(), "seconds": round(time.monotonic() - started, 2)}
@@ -211,15 +240,23 @@ def rolling_restart(ctx: Context) -> None:
 def _(ctx, figures, events):
     probe = ctx.facts.get("probe", {})
     ok = probe.get("status") in ("201", "409") and probe.get("seconds", 0) >= PROBE_SECONDS - 1.5
-    return [_zero_failed(figures),
-            Check("the 5 s request in flight at SIGTERM completed", ok,
-                  f"vote on {ctx.facts.get('probe_replica')}: status {probe.get('status')} after "
-                  f"{probe.get('seconds')} s")]
+    return [
+        _zero_failed(figures),
+        Check(
+            "the 5 s request in flight at SIGTERM completed",
+            ok,
+            f"vote on {ctx.facts.get('probe_replica')}: status {probe.get('status')} after {probe.get('seconds')} s",
+        ),
+    ]
 
 
 # ---- 3 -----------------------------------------------------------------------------------------
-@drill("kill-api", "SIGKILL of one api replica",
-       "zero failed GETs; failed writes <= writes in flight; p99 at baseline within 10 s", duration=35)
+@drill(
+    "kill-api",
+    "SIGKILL of one api replica",
+    "zero failed GETs; failed writes <= writes in flight; p99 at baseline within 10 s",
+    duration=35,
+)
 def kill_api(ctx: Context) -> None:
     replica = ctx.stack.replicas("api")[0]
     ctx.at(8)
@@ -240,8 +277,11 @@ def _(ctx, figures, events):
     in_flight = sum(1 for e in events if e.is_write and e.sent is not None and e.sent <= t < e.done)
     return [
         Check("zero failed GETs", figures.failed_gets == 0, f"{figures.failed_gets} failed GETs"),
-        Check("failed writes <= writes in flight at the kill", figures.failed_writes <= max(in_flight, 0),
-              f"{figures.failed_writes} failed writes, {in_flight} writes in flight (all replicas)"),
+        Check(
+            "failed writes <= writes in flight at the kill",
+            figures.failed_writes <= max(in_flight, 0),
+            f"{figures.failed_writes} failed writes, {in_flight} writes in flight (all replicas)",
+        ),
         _recovered(figures),
     ]
 
@@ -282,17 +322,30 @@ def _export_checks(ctx: Context, *, duplicates_allowed: int) -> list[Check]:
     unfinished = {i: s for i, (s, _) in states.items() if s != "done"}
     duplicates = sum(1 for _, attempts in states.values() if attempts > 1)
     return [
-        Check("every export requested was accepted", bool(burst) and all(code == 202 for code, _ in burst),
-              f"{sum(code == 202 for code, _ in burst)}/{len(burst)} answered 202"),
-        Check("every export completed (none pending or running)", bool(states) and not unfinished,
-              f"{len(states) - len(unfinished)}/{len(states)} done" + (f"; not done: {unfinished}" if unfinished else "")),
-        Check(f"duplicate runs <= {duplicates_allowed}", duplicates <= duplicates_allowed,
-              f"{duplicates} exports built more than once"),
+        Check(
+            "every export requested was accepted",
+            bool(burst) and all(code == 202 for code, _ in burst),
+            f"{sum(code == 202 for code, _ in burst)}/{len(burst)} answered 202",
+        ),
+        Check(
+            "every export completed (none pending or running)",
+            bool(states) and not unfinished,
+            f"{len(states) - len(unfinished)}/{len(states)} done" + (f"; not done: {unfinished}" if unfinished else ""),
+        ),
+        Check(
+            f"duplicate runs <= {duplicates_allowed}",
+            duplicates <= duplicates_allowed,
+            f"{duplicates} exports built more than once",
+        ),
     ]
 
 
-@drill("kill-worker", "SIGKILL of a worker in the middle of exports",
-       "every export completes, none stays running, duplicates <= tasks in flight", duration=45)
+@drill(
+    "kill-worker",
+    "SIGKILL of a worker in the middle of exports",
+    "every export completes, none stays running, duplicates <= tasks in flight",
+    duration=45,
+)
 def kill_worker(ctx: Context) -> None:
     _worker_drill(ctx, kill=True)
 
@@ -302,8 +355,7 @@ def _(ctx, figures, events):
     return _export_checks(ctx, duplicates_allowed=WORKER_IN_FLIGHT)
 
 
-@drill("stop-worker", "SIGTERM of a worker while exports run", "nothing lost, nothing duplicated",
-       duration=30)
+@drill("stop-worker", "SIGTERM of a worker while exports run", "nothing lost, nothing duplicated", duration=30)
 def stop_worker(ctx: Context) -> None:
     _worker_drill(ctx, kill=False)
 
@@ -317,9 +369,12 @@ def _(ctx, figures, events):
 REDIS_DOWN_S = 30
 
 
-@drill("redis-down", "Redis down for 30 s",
-       "reads answer 2xx; no crash loops; new exports 202 (queued later) or 503; recovery <= 10 s; "
-       "no export lost", duration=60)
+@drill(
+    "redis-down",
+    "Redis down for 30 s",
+    "reads answer 2xx; no crash loops; new exports 202 (queued later) or 503; recovery <= 10 s; no export lost",
+    duration=60,
+)
 def redis_down(ctx: Context) -> None:
     site = ctx.site
     ctx.facts["first_id"] = _max_id(site)
@@ -353,12 +408,21 @@ def _(ctx, figures, events):
     states = ctx.facts.get("exports", {})
     lost = {i: s for i, (s, _) in states.items() if s != "done"}
     return [
-        Check("pages and API reads answered 2xx while Redis was down", not bad_reads,
-              f"{len(bad_reads)} of {len(reads)} reads failed"),
-        Check("exports during the outage: 202 or a clear 503", bool(outage) and all(c in (202, 503) for c, _ in outage),
-              f"statuses {[c for c, _ in outage]}"),
-        Check("a new export after Redis returned was done within 10 s", ctx.facts.get("fresh_exports_done", False),
-              f"{ctx.facts.get('fresh_export_seconds')} s"),
+        Check(
+            "pages and API reads answered 2xx while Redis was down",
+            not bad_reads,
+            f"{len(bad_reads)} of {len(reads)} reads failed",
+        ),
+        Check(
+            "exports during the outage: 202 or a clear 503",
+            bool(outage) and all(c in (202, 503) for c, _ in outage),
+            f"statuses {[c for c, _ in outage]}",
+        ),
+        Check(
+            "a new export after Redis returned was done within 10 s",
+            ctx.facts.get("fresh_exports_done", False),
+            f"{ctx.facts.get('fresh_export_seconds')} s",
+        ),
         Check("no export lost (all done)", bool(states) and not lost, f"{len(states) - len(lost)}/{len(states)} done"),
         _recovered(figures),
         _no_crash_loops(ctx),
@@ -366,9 +430,12 @@ def _(ctx, figures, events):
 
 
 # ---- 7 -----------------------------------------------------------------------------------------
-@drill("postgres-restart", "PostgreSQL restarted",
-       "while down: fast, clear 503s (no hang, no 500); afterwards no stale-connection 500s; "
-       "recovery <= 10 s", duration=40)
+@drill(
+    "postgres-restart",
+    "PostgreSQL restarted",
+    "while down: fast, clear 503s (no hang, no 500); afterwards no stale-connection 500s; recovery <= 10 s",
+    duration=40,
+)
 def postgres_restart(ctx: Context) -> None:
     _outage(ctx, "postgres", at=8, seconds=8)
 
@@ -381,12 +448,17 @@ def _(ctx, figures, events):
     slowest = max((e.done - e.sent for e in during if e.sent is not None), default=0.0)
     after_500 = [e for e in events if e.due >= end and e.status is not None and e.status >= 500]
     return [
-        Check("failures while down are 503s", not unclear,
-              f"{len(unclear)} other failures: {sorted({e.reason for e in unclear})[:4]}"),
+        Check(
+            "failures while down are 503s",
+            not unclear,
+            f"{len(unclear)} other failures: {sorted({e.reason for e in unclear})[:4]}",
+        ),
         Check("no request hung (service time <= 5 s)", slowest <= 5.0, f"slowest {slowest:.2f} s"),
-        Check("no 5xx after PostgreSQL returned and recovery", not [e for e in after_500
-                                                                    if e.due >= end + (figures.recovery_s or 0)],
-              f"{len(after_500)} 5xx after its return"),
+        Check(
+            "no 5xx after PostgreSQL returned and recovery",
+            not [e for e in after_500 if e.due >= end + (figures.recovery_s or 0)],
+            f"{len(after_500)} 5xx after its return",
+        ),
         _recovered(figures),
     ]
 
@@ -401,8 +473,9 @@ def static_down(ctx: Context) -> None:
 def _(ctx, figures, events):
     others = [e for e in events if not e.ok and not e.request.startswith("static:")]
     assets = [e for e in events if not e.ok and e.request.startswith("static:")]
-    return [Check("only static assets failed", not others,
-                  f"{len(others)} other failures, {len(assets)} asset failures")]
+    return [
+        Check("only static assets failed", not others, f"{len(others)} other failures, {len(assets)} asset failures")
+    ]
 
 
 # ---- 9 -----------------------------------------------------------------------------------------
@@ -419,8 +492,7 @@ def _task_runs(ctx: Context, since: float) -> list[float]:
     return sorted(times)
 
 
-@drill("beat-restart", "beat restarted around a schedule tick", "no periodic task runs twice",
-       duration=45)
+@drill("beat-restart", "beat restarted around a schedule tick", "no periodic task runs twice", duration=45)
 def beat_restart(ctx: Context) -> None:
     since = time.time()
     beat = ctx.stack.replicas("beat")[0]
@@ -446,8 +518,13 @@ def _(ctx, figures, events):
     runs = ctx.facts.get("runs", [])
     gaps = [round(b - a, 1) for a, b in zip(runs, runs[1:], strict=False)]
     twice = [g for g in gaps if g < TICK_SECONDS / 2]
-    return [Check(f"{TICK_TASK} never ran twice for one tick", len(runs) >= 3 and not twice,
-                  f"{len(runs)} runs, gaps {gaps} s")]
+    return [
+        Check(
+            f"{TICK_TASK} never ran twice for one tick",
+            len(runs) >= 3 and not twice,
+            f"{len(runs)} runs, gaps {gaps} s",
+        )
+    ]
 
 
 # ---- 10 ----------------------------------------------------------------------------------------
@@ -470,9 +547,12 @@ gateway_reload.judge(_judge_zero_failed)
 PAUSE_SECONDS = 6
 
 
-@drill("slow-db", "A database that stops answering (postgres paused for 6 s)",
-       "no request hangs past the gateway timeout (504 instead); no pile-up; recovers on its own "
-       "within 10 s", duration=40)
+@drill(
+    "slow-db",
+    "A database that stops answering (postgres paused for 6 s)",
+    "no request hangs past the gateway timeout (504 instead); no pile-up; recovers on its own within 10 s",
+    duration=40,
+)
 def slow_db(ctx: Context) -> None:
     ctx.facts["restarts_before"] = ctx.stack.restart_counts()
     ctx.at(8)
@@ -491,10 +571,14 @@ def _(ctx, figures, events):
     slowest = max((e.done - e.sent for e in events if e.sent is not None and e.due >= start), default=0.0)
     bad = [e for e in events if not e.ok and e.status not in (503, 504)]
     return [
-        Check(f"no request waited past the gateway timeout ({GATEWAY_READ_TIMEOUT_S:g} s)",
-              slowest <= GATEWAY_READ_TIMEOUT_S + 2, f"slowest {slowest:.2f} s"),
-        Check("failures, if any, are clear 503/504", not bad,
-              f"{len(bad)} others: {sorted({e.reason for e in bad})[:4]}"),
+        Check(
+            f"no request waited past the gateway timeout ({GATEWAY_READ_TIMEOUT_S:g} s)",
+            slowest <= GATEWAY_READ_TIMEOUT_S + 2,
+            f"slowest {slowest:.2f} s",
+        ),
+        Check(
+            "failures, if any, are clear 503/504", not bad, f"{len(bad)} others: {sorted({e.reason for e in bad})[:4]}"
+        ),
         _recovered(figures),
         _no_crash_loops(ctx),
     ]

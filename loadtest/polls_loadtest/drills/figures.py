@@ -43,8 +43,9 @@ class EventRecorder(Recorder):
         self.events: list[Event] = []
 
     def done(self, *, scenario, request, due, sent, done, ok, status=None, reason="") -> None:
-        super().done(scenario=scenario, request=request, due=due, sent=sent, done=done, ok=ok,
-                     status=status, reason=reason)
+        super().done(
+            scenario=scenario, request=request, due=due, sent=sent, done=done, ok=ok, status=status, reason=reason
+        )
         self.events.append(Event(due, sent, done, request, status, ok, reason))
 
 
@@ -95,7 +96,7 @@ def compute(events: list[Event], *, start: float, end: float, run_end: float) ->
     for i in range(seconds):
         chunk = [e for e in events if end + i <= e.due < end + i + 1]
         normal.append(not chunk or (all(e.ok for e in chunk) and (_p99(chunk) or 0) <= limit))
-    recovery = float(next((i for i in range(seconds) if all(normal[i:i + STABLE_SECONDS])), seconds))
+    recovery = float(next((i for i in range(seconds) if all(normal[i : i + STABLE_SECONDS])), seconds))
     after = [e for e in events if end + recovery <= e.due]
     statuses: dict[str, int] = {}
     for e in during:

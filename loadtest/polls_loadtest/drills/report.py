@@ -11,8 +11,18 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLUMNS = ("drill", "verdict", "sent", "failed", "failed in window", "recovery", "p99 before",
-           "p99 during", "p99 after", "time")
+COLUMNS = (
+    "drill",
+    "verdict",
+    "sent",
+    "failed",
+    "failed in window",
+    "recovery",
+    "p99 before",
+    "p99 during",
+    "p99 after",
+    "time",
+)
 
 
 def rows(results) -> list[list[str]]:
@@ -24,9 +34,20 @@ def rows(results) -> list[list[str]]:
     out = []
     for r in results:
         f = r.figures
-        out.append([r.name, "PASS" if r.passed else "FAIL", str(f.sent), str(f.failed), str(f.failed_in_window),
-                    "-" if f.recovery_s is None else f"{f.recovery_s:g} s", ms(f.p99_before_ms),
-                    ms(f.p99_during_ms), ms(f.p99_after_ms), f"{r.seconds:.0f} s"])
+        out.append(
+            [
+                r.name,
+                "PASS" if r.passed else "FAIL",
+                str(f.sent),
+                str(f.failed),
+                str(f.failed_in_window),
+                "-" if f.recovery_s is None else f"{f.recovery_s:g} s",
+                ms(f.p99_before_ms),
+                ms(f.p99_during_ms),
+                ms(f.p99_after_ms),
+                f"{r.seconds:.0f} s",
+            ]
+        )
     return out
 
 
@@ -46,13 +67,30 @@ def chart(result, path: Path) -> None:
     figure.suptitle(f"{result.name}: {result.title}", fontsize=11)
     t = timeline.get("t", [])
     top.bar(t, timeline.get("ok", []), width=0.1, align="edge", color="tab:green", label="ok / 100 ms")
-    top.bar(t, timeline.get("failed", []), width=0.1, align="edge", color="tab:red", label="failed / 100 ms",
-            bottom=timeline.get("ok", []))
+    top.bar(
+        t,
+        timeline.get("failed", []),
+        width=0.1,
+        align="edge",
+        color="tab:red",
+        label="failed / 100 ms",
+        bottom=timeline.get("ok", []),
+    )
     top.set_ylabel("requests")
-    bottom.plot(seconds.get("t", []), [math.nan if v is None else v for v in seconds.get("p99_ms", [])],
-                color="tab:red", marker=".", label="p99 / s")
-    bottom.plot(seconds.get("t", []), [math.nan if v is None else v for v in seconds.get("p50_ms", [])],
-                color="tab:green", marker=".", label="p50 / s")
+    bottom.plot(
+        seconds.get("t", []),
+        [math.nan if v is None else v for v in seconds.get("p99_ms", [])],
+        color="tab:red",
+        marker=".",
+        label="p99 / s",
+    )
+    bottom.plot(
+        seconds.get("t", []),
+        [math.nan if v is None else v for v in seconds.get("p50_ms", [])],
+        color="tab:green",
+        marker=".",
+        label="p50 / s",
+    )
     bottom.set_yscale("log")
     bottom.set_ylabel("latency (ms)")
     bottom.set_xlabel("seconds since the load started")
@@ -64,8 +102,15 @@ def chart(result, path: Path) -> None:
             axes.axvline(mark["t"], color="black", linestyle="--", linewidth=0.8)
         axes.legend(loc="upper right", fontsize=7)
     for mark in result.results.get("marks", []):
-        top.annotate(mark["label"], (mark["t"], 1), xycoords=("data", "axes fraction"), rotation=90,
-                     va="top", ha="right", fontsize=7)
+        top.annotate(
+            mark["label"],
+            (mark["t"], 1),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=7,
+        )
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
@@ -75,24 +120,42 @@ def write(results, folder: Path, *, started_at: str) -> Path:
     """Write index.html, a PNG per drill, timelines.json and verdicts.json into `folder`; return the page."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "verdicts.json").write_text(json.dumps([r.summary() for r in results], indent=1, default=str) + "\n")
-    timelines = {r.name: {"marks": r.results.get("marks", []), "window": r.figures.window,
-                          "timeline": r.results.get("timeline", {}), "summary": r.results.get("summary", {})}
-                 for r in results}
+    timelines = {
+        r.name: {
+            "marks": r.results.get("marks", []),
+            "window": r.figures.window,
+            "timeline": r.results.get("timeline", {}),
+            "summary": r.results.get("summary", {}),
+        }
+        for r in results
+    }
     (folder / "timelines.json").write_text(json.dumps(timelines) + "\n")
     sections = []
     for r in results:
         chart(r, folder / f"{r.name}.png")
-        checks = "".join(f"<li class={'ok' if c.passed else 'bad'}>{'✔' if c.passed else '✘'} "
-                         f"{html.escape(c.name)}: {html.escape(c.detail)}</li>" for c in r.checks)
+        checks = "".join(
+            f"<li class={'ok' if c.passed else 'bad'}>{'✔' if c.passed else '✘'} "
+            f"{html.escape(c.name)}: {html.escape(c.detail)}</li>"
+            for c in r.checks
+        )
         error = f"<pre>{html.escape(r.error)}</pre>" if r.error else ""
-        sections.append(f"<h2 id={r.name}>{html.escape(r.name)}: {html.escape(r.title)}</h2>"
-                        f"<p>Criterion: {html.escape(r.criterion)}</p><ul>{checks}</ul>{error}"
-                        f'<img src="{r.name}.png" alt="timeline of {r.name}">')
+        sections.append(
+            f"<h2 id={r.name}>{html.escape(r.name)}: {html.escape(r.title)}</h2>"
+            f"<p>Criterion: {html.escape(r.criterion)}</p><ul>{checks}</ul>{error}"
+            f'<img src="{r.name}.png" alt="timeline of {r.name}">'
+        )
     head = "".join(f"<th>{c}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(
-        f"<td class={'ok' if cell == 'PASS' else 'bad' if cell == 'FAIL' else ''}>"
-        + (f'<a href="#{cell}">{cell}</a>' if i == 0 else html.escape(cell)) + "</td>"
-        for i, cell in enumerate(row)) + "</tr>" for row in rows(results))
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td class={'ok' if cell == 'PASS' else 'bad' if cell == 'FAIL' else ''}>"
+            + (f'<a href="#{cell}">{cell}</a>' if i == 0 else html.escape(cell))
+            + "</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows(results)
+    )
     page = folder / "index.html"
     page.write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Failure drills {html.escape(started_at)}</title><style>
@@ -103,6 +166,6 @@ table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ddd; padding
 <p>{html.escape(started_at)}. Each drill ran under open-loop load; the shaded band on its chart is the
 fault window, dashed lines are markers. Raw timelines: <a href="timelines.json">timelines.json</a>,
 verdicts: <a href="verdicts.json">verdicts.json</a>.</p>
-<table><tr>{head}</tr>{body}</table>{''.join(sections)}</body></html>
+<table><tr>{head}</tr>{body}</table>{"".join(sections)}</body></html>
 """)
     return page

@@ -40,15 +40,26 @@ class DrillResult:
         return data
 
 
-def run_drill(drill: Drill, site: Site, *, rate: float = DEFAULT_RATE, users: int = DEFAULT_USERS,
-              log=print) -> DrillResult:
+def run_drill(
+    drill: Drill, site: Site, *, rate: float = DEFAULT_RATE, users: int = DEFAULT_USERS, log=print
+) -> DrillResult:
     """Run one drill; the stack is restored afterwards whatever happened."""
     began = time.monotonic()
     log(f"== {drill.name}: {drill.title}")
     site.stack.restore()
     recorder = EventRecorder()
-    run = OpenLoopRun(LoadSettings(target=site.stack.target, rate=rate, duration=drill.duration, users=users,
-                                   mix=DEFAULT_MIX, timeout=10.0, drain=15.0), recorder=recorder)
+    run = OpenLoopRun(
+        LoadSettings(
+            target=site.stack.target,
+            rate=rate,
+            duration=drill.duration,
+            users=users,
+            mix=DEFAULT_MIX,
+            timeout=10.0,
+            drain=15.0,
+        ),
+        recorder=recorder,
+    )
     ctx = Context(site=site, run=run, deadline=time.monotonic() + SIGN_IN_LIMIT_S + drill.duration + EXTRA_TIME_S)
     error, results = "", {}
     run.start()
@@ -80,10 +91,21 @@ def run_drill(drill: Drill, site: Site, *, rate: float = DEFAULT_RATE, users: in
         except Exception:  # noqa: BLE001
             error = traceback.format_exc(limit=4)
     passed = not error and bool(checks) and all(c.passed for c in checks)
-    result = DrillResult(drill.name, drill.title, drill.criterion, passed, checks, figures,
-                         round(time.monotonic() - began, 1), error, results)
-    log(f"   {'PASS' if passed else 'FAIL'} in {result.seconds:.0f} s: "
-        + "; ".join(f"{'ok' if c.passed else 'NOT OK'} {c.name} ({c.detail})" for c in checks))
+    result = DrillResult(
+        drill.name,
+        drill.title,
+        drill.criterion,
+        passed,
+        checks,
+        figures,
+        round(time.monotonic() - began, 1),
+        error,
+        results,
+    )
+    log(
+        f"   {'PASS' if passed else 'FAIL'} in {result.seconds:.0f} s: "
+        + "; ".join(f"{'ok' if c.passed else 'NOT OK'} {c.name} ({c.detail})" for c in checks)
+    )
     return result
 
 

@@ -26,8 +26,11 @@ class Site:
 
     def token(self, account: int = PROBE_ACCOUNT) -> str:
         if self._token is None:
-            answer = self.http.post(f"{self.stack.target}/api/auth/token/", timeout=10,
-                                    json={"username": DEMO_USERNAME.format(account), "password": DEMO_PASSWORD})
+            answer = self.http.post(
+                f"{self.stack.target}/api/auth/token/",
+                timeout=10,
+                json={"username": DEMO_USERNAME.format(account), "password": DEMO_PASSWORD},
+            )
             answer.raise_for_status()
             self._token = answer.json()["token"]
         return self._token
@@ -37,13 +40,16 @@ class Site:
 
     def sql(self, query: str, *, timeout: float = 30) -> list[list[str]]:
         """Run SQL in the postgres service with psql; return the rows as lists of text."""
-        out = self.stack.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-AtF", "\t", "-c", query,
-                              timeout=timeout)
+        out = self.stack.exec(
+            "postgres", "psql", "-U", "polls", "-d", "polls", "-AtF", "\t", "-c", query, timeout=timeout
+        )
         return [line.split("\t") for line in out.splitlines() if line]
 
     def open_poll_ids(self, count: int) -> list[int]:
-        rows = self.sql("SELECT id FROM domain_poll WHERE closed_at IS NULL AND opens_at <= now() "
-                        f"AND closes_at > now() + interval '1 hour' ORDER BY id LIMIT {int(count)}")
+        rows = self.sql(
+            "SELECT id FROM domain_poll WHERE closed_at IS NULL AND opens_at <= now() "
+            f"AND closes_at > now() + interval '1 hour' ORDER BY id LIMIT {int(count)}"
+        )
         return [int(r[0]) for r in rows]
 
     def request_exports(self, count: int, *, workers: int = 4) -> list[tuple[int, int | None]]:
@@ -53,8 +59,12 @@ class Site:
 
         def one(i: int) -> tuple[int, int | None]:
             try:
-                answer = self.http.post(f"{self.stack.target}/api/exports/", json={"poll_id": polls[i % len(polls)]},
-                                        headers=headers, timeout=15)
+                answer = self.http.post(
+                    f"{self.stack.target}/api/exports/",
+                    json={"poll_id": polls[i % len(polls)]},
+                    headers=headers,
+                    timeout=15,
+                )
             except requests.RequestException:
                 return 0, None
             body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}

@@ -20,25 +20,33 @@ from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun, SetupError
 from polls_loadtest.load.scenarios import parse_mix
 
 
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="polls_loadtest.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default="http://127.0.0.1:8080", help="the gateway's base URL")
     parser.add_argument("--rate", type=float, default=50, help="requests per second (all scenarios)")
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
     parser.add_argument("--users", type=int, default=20, help="simulated users (one keep-alive connection each)")
-    parser.add_argument("--mix", default="browse:6,api:3,export:1",
-                        help="scenario weights: browse, api, export, healthz")
+    parser.add_argument(
+        "--mix", default="browse:6,api:3,export:1", help="scenario weights: browse, api, export, healthz"
+    )
     parser.add_argument("--timeout", type=float, default=10, help="seconds per request")
     parser.add_argument("--arrival", choices=["uniform", "poisson"], default="uniform")
     parser.add_argument("--seed", type=int, default=1, help="random seed, for repeatable runs")
     parser.add_argument("--first-account", type=int, default=0, help="number of the first demo account")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"report folder (default {REPORTS.name}/<timestamp>/ next to the package)")
-    parser.add_argument("--max-failed", type=int, default=None,
-                        help="exit 1 if more requests than this failed (CI uses 0)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a target other than loopback (only a cluster you run yourself)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"report folder (default {REPORTS.name}/<timestamp>/ next to the package)",
+    )
+    parser.add_argument(
+        "--max-failed", type=int, default=None, help="exit 1 if more requests than this failed (CI uses 0)"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a target other than loopback (only a cluster you run yourself)",
+    )
     return parser.parse_args(argv)
 
 
@@ -62,13 +70,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refusing to load {args.target}: only loopback targets, unless --allow-remote", file=sys.stderr)
         return 2
     settings = LoadSettings(
-        target=args.target, rate=args.rate, duration=args.duration, users=args.users,
-        mix=parse_mix(args.mix), timeout=args.timeout, arrival=args.arrival, seed=args.seed,
+        target=args.target,
+        rate=args.rate,
+        duration=args.duration,
+        users=args.users,
+        mix=parse_mix(args.mix),
+        timeout=args.timeout,
+        arrival=args.arrival,
+        seed=args.seed,
         first_account=args.first_account,
     )
     folder = args.out or REPORTS / datetime.now().strftime("%Y%m%d-%H%M%S")
-    print(f"Open-loop load on {settings.target}: {settings.rate:g} req/s for {settings.duration:g} s, "
-          f"{settings.users} users, mix {args.mix}. Signing the users in ...", flush=True)
+    print(
+        f"Open-loop load on {settings.target}: {settings.rate:g} req/s for {settings.duration:g} s, "
+        f"{settings.users} users, mix {args.mix}. Signing the users in ...",
+        flush=True,
+    )
     run = OpenLoopRun(settings, progress=print_progress)
     try:
         results = run.run()

@@ -41,8 +41,9 @@ class JourneyUser(FastHttpUser):
 
     def on_start(self) -> None:
         account = next(_accounts) % DEMO_ACCOUNTS
-        self.visitor = Visitor(username=DEMO_USERNAME.format(account), rng=random.Random(account),
-                               origin=self.host.rstrip("/"))
+        self.visitor = Visitor(
+            username=DEMO_USERNAME.format(account), rng=random.Random(account), origin=self.host.rstrip("/")
+        )
         login = SCENARIOS[self.scenario].login
         if login is not None and not self._drive(login(self.visitor)):
             raise StopUser()  # counted as a failure in the stats already
@@ -60,15 +61,22 @@ class JourneyUser(FastHttpUser):
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
                 body = urlencode(request.form)
             with self.client.request(
-                request.method, request.path, name=request.name, data=body, json=request.json,
-                headers=headers, allow_redirects=False, catch_response=True,
+                request.method,
+                request.path,
+                name=request.name,
+                data=body,
+                json=request.json,
+                headers=headers,
+                allow_redirects=False,
+                catch_response=True,
             ) as answer:
                 if answer.status_code not in request.expect:
                     answer.failure(f"status {answer.status_code}")
                     journey.close()
                     return False
-                response = Response(answer.status_code, {k.lower(): v for k, v in answer.headers.items()},
-                                    answer.content or b"")
+                response = Response(
+                    answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content or b""
+                )
                 try:
                     request = journey.send(response)
                 except StopIteration:

@@ -327,13 +327,28 @@ class OpenLoopRun:
             except (ValueError, KeyError, TypeError) as error:  # an answer the journey could not read
                 reason = f"bad answer: {type(error).__name__}"
             except asyncio.CancelledError:
-                recorder.done(scenario=name, request=request.name, due=slot.due, sent=sent,
-                              done=time.monotonic() - self._start, ok=False, reason="cancelled at the end")
+                recorder.done(
+                    scenario=name,
+                    request=request.name,
+                    due=slot.due,
+                    sent=sent,
+                    done=time.monotonic() - self._start,
+                    ok=False,
+                    reason="cancelled at the end",
+                )
                 raise
             if reason:
                 player.restart()  # the journey's state is unreliable now: start a fresh one
-            recorder.done(scenario=name, request=request.name, due=slot.due, sent=sent,
-                          done=time.monotonic() - self._start, ok=not reason, status=status, reason=reason)
+            recorder.done(
+                scenario=name,
+                request=request.name,
+                due=slot.due,
+                sent=sent,
+                done=time.monotonic() - self._start,
+                ok=not reason,
+                status=status,
+                reason=reason,
+            )
 
     async def _send(self, session: aiohttp.ClientSession, request: Request) -> Response:
         async with asyncio.timeout(self.settings.timeout):
@@ -355,8 +370,15 @@ class OpenLoopRun:
             while not queue.empty():
                 slot = queue.get_nowait()
                 if slot is not None:
-                    self.recorder.done(scenario=name, request="(never sent)", due=slot.due, sent=None,
-                                       done=end, ok=False, reason="never sent: client backlog at the end")
+                    self.recorder.done(
+                        scenario=name,
+                        request="(never sent)",
+                        due=slot.due,
+                        sent=None,
+                        done=end,
+                        ok=False,
+                        reason="never sent: client backlog at the end",
+                    )
 
     async def _report_progress(self, queues: dict[str, asyncio.Queue]) -> None:
         while True:

@@ -141,9 +141,22 @@ class Recorder:
 
     def timeline(self, *, every: int = 1) -> dict[str, list]:
         """Return the buckets as columns; every=10 merges ten 100 ms buckets into one second."""
-        columns: dict[str, list] = {k: [] for k in
-                                    ("t", "scheduled", "sent", "ok", "failed", "completed", "succeeded",
-                                     "p50_ms", "p95_ms", "p99_ms", "max_ms")}
+        columns: dict[str, list] = {
+            k: []
+            for k in (
+                "t",
+                "scheduled",
+                "sent",
+                "ok",
+                "failed",
+                "completed",
+                "succeeded",
+                "p50_ms",
+                "p95_ms",
+                "p99_ms",
+                "max_ms",
+            )
+        }
         for start in range(0, len(self.buckets), every):
             group = self.buckets[start : start + every]
             latencies = sorted(v for b in group for v in b.latencies_ms)

@@ -50,8 +50,15 @@ def _figure(title: str):
 def _finish(figure, axes, marks: list[dict], path: Path, *, xlabel: str = "seconds since start") -> None:
     for mark in marks:
         axes.axvline(mark["t"], color="black", linestyle="--", linewidth=1)
-        axes.annotate(mark["label"], (mark["t"], 1), xycoords=("data", "axes fraction"),
-                      rotation=90, va="top", ha="right", fontsize=8)
+        axes.annotate(
+            mark["label"],
+            (mark["t"], 1),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=8,
+        )
     axes.set_xlabel(xlabel)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(loc="upper left", fontsize=8)
@@ -64,8 +71,14 @@ def _throughput(seconds: dict, marks: list[dict], path: Path) -> None:
     figure, axes = _figure("Throughput")
     axes.step(seconds["t"], seconds["scheduled"], where="post", label="scheduled", color="tab:gray")
     axes.step(seconds["t"], seconds["ok"], where="post", label="ok (by scheduled time)", color="tab:green")
-    axes.step(seconds["t"], seconds["completed"], where="post", label="completed (by completion time)",
-              color="tab:blue", alpha=0.6)
+    axes.step(
+        seconds["t"],
+        seconds["completed"],
+        where="post",
+        label="completed (by completion time)",
+        color="tab:blue",
+        alpha=0.6,
+    )
     axes.set_ylabel("requests / s")
     axes.set_ylim(bottom=0, top=max([1, *seconds["scheduled"], *seconds["completed"]]) * 1.3)  # room for the legend
     _finish(figure, axes, marks, path)
@@ -73,8 +86,11 @@ def _throughput(seconds: dict, marks: list[dict], path: Path) -> None:
 
 def _latency(seconds: dict, marks: list[dict], path: Path) -> None:
     figure, axes = _figure("Latency from the scheduled send time")
-    for key, label, color in (("p50_ms", "p50", "tab:green"), ("p95_ms", "p95", "tab:orange"),
-                              ("p99_ms", "p99", "tab:red")):
+    for key, label, color in (
+        ("p50_ms", "p50", "tab:green"),
+        ("p95_ms", "p95", "tab:orange"),
+        ("p99_ms", "p99", "tab:red"),
+    ):
         values = [math.nan if v is None else v for v in seconds[key]]
         axes.plot(seconds["t"], values, label=label, color=color, marker=".", markersize=3)
     axes.set_ylabel("ms")
@@ -103,8 +119,7 @@ def _requests(by_request: dict, path: Path) -> None:
     p99 = [by_request[n]["latency_ms"]["p99"] for n in names]
     axes.barh(rows, p99, color="tab:red", alpha=0.5, label="p99")
     axes.barh(rows, p50, color="tab:green", label="p50")
-    axes.set_yticks(list(rows), [f"{n}  ({by_request[n]['ok'] + by_request[n]['failed']})" for n in names],
-                    fontsize=8)
+    axes.set_yticks(list(rows), [f"{n}  ({by_request[n]['ok'] + by_request[n]['failed']})" for n in names], fontsize=8)
     axes.invert_yaxis()
     axes.grid(True, axis="x", alpha=0.3)
     _finish(figure, axes, [], path, xlabel="ms")
@@ -114,10 +129,13 @@ def _html(results: dict) -> str:
     s, summary, client = results["settings"], results["summary"], results["client"]
     lat, svc = summary["latency_ms"], summary["service_time_ms"]
     mix = ", ".join(f"{k}:{v}" for k, v in s["mix"].items())
-    rows = "".join(
-        f"<tr><td>{html.escape(e['request'])}</td><td>{html.escape(e['reason'])}</td><td>{e['count']}</td></tr>"
-        for e in results["errors"]
-    ) or '<tr><td colspan="3">none</td></tr>'
+    rows = (
+        "".join(
+            f"<tr><td>{html.escape(e['request'])}</td><td>{html.escape(e['reason'])}</td><td>{e['count']}</td></tr>"
+            for e in results["errors"]
+        )
+        or '<tr><td colspan="3">none</td></tr>'
+    )
     marks = "".join(f"<li>{m['t']:.1f} s: {html.escape(m['label'])}</li>" for m in results["marks"])
     charts = "".join(
         f'<figure><img src="{name}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}'
@@ -129,7 +147,7 @@ def _html(results: dict) -> str:
         return f"{d[key]:.1f} ms" if key in d else "n/a"
 
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Load test {html.escape(results['started_at'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Load test {html.escape(results["started_at"])}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1050px; color: #222; }}
 .figures {{ display: flex; flex-wrap: wrap; gap: 1em; }}
@@ -139,29 +157,29 @@ body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1050px;
 figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ddd; padding: .3em .6em; text-align: left; }}
 </style></head><body>
-<h1>Load test: {html.escape(s['target'])}</h1>
-<p>Started {html.escape(results['started_at'])}; open loop, {s['rate']:g} requests/s scheduled
-({html.escape(s['arrival'])} arrivals) for {s['duration']:g} s, {s['users']} users, mix {html.escape(mix)}.
+<h1>Load test: {html.escape(s["target"])}</h1>
+<p>Started {html.escape(results["started_at"])}; open loop, {s["rate"]:g} requests/s scheduled
+({html.escape(s["arrival"])} arrivals) for {s["duration"]:g} s, {s["users"]} users, mix {html.escape(mix)}.
 Latency runs from each request's <em>scheduled</em> send time, so client-side queueing during a stall
 counts (no coordinated omission).</p>
 <div class="figures">
-<div><b>{summary['achieved_rate']:g}/s</b>answered as expected</div>
-<div><b>{summary['ok']}</b>ok of {summary['scheduled']} scheduled</div>
-<div class="{'bad' if summary['failed'] else ''}"><b>{summary['failed']}</b>failed</div>
-<div><b>{ms(lat, 'p50')}</b>p50</div>
-<div><b>{ms(lat, 'p95')}</b>p95</div>
-<div><b>{ms(lat, 'p99')}</b>p99</div>
-<div><b>{ms(lat, 'max')}</b>max</div>
-<div><b>{ms(svc, 'p99')}</b>p99 from actual send</div>
+<div><b>{summary["achieved_rate"]:g}/s</b>answered as expected</div>
+<div><b>{summary["ok"]}</b>ok of {summary["scheduled"]} scheduled</div>
+<div class="{"bad" if summary["failed"] else ""}"><b>{summary["failed"]}</b>failed</div>
+<div><b>{ms(lat, "p50")}</b>p50</div>
+<div><b>{ms(lat, "p95")}</b>p95</div>
+<div><b>{ms(lat, "p99")}</b>p99</div>
+<div><b>{ms(lat, "max")}</b>max</div>
+<div><b>{ms(svc, "p99")}</b>p99 from actual send</div>
 </div>
-{f'<h2>Markers</h2><ul>{marks}</ul>' if marks else ''}
+{f"<h2>Markers</h2><ul>{marks}</ul>" if marks else ""}
 {charts}
 <h2>Failures</h2>
 <table><tr><th>request</th><th>reason</th><th>count</th></tr>{rows}</table>
 <h2>The client</h2>
-<p>{client['users']} users on {client['connections_opened']} connections (keep-alive);
-signing in took {client['setup_seconds']} s; the client used {client['cpu_percent_of_one_core']}% of one core;
-the scheduler's p99 lag was {client['p99_schedule_lag_ms']} ms (a lag of several ms means the client,
+<p>{client["users"]} users on {client["connections_opened"]} connections (keep-alive);
+signing in took {client["setup_seconds"]} s; the client used {client["cpu_percent_of_one_core"]}% of one core;
+the scheduler's p99 lag was {client["p99_schedule_lag_ms"]} ms (a lag of several ms means the client,
 not the site, was short of CPU). Raw figures: <a href="results.json">results.json</a>.</p>
 </body></html>
 """

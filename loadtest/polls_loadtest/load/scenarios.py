@@ -159,7 +159,9 @@ def api_client(visitor: Visitor) -> Journey:
     """List open polls, read one, vote in it and read its results through the API."""
     rng = visitor.rng
     listing = yield Request(
-        "GET", f"/api/polls/?status=open&page={rng.randint(1, visitor.api_pages)}", "api: poll list",
+        "GET",
+        f"/api/polls/?status=open&page={rng.randint(1, visitor.api_pages)}",
+        "api: poll list",
         headers=visitor.auth,
     )
     data = listing.json()

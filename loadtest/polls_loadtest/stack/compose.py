@@ -35,20 +35,30 @@ class Container:
     ip: str  # on the stack's network
 
 
-def process(command: Iterable[str], *, env: dict | None = None, timeout: float = 120,
-            quiet: bool = True) -> subprocess.CompletedProcess[str]:
+def process(
+    command: Iterable[str], *, env: dict | None = None, timeout: float = 120, quiet: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run a command in the repository, stdin closed and bounded in time; return the finished process
     (stderr goes to the terminal unless `quiet`)."""
     command = list(command)
     try:
-        return subprocess.run(command, cwd=REPO, env=env, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE if quiet else None)
+        return subprocess.run(
+            command,
+            cwd=REPO,
+            env=env,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE if quiet else None,
+        )
     except subprocess.TimeoutExpired as error:
         raise StackError(f"{' '.join(command[:6])} ...: no answer within {timeout:g} s") from error
 
 
-def run(command: Iterable[str], *, env: dict | None = None, timeout: float = 120, check: bool = True,
-        quiet: bool = True) -> str:
+def run(
+    command: Iterable[str], *, env: dict | None = None, timeout: float = 120, check: bool = True, quiet: bool = True
+) -> str:
     """Run a command like process(); return its stdout, or raise StackError if it failed and `check`."""
     command = list(command)
     done = process(command, env=env, timeout=timeout, quiet=quiet)
@@ -88,8 +98,12 @@ class Stack:
         """The stack the Makefile exported (COMPOSE_PROJECT_NAME, COMPOSE_FILE, GATEWAY_PORT), else the
         named `default` one."""
         base = cls.named(default)
-        return cls(os.environ.get("COMPOSE_PROJECT_NAME", base.project), os.environ.get("COMPOSE_FILE", base.files),
-                   int(os.environ.get("GATEWAY_PORT", base.port)), os.environ.get("IMAGE_TAG", base.image_tag))
+        return cls(
+            os.environ.get("COMPOSE_PROJECT_NAME", base.project),
+            os.environ.get("COMPOSE_FILE", base.files),
+            int(os.environ.get("GATEWAY_PORT", base.port)),
+            os.environ.get("IMAGE_TAG", base.image_tag),
+        )
 
     @property
     def target(self) -> str:
@@ -105,20 +119,40 @@ class Stack:
             env["IMAGE_TAG"] = self.image_tag
         return env
 
-    def compose(self, *args: str, timeout: float = 300, check: bool = True, quiet: bool = True,
-                extra_files: Iterable[str] = (), without: Iterable[str] = ()) -> str:
+    def compose(
+        self,
+        *args: str,
+        timeout: float = 300,
+        check: bool = True,
+        quiet: bool = True,
+        extra_files: Iterable[str] = (),
+        without: Iterable[str] = (),
+    ) -> str:
         """Run `docker compose ARGS` on this stack; return its stdout."""
         extra = list(extra_files)
         files = [arg for f in (*self.files.split(":"), *extra) for arg in ("-f", f)] if extra else []
-        return run(["docker", "compose", *files, *args], env=self.env(without=without), timeout=timeout,
-                   check=check, quiet=quiet)
+        return run(
+            ["docker", "compose", *files, *args],
+            env=self.env(without=without),
+            timeout=timeout,
+            check=check,
+            quiet=quiet,
+        )
 
     # ---- the whole stack ------------------------------------------------------------------------
 
     def up(self, *args: str, build: bool = True, timeout: float = 1200) -> None:
         """Build (unless told not to) and start the stack, and wait until it is healthy."""
-        self.compose("up", "--detach", "--wait", "--remove-orphans", *(["--build"] if build else []), *args,
-                     timeout=timeout, quiet=False)
+        self.compose(
+            "up",
+            "--detach",
+            "--wait",
+            "--remove-orphans",
+            *(["--build"] if build else []),
+            *args,
+            timeout=timeout,
+            quiet=False,
+        )
 
     def down(self) -> None:
         """Remove the stack's containers, networks and volumes."""
@@ -126,12 +160,22 @@ class Stack:
 
     def seed(self, *args: str) -> None:
         """Fill the database with the demo data the scenarios expect (idempotent)."""
-        self.compose("run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed",
-                     "--allow-public-password", *args)
+        self.compose(
+            "run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed", "--allow-public-password", *args
+        )
 
     def scale(self, service: str, replicas: int, *, timeout: float = 300, **kwargs) -> None:
-        self.compose("up", "--detach", "--wait", "--no-recreate", "--scale", f"{service}={replicas}", service,
-                     timeout=timeout, **kwargs)
+        self.compose(
+            "up",
+            "--detach",
+            "--wait",
+            "--no-recreate",
+            "--scale",
+            f"{service}={replicas}",
+            service,
+            timeout=timeout,
+            **kwargs,
+        )
 
     def restore(self) -> None:
         """Bring the stack back to its declared state: every replica up and healthy."""
@@ -151,9 +195,12 @@ class Stack:
         """
         deadline = time.monotonic() + timeout
         while True:
-            waiting = [row["Names"] for row in self._rows(service, all_states=True)
-                       if "-migrate-" not in row["Names"] and (row["State"] != "running" or "starting" in row["Status"]
-                                                              or "unhealthy" in row["Status"])]
+            waiting = [
+                row["Names"]
+                for row in self._rows(service, all_states=True)
+                if "-migrate-" not in row["Names"]
+                and (row["State"] != "running" or "starting" in row["Status"] or "unhealthy" in row["Status"])
+            ]
             if not waiting:
                 return
             if time.monotonic() > deadline:
@@ -177,8 +224,15 @@ class Stack:
         if not ids:
             return []
         found = sorted(json.loads(docker("inspect", *ids)), key=lambda info: (info["Created"], info["Name"]))
-        return [Container(info["Name"].lstrip("/"), info["Id"], info["Config"]["Labels"].get("com.docker.compose.service", ""),
-                          next(iter(info["NetworkSettings"]["Networks"].values()))["IPAddress"]) for info in found]
+        return [
+            Container(
+                info["Name"].lstrip("/"),
+                info["Id"],
+                info["Config"]["Labels"].get("com.docker.compose.service", ""),
+                next(iter(info["NetworkSettings"]["Networks"].values()))["IPAddress"],
+            )
+            for info in found
+        ]
 
     def replicas(self, service: str) -> list[str]:
         """Return the names of the running replicas of a service, oldest first."""
@@ -197,12 +251,15 @@ class Stack:
     def restart_counts(self) -> dict[str, int]:
         """Return how often each container was restarted by its restart policy (crash loops)."""
         ids = self._ps("--all", "--quiet").split()
-        return {row["Name"].lstrip("/"): row["RestartCount"] for row in json.loads(docker("inspect", *ids))} if ids else {}
+        return (
+            {row["Name"].lstrip("/"): row["RestartCount"] for row in json.loads(docker("inspect", *ids))} if ids else {}
+        )
 
     def logs(self, replica: str, *, since: float) -> str:
         """Return what a replica logged (stdout and stderr) since a Unix time."""
-        done = subprocess.run(["docker", "logs", "--since", f"{since:.3f}", replica],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["docker", "logs", "--since", f"{since:.3f}", replica], capture_output=True, text=True, timeout=30
+        )
         return done.stdout + done.stderr
 
     def exec(self, service: str, *command: str, timeout: float = 300) -> str:
@@ -248,8 +305,16 @@ class Stack:
         for replica in old:
             # Surge one new replica (maxSurge 1), wait until it is healthy, then retire one old one
             # (maxUnavailable 0): the service never has fewer ready replicas than it started with.
-            self.compose("up", "--detach", "--wait", "--no-recreate", "--no-deps",
-                         "--scale", f"{service}={len(old) + 1}", service)
+            self.compose(
+                "up",
+                "--detach",
+                "--wait",
+                "--no-recreate",
+                "--no-deps",
+                "--scale",
+                f"{service}={len(old) + 1}",
+                service,
+            )
             # The gateway re-resolves service names every 5 s (resolver valid=5s): give it time to
             # add the new replica before an old one goes, as endpoint propagation does in Kubernetes.
             time.sleep(GATEWAY_RESOLVE_SECONDS)

@@ -50,8 +50,11 @@ class PollListCreateApi(APIView):
             raise NotFound("Invalid page.")
         # Keyed by host as well: the next and previous links are absolute URLs.
         key = f"api:{request.get_host()}:{status_filter}:{page}"
-        return Response(cached_poll_list(
-            key, lambda: self._list_page(request, status_filter), timeout=settings.API_POLL_LIST_CACHE_SECONDS))
+        return Response(
+            cached_poll_list(
+                key, lambda: self._list_page(request, status_filter), timeout=settings.API_POLL_LIST_CACHE_SECONDS
+            )
+        )
 
     def _list_page(self, request, status_filter: str | None) -> dict:
         paginator = PageNumberPagination()

@@ -71,10 +71,7 @@ def poll_results(*, poll_id: int) -> PollResults:
     return PollResults(
         poll=poll,
         total_votes=total,
-        choices=[
-            ChoiceResult(c.id, c.text, c.votes, (c.votes / total) if total else 0.0)
-            for c in choices
-        ],
+        choices=[ChoiceResult(c.id, c.text, c.votes, (c.votes / total) if total else 0.0) for c in choices],
     )
 
 
@@ -94,8 +91,12 @@ class HomePage:
 
 def poll_home_page(*, page: int) -> HomePage:
     """Return one page of open polls for the home page, cached in Redis until polls change."""
-    return cached_poll_list(f"home:{page}", lambda: _home_page(page), timeout=settings.HOME_CACHE_SECONDS,
-                            stored_as=lambda shown: f"home:{shown.number}")
+    return cached_poll_list(
+        f"home:{page}",
+        lambda: _home_page(page),
+        timeout=settings.HOME_CACHE_SECONDS,
+        stored_as=lambda shown: f"home:{shown.number}",
+    )
 
 
 def _home_page(page: int) -> HomePage:

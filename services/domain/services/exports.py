@@ -12,11 +12,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Min
 from django.utils import timezone
 
-from domain.task_sending import enqueue
 from domain.errors import ExportLimitReached, NotFound
 from domain.locks import EXPORT_BUILD_LOCKS, EXPORT_REQUEST_LOCKS, advisory_lock, advisory_xact_lock
 from domain.models import Choice, Poll, ResultExport
 from domain.selectors.exports import export_expired, export_stale
+from domain.task_sending import enqueue
 
 EXPORT_TASK = "exports.build_results_csv"
 REQUEUE_STALE_TASK = "exports.requeue_stale"
@@ -168,7 +168,9 @@ def export_requeue_stale(*, pending_for: timedelta, running_for: timedelta, max_
     """
     stale = export_stale(now=timezone.now(), pending_for=pending_for, running_for=running_for)
     if max_attempts is not None:
-        _give_up(ResultExport.objects.filter(pk__in=stale.filter(attempts__gte=max_attempts).values("pk")[:REQUEUE_BATCH]))
+        _give_up(
+            ResultExport.objects.filter(pk__in=stale.filter(attempts__gte=max_attempts).values("pk")[:REQUEUE_BATCH])
+        )
         stale = stale.filter(attempts__lt=max_attempts)
     with transaction.atomic():
         ids = list(stale.values_list("pk", flat=True)[:REQUEUE_BATCH])

@@ -33,9 +33,7 @@ def poll_create(
         raise DomainError("Choices must be different from each other.")
     if closes_at <= opens_at:
         raise DomainError("closes_at must be later than opens_at.")
-    poll = Poll.objects.create(
-        owner=owner, question=question.strip(), opens_at=opens_at, closes_at=closes_at
-    )
+    poll = Poll.objects.create(owner=owner, question=question.strip(), opens_at=opens_at, closes_at=closes_at)
     Choice.objects.bulk_create(Choice(poll=poll, text=text) for text in texts)
     transaction.on_commit(polls_changed)
     return poll

@@ -13,9 +13,7 @@ from domain.models import Choice, Poll, Vote
 
 
 @transaction.atomic
-def vote_cast(
-    *, user: AbstractBaseUser, poll_id: int, choice_id: int, now: datetime | None = None
-) -> Vote:
+def vote_cast(*, user: AbstractBaseUser, poll_id: int, choice_id: int, now: datetime | None = None) -> Vote:
     """Record the user's vote for a choice of an open poll, or raise without writing anything."""
     now = now or timezone.now()
     poll = Poll.objects.filter(pk=poll_id).first()

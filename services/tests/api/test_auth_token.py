@@ -12,8 +12,9 @@ TOKEN = "/api/auth/token/"
 
 
 def _token(username: str, password: str, address: str):
-    return APIClient().post(TOKEN, {"username": username, "password": password}, format="json",
-                            HTTP_X_FORWARDED_FOR=address)
+    return APIClient().post(
+        TOKEN, {"username": username, "password": password}, format="json", HTTP_X_FORWARDED_FOR=address
+    )
 
 
 def test_the_right_password_gets_a_token():
@@ -27,8 +28,9 @@ def test_the_right_password_gets_a_token():
 
 def test_repeated_failures_lock_out_the_account_and_the_right_password_gets_no_token(settings):
     user = UserFactory()
-    answers = [_token(user.username, "wrong", f"203.0.113.{10 + n}").status_code
-               for n in range(settings.AXES_FAILURE_LIMIT)]
+    answers = [
+        _token(user.username, "wrong", f"203.0.113.{10 + n}").status_code for n in range(settings.AXES_FAILURE_LIMIT)
+    ]
 
     response = _token(user.username, PASSWORD, "203.0.113.99")
 

@@ -36,8 +36,11 @@ def test_the_download_documents_its_404_and_the_not_ready_409(schema):
     [
         ("/api/polls/", "post", {"400": ["invalid"]}),
         ("/api/polls/{poll_id}/", "get", {"404": ["not_found"]}),
-        ("/api/polls/{poll_id}/vote/", "post", {"404": ["not_found"], "409": ["poll_closed", "already_voted"],
-                                                 "400": ["choice_not_in_poll"]}),
+        (
+            "/api/polls/{poll_id}/vote/",
+            "post",
+            {"404": ["not_found"], "409": ["poll_closed", "already_voted"], "400": ["choice_not_in_poll"]},
+        ),
         ("/api/polls/{poll_id}/results/", "get", {"404": ["not_found"]}),
         ("/api/exports/", "post", {"404": ["not_found"], "429": ["export_limit_reached"]}),
         ("/api/exports/{export_id}/", "get", {"404": ["not_found"]}),

@@ -49,7 +49,9 @@ def test_votes_cannot_be_changed(admin_client, vote):
 
 def test_votes_cannot_be_deleted(admin_client, vote):
     single = admin_client.post(f"/admin/domain/vote/{vote.pk}/delete/", {"post": "yes"})
-    bulk = admin_client.post("/admin/domain/vote/", {"action": "delete_selected", "_selected_action": [vote.pk], "post": "yes"})
+    bulk = admin_client.post(
+        "/admin/domain/vote/", {"action": "delete_selected", "_selected_action": [vote.pk], "post": "yes"}
+    )
 
     assert single.status_code == 403
     assert bulk.status_code in (200, 302)  # the action is unknown: Django shows the list again

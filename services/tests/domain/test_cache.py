@@ -14,6 +14,7 @@ def _counting_build(calls: list, seconds: float = 0.0):
         calls.append(1)
         time.sleep(seconds)
         return {"built": len(calls)}
+
     return build
 
 

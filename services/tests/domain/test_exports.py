@@ -81,9 +81,7 @@ def test_stale_exports_are_sent_again_through_the_real_broker(django_capture_on_
     stale_pending = _export()  # its send failed: never queued
     lost_message = _export(queued_at=long_ago)  # queued an hour ago and never started: lost
     waiting = _export(queued_at=timezone.now() - timedelta(minutes=5))  # in an ordinary queue
-    ResultExport.objects.filter(pk__in=[stale_pending.pk, lost_message.pk, waiting.pk]).update(
-        created_at=long_ago
-    )
+    ResultExport.objects.filter(pk__in=[stale_pending.pk, lost_message.pk, waiting.pk]).update(created_at=long_ago)
     stuck_running = _export(status="running", started_at=long_ago)
     _export()  # pending, but only just created
     _export(status="running", started_at=timezone.now())  # running normally
@@ -296,7 +294,9 @@ def test_the_sweeper_marks_exports_out_of_attempts_failed_instead_of_resending(d
 # Retention --------------------------------------------------------------------------------------
 
 
-def test_finished_exports_past_retention_are_deleted_in_bounded_batches(monkeypatch, django_capture_on_commit_callbacks):
+def test_finished_exports_past_retention_are_deleted_in_bounded_batches(
+    monkeypatch, django_capture_on_commit_callbacks
+):
     """Each run deletes at most DELETE_BATCH exports and queues itself again for the rest; exports
     still in progress, or finished within the retention period, stay."""
     monkeypatch.setattr(export_services, "DELETE_BATCH", 2)
@@ -347,7 +347,7 @@ def test_the_sweeper_and_the_retention_delete_read_through_an_index():
     retention_plan = export_expired(finished_before=now - timedelta(days=1)).values("pk")[:1000].explain()
 
     assert "export_status_finished_at" in retention_plan, retention_plan
-    assert any(index in sweeper_plan for index in ("one_active_export_per_user_per_poll", "export_status_finished_at")), (
-        sweeper_plan
-    )
+    assert any(
+        index in sweeper_plan for index in ("one_active_export_per_user_per_poll", "export_status_finished_at")
+    ), sweeper_plan
     assert "Seq Scan" not in sweeper_plan + retention_plan

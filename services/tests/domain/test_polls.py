@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 
 def test_poll_create_strips_and_checks_choices(user):
     poll = poll_create(
-        owner=user, question=" Best season? ", choices=["Summer ", " Winter", ""],
+        owner=user,
+        question=" Best season? ",
+        choices=["Summer ", " Winter", ""],
         closes_at=timezone.now() + timedelta(days=1),
     )
     assert poll.question == "Best season?"

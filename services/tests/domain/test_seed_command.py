@@ -23,13 +23,18 @@ def test_seed_without_the_flag_refuses_and_creates_nothing():
 def test_seed_with_the_flag_creates_the_demo_users():
     call_command("seed", users=3, polls=2, votes_per_poll=1, allow_public_password=True, verbosity=0)
 
-    assert sorted(get_user_model().objects.values_list("username", flat=True)) == ["demo00000", "demo00001", "demo00002"]
+    assert sorted(get_user_model().objects.values_list("username", flat=True)) == [
+        "demo00000",
+        "demo00001",
+        "demo00002",
+    ]
 
 
 def test_the_command_line_exits_non_zero_with_the_reason():
     """Refused before it touches the database (the subprocess would see the stack's, not the test's)."""
-    result = subprocess.run([sys.executable, "manage.py", "seed", "--users", "1"], cwd=SERVICES,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "seed", "--users", "1"], cwd=SERVICES, capture_output=True, text=True, timeout=120
+    )
 
     assert result.returncode != 0
     assert "--allow-public-password" in result.stderr

@@ -13,7 +13,9 @@ SERVICES = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("flags", "said"), [((), "No migrations pending."), (("--database-only",), "The database answers.")])
+@pytest.mark.parametrize(
+    ("flags", "said"), [((), "No migrations pending."), (("--database-only",), "The database answers.")]
+)
 def test_returns_at_once_when_the_database_is_ready(flags, said):
     out = StringIO()
     call_command("wait_for_migrations", *flags, "--timeout", "5", stdout=out)
@@ -22,11 +24,19 @@ def test_returns_at_once_when_the_database_is_ready(flags, said):
 
 def test_database_only_keeps_waiting_for_an_unreachable_database_then_names_it():
     """The migrate Job's init container: no database yet means wait (and say so), not fail at once."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "POSTGRES_PORT": "1",
-           "POSTGRES_CONNECT_TIMEOUT": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "POSTGRES_PORT": "1",
+        "POSTGRES_CONNECT_TIMEOUT": "1",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "wait_for_migrations", "--database-only", "--timeout", "2", "--interval", "0.5"],
-        cwd=SERVICES, env=env, capture_output=True, text=True, timeout=60,
+        cwd=SERVICES,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert result.stdout.count("Waiting: database not reachable (OperationalError).") >= 2

@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 import requests
+
 from polls_loadtest.stack import Stack
 from polls_loadtest.stack.compose import REPO  # noqa: F401 - the tests that read the repository's files
-
 from tests.waiting import wait_for
 
 # The test stack (loadtest/compose/stacks.mk), or the one the Makefile exported.

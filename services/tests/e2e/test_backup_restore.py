@@ -32,8 +32,13 @@ def _tool(name: str, *args: str, timeout: float, **env: str) -> subprocess.Compl
     if "CONFIRM" not in env:
         environment.pop("CONFIRM", None)  # a CONFIRM=yes left in the caller's shell must not confirm
     return subprocess.run(
-        [str(REPO / "tools" / name), *args], cwd=REPO, env=environment, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=timeout,
+        [str(REPO / "tools" / name), *args],
+        cwd=REPO,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -65,7 +70,8 @@ def _sign_up(gateway) -> tuple[str, str]:
     signed_up = gateway.post(
         f"{BASE_URL}/accounts/signup/",
         data={"csrfmiddlewaretoken": csrf, "username": username, "password1": PASSWORD, "password2": PASSWORD},
-        allow_redirects=False, timeout=10,
+        allow_redirects=False,
+        timeout=10,
     )
     assert signed_up.status_code == 303, signed_up.text[:500]
     gateway.cookies.clear()  # the session's cookies belong to this user: leave later requests anonymous
@@ -79,13 +85,20 @@ def _make_data(gateway) -> dict:
     username, token = _sign_up(gateway)
     polls = []
     for question, choices in (("Backups: daily or hourly?", ["daily", "hourly"]), ("Restore drills?", ["yes", "no"])):
-        body = {"question": question, "choices": choices,
-                "closes_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()}
+        body = {
+            "question": question,
+            "choices": choices,
+            "closes_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+        }
         created = gateway.post(f"{BASE_URL}/api/polls/", json=body, headers=_auth(token), timeout=10)
         assert created.status_code == 201, created.text
         poll = created.json()
-        vote = gateway.post(f"{BASE_URL}/api/polls/{poll['id']}/vote/",
-                            json={"choice_id": poll["choices"][1]["id"]}, headers=_auth(token), timeout=10)
+        vote = gateway.post(
+            f"{BASE_URL}/api/polls/{poll['id']}/vote/",
+            json={"choice_id": poll["choices"][1]["id"]},
+            headers=_auth(token),
+            timeout=10,
+        )
         assert vote.status_code == 201, vote.text
         polls.append(poll["id"])
     export = gateway.post(f"{BASE_URL}/api/exports/", json={"poll_id": polls[0]}, headers=_auth(token), timeout=10)
@@ -123,8 +136,9 @@ def _writers() -> dict[str, set[str]]:
 
 def test_backup_fails_clearly_when_the_stack_is_not_running(tmp_path):
     """No running postgres in the compose project: a non-zero exit, a message saying so, no file."""
-    result = _tool("backup", str(tmp_path / "polls.dump"), timeout=60,
-                   COMPOSE_PROJECT_NAME=f"polls-absent-{uuid.uuid4().hex[:6]}")
+    result = _tool(
+        "backup", str(tmp_path / "polls.dump"), timeout=60, COMPOSE_PROJECT_NAME=f"polls-absent-{uuid.uuid4().hex[:6]}"
+    )
 
     assert result.returncode != 0
     assert "is not running" in result.stderr
@@ -180,8 +194,10 @@ def test_a_backup_restores_every_row_after_the_data_is_destroyed(gateway, tmp_pa
     assert oct(dump.stat().st_mode & 0o777) == "0o600"
 
     # When the data is destroyed: every table, index and sequence of the app goes.
-    _psql("drop schema public cascade; create schema public authorization pg_database_owner; "
-          "grant usage on schema public to public")
+    _psql(
+        "drop schema public cascade; create schema public authorization pg_database_owner; "
+        "grant usage on schema public to public"
+    )
     assert _psql("select count(*) from pg_tables where schemaname = 'public'") == "0"
 
     restore = _tool("restore", str(dump), timeout=300, CONFIRM="yes")
@@ -191,12 +207,18 @@ def test_a_backup_restores_every_row_after_the_data_is_destroyed(gateway, tmp_pa
 
     assert _table_snapshot() == tables_before
     assert all(replicas(service) for service in WRITERS), "every writer is running again"
-    wait_for(lambda: gateway.get(f"{BASE_URL}/api/polls/{data['polls'][0]}/", timeout=5).status_code == 200,
-             30, "the api to answer through the gateway")
+    wait_for(
+        lambda: gateway.get(f"{BASE_URL}/api/polls/{data['polls'][0]}/", timeout=5).status_code == 200,
+        30,
+        "the api to answer through the gateway",
+    )
     assert _api_view(gateway, data) == api_before
     # Sequences came back too: a new poll gets a fresh id rather than a duplicate key.
-    body = {"question": "After the restore?", "choices": ["a", "b"],
-            "closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    body = {
+        "question": "After the restore?",
+        "choices": ["a", "b"],
+        "closes_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
     created = gateway.post(f"{BASE_URL}/api/polls/", json=body, headers=_auth(data["token"]), timeout=10)
     assert created.status_code == 201, created.text
     assert created.json()["id"] > max(data["polls"])

@@ -27,22 +27,31 @@ def _shell(script: str) -> str:
 
 
 def _rows() -> list[int]:
-    return json.loads(_shell(
-        "import json; from django.contrib.auth import get_user_model; from domain.models import Choice, Poll, Vote; "
-        "print(json.dumps([m.objects.count() for m in (get_user_model(), Poll, Choice, Vote)]))"
-    ))
+    return json.loads(
+        _shell(
+            "import json; from django.contrib.auth import get_user_model; "
+            "from domain.models import Choice, Poll, Vote; "
+            "print(json.dumps([m.objects.count() for m in (get_user_model(), Poll, Choice, Vote)]))"
+        )
+    )
 
 
 @pytest.fixture
 def superuser_session(gateway, api_token):
     """A browser session of a new superuser, logged in through the admin login, plus an API token."""
     username, password = f"e2e-admin-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    _shell(f"from django.contrib.auth import get_user_model; "
-           f"get_user_model().objects.create_superuser({username!r}, None, {password!r}); print('ok')")
+    _shell(
+        f"from django.contrib.auth import get_user_model; "
+        f"get_user_model().objects.create_superuser({username!r}, None, {password!r}); print('ok')"
+    )
     session = requests.Session()
     session.get(f"{BASE_URL}/admin/login/", timeout=10).raise_for_status()
-    login = session.post(f"{BASE_URL}/admin/login/?next=/admin/", timeout=10, allow_redirects=False, data={
-        "username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+    login = session.post(
+        f"{BASE_URL}/admin/login/?next=/admin/",
+        timeout=10,
+        allow_redirects=False,
+        data={"username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+    )
     assert login.status_code == 302, login.text[:300]
     session.headers["Authorization"] = f"Token {api_token}"
     yield session
@@ -52,8 +61,14 @@ def superuser_session(gateway, api_token):
 def _forget_this_client() -> None:
     # The battery fails logins and fills throttles on purpose: clear what it left for this address.
     compose("exec", "-T", "web", "python", "manage.py", "axes_reset")
-    compose("exec", "-T", "redis", "sh", "-c",
-            "redis-cli -n 1 --scan --pattern '*throttle_*' | xargs -r redis-cli -n 1 del >/dev/null")
+    compose(
+        "exec",
+        "-T",
+        "redis",
+        "sh",
+        "-c",
+        "redis-cli -n 1 --scan --pattern '*throttle_*' | xargs -r redis-cli -n 1 del >/dev/null",
+    )
 
 
 def _send(session: requests.Session, attempt: hostile.Attempt) -> requests.Response:
@@ -64,10 +79,18 @@ def _send(session: requests.Session, attempt: hostile.Attempt) -> requests.Respo
 
 
 def test_hostile_requests_through_the_gateway_never_break_a_service(gateway, api_token, superuser_session):
-    poll = gateway.post(f"{BASE_URL}/api/polls/", timeout=10, headers={"Authorization": f"Token {api_token}"}, json={
-        "question": "Hostile?", "choices": ["Yes", "No"], "closes_at": "2099-01-01T00:00:00Z"}).json()
-    export = gateway.post(f"{BASE_URL}/api/exports/", json={"poll_id": poll["id"]}, timeout=10,
-                          headers={"Authorization": f"Token {api_token}"}).json()
+    poll = gateway.post(
+        f"{BASE_URL}/api/polls/",
+        timeout=10,
+        headers={"Authorization": f"Token {api_token}"},
+        json={"question": "Hostile?", "choices": ["Yes", "No"], "closes_at": "2099-01-01T00:00:00Z"},
+    ).json()
+    export = gateway.post(
+        f"{BASE_URL}/api/exports/",
+        json={"poll_id": poll["id"]},
+        timeout=10,
+        headers={"Authorization": f"Token {api_token}"},
+    ).json()
     routes = hostile.every_route("tests.urls")
     attempts = hostile.sweep(routes, valid_ids=sorted({str(poll["id"]), str(export["id"])}))
     attempts += hostile.form_battery(poll_id=poll["id"], choice_id=poll["choices"][0]["id"])

@@ -220,7 +220,9 @@ def test_containers_run_read_only_as_non_root(service):
 
     read_only = subprocess.run(
         ["docker", "inspect", "--format", "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}", container],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert uid != "0"
     assert "read-only" in " ".join(rest)
@@ -232,13 +234,25 @@ def _metric_total(container: str, route: str, status: str) -> float:
     import subprocess
 
     scrape = subprocess.run(
-        ["docker", "exec", container, "python", "-c",
-         "import os, urllib.request as u; print(u.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/metrics').read().decode())"],
-        capture_output=True, text=True, check=True, timeout=30,
+        [
+            "docker",
+            "exec",
+            container,
+            "python",
+            "-c",
+            "import os, urllib.request as u; print(u.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/metrics').read().decode())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout
     pattern = (
-        r'^django_http_requests_total\{method="GET",route="' + re.escape(route)
-        + r'",status="' + status + r'"\} ([0-9.e+]+)$'
+        r'^django_http_requests_total\{method="GET",route="'
+        + re.escape(route)
+        + r'",status="'
+        + status
+        + r'"\} ([0-9.e+]+)$'
     )
     match = re.search(pattern, scrape, re.M)
     return float(match.group(1)) if match else 0.0

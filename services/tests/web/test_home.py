@@ -19,9 +19,7 @@ def test_home_lists_open_polls_and_not_closed_or_upcoming_ones(client):
     open_poll = PollFactory(question="Tea or coffee?")
     closed_poll(question="Cats or dogs?")
     now = timezone.now()
-    PollFactory(
-        question="Summer or winter?", opens_at=now + timedelta(hours=1), closes_at=now + timedelta(days=1)
-    )
+    PollFactory(question="Summer or winter?", opens_at=now + timedelta(hours=1), closes_at=now + timedelta(days=1))
 
     response = client.get(HOME)
 

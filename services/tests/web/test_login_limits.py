@@ -18,8 +18,12 @@ ADMIN_LOGIN = "/admin/login/"
 
 def _attempt(client: Client, username: str, password: str, address: str, path: str = LOGIN):
     """POST a login form as the gateway forwards it: the client's address right-most."""
-    return client.post(path, {"username": username, "password": password},
-                       HTTP_X_FORWARDED_FOR=f"192.0.2.66, {address}", HTTP_ACCEPT="text/html")
+    return client.post(
+        path,
+        {"username": username, "password": password},
+        HTTP_X_FORWARDED_FOR=f"192.0.2.66, {address}",
+        HTTP_ACCEPT="text/html",
+    )
 
 
 def _fail(times: int, *, username: str, address: str, path: str = LOGIN) -> list[int]:
@@ -69,11 +73,13 @@ def test_failures_from_one_address_lock_out_other_usernames_too(settings):
 def test_a_new_forged_forwarded_part_does_not_reset_the_limit(settings):
     user = UserFactory()
     for n in range(settings.AXES_FAILURE_LIMIT):
-        Client().post(LOGIN, {"username": f"x{n}", "password": "wrong"},
-                      HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.40")
+        Client().post(
+            LOGIN, {"username": f"x{n}", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.40"
+        )
 
-    response = Client().post(LOGIN, {"username": user.username, "password": PASSWORD},
-                             HTTP_X_FORWARDED_FOR="198.51.100.200, 203.0.113.40")
+    response = Client().post(
+        LOGIN, {"username": user.username, "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.200, 203.0.113.40"
+    )
 
     assert response.status_code == 429
 
@@ -93,8 +99,12 @@ def test_the_admin_login_is_limited_the_same_way(settings):
 def test_a_json_client_gets_a_json_lockout(settings):
     _fail(settings.AXES_FAILURE_LIMIT, username="nobody", address="203.0.113.60")
 
-    response = Client().post(LOGIN, {"username": "nobody", "password": "wrong"},
-                             HTTP_X_FORWARDED_FOR="203.0.113.60", HTTP_ACCEPT="application/json")
+    response = Client().post(
+        LOGIN,
+        {"username": "nobody", "password": "wrong"},
+        HTTP_X_FORWARDED_FOR="203.0.113.60",
+        HTTP_ACCEPT="application/json",
+    )
 
     assert response.status_code == 429
     assert response.json()["retry_after"] == int(response["Retry-After"])

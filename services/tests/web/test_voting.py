@@ -83,9 +83,7 @@ def test_a_choice_of_another_poll_is_a_400(user_client):
     assert not Choice.objects.filter(votes__gt=0).exists()
 
 
-@pytest.mark.parametrize(
-    ("data", "message"), [({}, "Pick an answer to vote."), ({"choice": "x"}, "Pick one of")]
-)
+@pytest.mark.parametrize(("data", "message"), [({}, "Pick an answer to vote."), ({"choice": "x"}, "Pick one of")])
 def test_a_missing_or_malformed_choice_is_a_400_with_the_form_again(user_client, data, message):
     poll = PollFactory()
 

@@ -26,8 +26,6 @@ class WorkerProcess:
         return [int(pid) for pid in children.split()]
 
 
-
-
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path):
     """Start `celery worker` (prefork, concurrency 1) against this test's database; stop it after."""
@@ -42,9 +40,22 @@ def celery_worker_process(transactional_db, tmp_path):
         "HEARTBEAT_FILE": str(heartbeat),
     }
     command = [
-        sys.executable, "-m", "celery", "--app", "worker.celery_worker", "worker",
-        "--pool", "prefork", "--concurrency", "1", "--queues", "default,exports",
-        "--without-mingle", "--without-gossip", "--loglevel", "INFO",
+        sys.executable,
+        "-m",
+        "celery",
+        "--app",
+        "worker.celery_worker",
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        "1",
+        "--queues",
+        "default,exports",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel",
+        "INFO",
     ]
     with log.open("wb") as output:
         popen = subprocess.Popen(command, cwd=SERVICES_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)

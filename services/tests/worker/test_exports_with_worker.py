@@ -12,7 +12,6 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery_app import app
-
 from domain.models import ResultExport
 from domain.services import export_request
 from tests.factories import PollFactory, UserFactory
@@ -49,8 +48,11 @@ def test_a_worker_killed_mid_export_completes_it_exactly_once_after_redelivery(
     poll = PollFactory()
     settings = connection.settings_dict
     blocker = psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"], dbname=settings["NAME"],
-        user=settings["USER"], password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
     )
     try:
         # Hold the choices table so the build blocks half-way, after it marked itself running.

@@ -195,7 +195,9 @@ def test_redis_answers_other_containers_without_protected_mode(network: str) -> 
         )  # fmt: skip
 
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
-            return docker("run", "--rm", "--network", network, REDIS_IMAGE, "redis-cli", "-h", server, *args, check=False)
+            return docker(
+                "run", "--rm", "--network", network, REDIS_IMAGE, "redis-cli", "-h", server, *args, check=False
+            )
 
         # From another container: protected mode would answer DENIED here.
         wait_for("redis to answer PING", lambda: cli("ping").stdout.strip() == "PONG", timeout=60, container=server)

@@ -49,5 +49,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Ids in paths (`<id:...>`, runtime.url_numbers): integers a bigint primary key can hold.
-    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": url_numbers.BIGINT_MAX}},
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": url_numbers.BIGINT_MAX}
+    },
 }

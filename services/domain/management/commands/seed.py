@@ -60,9 +60,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self._polls(rng, people, count, votes_per_poll, now)
             self.stdout.write(f"  polls: {start + count}/{missing}")
-        self.stdout.write(
-            self.style.SUCCESS(f"Seeded {missing} polls in {time.monotonic() - started:.1f}s.")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Seeded {missing} polls in {time.monotonic() - started:.1f}s."))
 
     def _users(self, count: int) -> list:
         User = get_user_model()
@@ -91,9 +89,7 @@ class Command(BaseCommand):
             )
         created = Poll.objects.bulk_create(polls)
         choices = Choice.objects.bulk_create(
-            Choice(poll=poll, text=f"Option {letter}")
-            for poll in created
-            for letter in "ABCDE"[: rng.randint(2, 5)]
+            Choice(poll=poll, text=f"Option {letter}") for poll in created for letter in "ABCDE"[: rng.randint(2, 5)]
         )
         by_poll: dict[int, list[Choice]] = {}
         for choice in choices:
