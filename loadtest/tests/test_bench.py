@@ -5,6 +5,7 @@ Pure logic only: the benchmark itself is not a test (it measures, it does not as
 
 import pytest
 
+from polls_loadtest.bench import phases
 from polls_loadtest.bench.budget import connection_budget
 from polls_loadtest.bench.capacity import plan, render
 from polls_loadtest.bench.celery_figures import export_figures
@@ -157,12 +158,28 @@ def test_retrograde_points_become_crosstalk():
     assert curve.replicas_for(80) is None and curve.replicas_for(50) == 1
 
 
-def test_the_monolith_is_probed_like_web_and_api():
-    """Docker runs health probes on the container's own CPU quota: both sides of item 5 pay alike."""
+def test_the_monolith_and_the_floor_are_probed_like_web_and_api():
+    """Docker runs health probes on the container's own CPU quota: both sides of a comparison pay alike."""
     import yaml
 
     stack = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
     probe = bench["services"]["monolith"]["healthcheck"]["test"]
     assert probe == stack["services"]["web"]["healthcheck"]["test"] == stack["services"]["api"]["healthcheck"]["test"]
+    assert bench["services"]["floor"]["healthcheck"]["test"] == probe
     assert probe[:2] == ["CMD", "bash"], "a shell probe: starting Python in the container costs ~45 ms of CPU"
+
+
+def test_the_floor_runs_with_the_apis_port_quota_and_gunicorn_settings():
+    """The floor differs from the api only in what Django does per request (config.settings.floor)."""
+    import yaml
+
+    bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
+    floor, api = bench["services"]["floor"], bench["services"]["api"]
+    assert floor["cpus"] == api["cpus"]
+    assert floor["environment"]["PORT"] == "8001"
+    assert floor["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.floor"
+    # gunicorn's settings come from config.env (GUNICORN_*), the same file the api reads first.
+    assert floor["env_file"][0] == "config.env"
+    assert not any(key.startswith("GUNICORN_") for key in floor["environment"])
+    assert phases.API_QUOTAS["api"] == phases.FLOOR_QUOTAS["floor"]

@@ -21,7 +21,7 @@ from polls_loadtest import REPORTS
 from polls_loadtest.bench import STACK, machine, phases, report, wrk
 from polls_loadtest.stack.usage import memory_now
 
-PHASES = ("static", "gateway", "latency", "api_scaling", "workers", "mixed", "tuning", "limits")
+PHASES = ("floor", "static", "gateway", "latency", "api_scaling", "workers", "mixed", "tuning", "limits")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +111,9 @@ def _run_phases(result: dict, plan: phases.Plan, wanted: set[str], say) -> None:
     time.sleep(3)
     memory_at_rest = memory_now(STACK)
     p = result["phases"]
+    if "floor" in wanted:
+        say("floor: a bare Django view, direct and through a gateway, and each read against it")
+        p["floor"] = phases.floor(plan, say)
     if "static" in wanted:
         say("1. static service vs Django serving the same file")
         p["static"] = phases.static_vs_django(plan, say)

@@ -29,6 +29,9 @@ PROBE = Path(__file__).with_name("exports_probe.py")
 # Equal CPU for both sides of each comparison (cores, CFS quota per container).
 STATIC_QUOTAS = {"static": 0.5, "monolith": 0.5}
 API_QUOTAS = {"api": 0.5, "gateway": 0.5}
+# The floor phase: the floor and the api at the same quota, each gateway at the same quota, and
+# web as much as api (its pages against the same floor).
+FLOOR_QUOTAS = {"floor": 0.5, "floor-gateway": 0.5, **API_QUOTAS, "web": 0.5}
 # Scaling (item 4): one and two replicas at the same quota, small enough that two replicas and
 # what they share (gateway, PostgreSQL, Redis, the load generator) fit in the host's 2 cores. At
 # 0.5 per replica the pair and the rest kept the host over 90 % busy, and the figure measured the
@@ -127,6 +130,58 @@ def gateway_vs_direct(plan: Plan, say: Say) -> dict:
         "target": 0.85,
         "met": result["ratio"] is not None and result["ratio"] >= 0.85,
     }
+
+
+# Services whose CPU each floor-phase request is charged with (ms per request, from cgroups).
+COST_SERVICES = ("floor", "floor-gateway", "api", "web", "gateway", "redis", "postgres")
+FLOOR = "floor, direct"
+
+
+def floor(plan: Plan, say: Say) -> dict:
+    """The floor and what each read costs above it.
+
+    A bare Django JSON view (config.settings.floor) direct and through a gateway, then the cached
+    API list, one poll, its results and the web home page (through the gateway; the list direct
+    too), in turn per repeat. Each figure is a ratio to the floor served directly, with the CPU
+    per request of every service it touched.
+    """
+    STACK.set_cpus(FLOOR_QUOTAS)
+    for service in ("api", "web"):
+        STACK.scale(service, 1)
+    gateway, api = STACK.one("gateway").ip, STACK.one("api").ip
+    poll = json.loads(urllib.request.urlopen(f"http://{api}:8001/api/polls/", timeout=10).read())["results"][0]["id"]
+    targets = {
+        FLOOR: f"http://{STACK.one('floor').ip}:8001/api/polls/",
+        "floor, through a gateway": f"http://{STACK.one('floor-gateway').ip}:8080/api/polls/",
+        "API list, direct": f"http://{api}:8001/api/polls/",
+        "API list": f"http://{gateway}:8080/api/polls/",
+        "API poll": f"http://{gateway}:8080/api/polls/{poll}/",
+        "API results": f"http://{gateway}:8080/api/polls/{poll}/results/",
+        "web home page": f"http://{gateway}:8080/",
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in targets}
+    for i in range(plan.repeats):
+        for name, url in targets.items():
+            runs[name].append(_wrk(url, plan, say, f"  {name} {i + 1}/{plan.repeats}"))
+    rps = {name: spread(_kept(rows)) for name, rows in runs.items()}
+    cpu_ms = {name: _cpu_ms_per_request(rows) for name, rows in runs.items()}
+    return {
+        "quotas": FLOOR_QUOTAS,
+        "runs": runs,
+        "rps": rps,
+        "ratio_to_floor": {name: ratio(rps[name], rps[FLOOR]) for name in targets},
+        "cpu_ms_per_request": cpu_ms,
+    }
+
+
+def _cpu_ms_per_request(rows: list[dict]) -> dict[str, dict]:
+    """Return {service: spread of CPU ms per request} over the kept runs, for the services that worked."""
+    kept = [r for r in rows if r["requests"] and not r["discarded"] and not r["errors"]]
+    per_service = {
+        service: spread([1000 * r["cpu_seconds"].get(service, 0) / r["requests"] for r in kept])
+        for service in COST_SERVICES
+    }
+    return {service: figure for service, figure in per_service.items() if figure.get("median", 0) >= 0.01}
 
 
 def _api_read(visitor) -> object:
@@ -531,16 +586,7 @@ def limits(plan: Plan, say: Say) -> dict:
     finally:
         _recreate("api", {})
     rps = {label: spread(_kept(rows)) for label, rows in runs.items()}
-    cpu_ms = {
-        label: spread(
-            [
-                1000 * r["cpu_seconds"].get("api", 0) / r["requests"]
-                for r in rows
-                if r["requests"] and not r["discarded"] and not r["errors"]
-            ]
-        )
-        for label, rows in runs.items()
-    }
+    cpu_ms = {label: _cpu_ms_per_request(rows).get("api", {"n": 0}) for label, rows in runs.items()}
     on, off = (label for label, _ in LIMIT_TRIALS)
     return {
         "quotas": API_QUOTAS,

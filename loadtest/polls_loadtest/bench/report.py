@@ -123,6 +123,8 @@ def markdown(r: dict) -> str:
                 f"| {trial['setting']} | {_s(trial['rps'])} | {lat.get('p50')} / {lat.get('p99')} / "
                 f"{lat.get('p99_9')} ms |"
             )
+    if "floor" in p:
+        lines += _floor(p["floor"])
     if "limits" in p:
         li = p["limits"]
         lines += [
@@ -149,6 +151,21 @@ def markdown(r: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _floor(f: dict) -> list[str]:
+    """The floor table: each read's req/s, its ratio to the bare Django view, and CPU per request."""
+    lines = [
+        "",
+        "## Against the floor: a bare Django JSON view with the api's image, gunicorn settings and quota",
+        "",
+        "| read | req/s | ratio to the floor (direct) | CPU per request, by service |",
+        "|---|---|---|---|",
+    ]
+    for name, rps in f["rps"].items():
+        cpu = ", ".join(f"{service} {_s(v, ' ms', 2)}" for service, v in f["cpu_ms_per_request"][name].items())
+        lines.append(f"| {name} | {_s(rps)} | **{f['ratio_to_floor'][name]}** | {cpu} |")
+    return lines
 
 
 def write(result: dict, folder: Path) -> None:
