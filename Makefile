@@ -287,12 +287,15 @@ chaos-stack-up:
 
 chaos: prerequisites ## Failure drills under load: verdict table and HTML report (DRILL=name for one)
 	$(MAKE) chaos-stack-up
-	$(BIN)/python -m polls_loadtest.drills $(if $(DRILL),--drill $(DRILL)) || { $(call kept,$(COMPOSE_PROJECT_NAME),chaos-down); exit 1; }
+	@# Silent: echoing the line would print the "Kept ..." message of a failure on every run.
+	@echo "python -m polls_loadtest.drills $(if $(DRILL),--drill $(DRILL))"
+	@$(BIN)/python -m polls_loadtest.drills $(if $(DRILL),--drill $(DRILL)) || { $(call kept,$(COMPOSE_PROJECT_NAME),chaos-down); exit 1; }
 	$(MAKE) chaos-down
 
 chaos-test: prerequisites ## (part of test) The failure drills as pytest tests (marker chaos) on the polls-chaos stack
 	$(MAKE) chaos-stack-up
-	CHAOS_REQUIRED=1 $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider || \
+	@echo "pytest loadtest/tests/test_drills.py -m chaos"
+	@CHAOS_REQUIRED=1 $(BIN)/pytest loadtest/tests/test_drills.py -m chaos -p no:cacheprovider || \
 	  { $(call kept,$(COMPOSE_PROJECT_NAME),chaos-down); exit 1; }
 	$(MAKE) chaos-down
 
