@@ -175,13 +175,14 @@ def floor(plan: Plan, say: Say) -> dict:
 
 
 def _cpu_ms_per_request(rows: list[dict]) -> dict[str, dict]:
-    """Return {service: spread of CPU ms per request} over the kept runs, for the services that worked."""
+    """Return {service: spread of CPU ms per request} over the kept runs, leaving out services under
+    0.05 ms (health probes and idle replicas, not the request)."""
     kept = [r for r in rows if r["requests"] and not r["discarded"] and not r["errors"]]
     per_service = {
         service: spread([1000 * r["cpu_seconds"].get(service, 0) / r["requests"] for r in kept])
         for service in COST_SERVICES
     }
-    return {service: figure for service, figure in per_service.items() if figure.get("median", 0) >= 0.01}
+    return {service: figure for service, figure in per_service.items() if figure.get("median", 0) >= 0.05}
 
 
 def _api_read(visitor) -> object:

@@ -66,6 +66,22 @@ def test_a_listed_page_is_served_from_the_cache_until_a_vote_changes_it(
     assert {c["text"]: c["votes"] for c in listed["choices"]} == {"Yes": 1, "No": 0}
 
 
+def test_a_cached_page_is_the_stored_json_bytes_served_as_they_are(api_client):
+    """The cache holds the rendered answer: a cached read neither serializes nor renders again."""
+    from django.core.cache import cache
+
+    from domain.cache import polls_version
+
+    PollFactory()
+    first = api_client.get("/api/polls/")
+    second = api_client.get("/api/polls/")
+
+    stored = cache.get(f"polls:{polls_version()}:api:testserver:None:1")
+    assert isinstance(stored, bytes)
+    assert second.content == first.content == stored
+    assert second["Content-Type"] == "application/json"
+
+
 def test_detail_and_unknown_id(api_client):
     poll = PollFactory()
     body = api_client.get(f"/api/polls/{poll.pk}/").json()

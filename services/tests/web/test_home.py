@@ -77,3 +77,15 @@ def test_home_is_served_from_cache_until_a_vote_invalidates_it(client, django_ca
         vote_cast(user=UserFactory(), poll_id=poll.pk, choice_id=poll.choices.first().pk)
 
     assert "11 votes" in client.get(HOME).content.decode()
+
+
+def test_the_poll_list_is_rendered_once_then_served_as_cached_html(client):
+    PollFactory(question="Rendered once?")
+
+    first = client.get(HOME)
+    second = client.get(HOME)
+
+    assert "web/poll_list.html" in [t.name for t in first.templates]
+    assert "web/poll_list.html" not in [t.name for t in second.templates], "the list was rendered again"
+    assert "Rendered once?" in second.content.decode()
+    assert second.content == first.content

@@ -1,11 +1,16 @@
 """Poll pages: the home list, one poll with its vote form, voting and the results."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST, require_safe
 
+from domain.cache import cached_poll_list
 from domain.errors import DomainError, ErrorKind
 from domain.selectors import poll_get, poll_home_page, poll_results, user_has_voted
 from domain.services import vote_cast
@@ -19,7 +24,29 @@ from web.views.http import login_required_back_to, see_other
 def home(request: HttpRequest) -> HttpResponse:
     """Render one page of open polls; a missing or malformed ?page= shows the first."""
     page = page_number(request.GET.get("page")) or 1
-    return render(request, "web/home.html", {"page": poll_home_page(page=page)})
+    return render(request, "web/home.html", {"poll_list": _poll_list_html(page)})
+
+
+def _poll_list_html(page: int) -> str:
+    """Return the HTML of one page of open polls, rendered once per page and cached with the lists.
+
+    The list is the same for every visitor, and rendering its twenty polls (links, dates) was most
+    of the home page's CPU (docs/performance.md); the layout around it, which knows the user, is
+    rendered per request. A page number past the end is stored as the last page it shows.
+    """
+    language = get_language()
+
+    def build() -> tuple[int, str]:
+        shown = poll_home_page(page=page)
+        return shown.number, render_to_string("web/poll_list.html", {"page": shown})
+
+    _, html = cached_poll_list(
+        f"home-html:{language}:{page}",
+        build,
+        timeout=settings.HOME_CACHE_SECONDS,
+        stored_as=lambda built: f"home-html:{language}:{built[0]}",
+    )
+    return mark_safe(html)  # rendered by our template, with autoescaping, just above
 
 
 @require_safe
