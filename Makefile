@@ -170,7 +170,7 @@ OVERLAY ?= local
 K8S_NAMESPACE := polls
 KUBECTL := kubectl
 
-.PHONY: k8s-render k8s-validate k8s-apply k8s-scale k8s-cluster-check
+.PHONY: k8s-render k8s-validate k8s-apply k8s-dev k8s-dev-down k8s-scale k8s-cluster-check
 
 k8s-render: ## Print the manifests of an overlay, e.g. make k8s-render OVERLAY=production
 	@test -d k8s/overlays/$(OVERLAY) || { echo "No overlay k8s/overlays/$(OVERLAY) (local, production)."; exit 2; }
@@ -196,26 +196,18 @@ k8s-cluster-check:
 
 k8s-apply: k8s-cluster-check ## Apply an overlay to the current cluster and wait for the rollout (OVERLAY=local)
 	@test -d k8s/overlays/$(OVERLAY) || { echo "No overlay k8s/overlays/$(OVERLAY) (local, production)."; exit 2; }
-	$(KUBECTL) get namespace $(K8S_NAMESPACE) >/dev/null 2>&1 || $(KUBECTL) create namespace $(K8S_NAMESPACE)
-	@# The Secret is never in the kustomization. Locally it is made from secrets.env, the file
-	@# compose uses; in production it must exist already (overlays/production/secret.example.yaml).
-	@if ! $(KUBECTL) -n $(K8S_NAMESPACE) get secret polls-secrets >/dev/null 2>&1; then \
-	  if [ "$(OVERLAY)" = local ]; then \
-	    test -f secrets.env || tools/make-secrets secrets.env; \
-	    echo "Creating Secret polls-secrets from secrets.env"; \
-	    $(KUBECTL) -n $(K8S_NAMESPACE) create secret generic polls-secrets --from-env-file=secrets.env; \
-	  else \
-	    echo "Secret $(K8S_NAMESPACE)/polls-secrets is missing: create it first (k8s/overlays/production/secret.example.yaml)."; \
-	    exit 1; \
-	  fi; \
-	fi
-	@# Wait for this release's migrate Job (migrate-<hash of image and config>), not an older one.
-	applied="$$($(KUBECTL) apply -k k8s/overlays/$(OVERLAY) -o name)"; echo "$$applied"; \
-	  job="$$(grep '^job.batch/migrate-' <<<"$$applied")"; \
-	  echo "Waiting for $$job (migrations of this release) ..."; \
-	  $(KUBECTL) -n $(K8S_NAMESPACE) wait --for=condition=complete --timeout=30m "$$job"
-	for d in gateway web api worker beat static; do \
-	  $(KUBECTL) -n $(K8S_NAMESPACE) rollout status deployment/$$d --timeout=10m; done
+	@# The Secret is never in the kustomization: locally it is made from secrets.env, the file
+	@# compose uses; in production it must exist already. Then wait for this release's migrate Job.
+	KUBECTL="$(KUBECTL)" SECRETS_ENV=$(if $(filter local,$(OVERLAY)),secrets.env) k8s/apply k8s/overlays/$(OVERLAY)
+
+# DRY_RUN=1 prints every command instead of running it.
+k8s-dev: ## Build images under a new tag, load them into the kind/minikube/k3d cluster, apply local, print the URL (DRY_RUN=1)
+	@k8s/dev check
+	$(if $(filter 1,$(DRY_RUN)),,$(MAKE) prerequisites)
+	k8s/dev up
+
+k8s-dev-down: ## Delete the namespace polls from the kind/minikube/k3d cluster of k8s-dev (DRY_RUN=1)
+	k8s/dev down
 
 k8s-scale: k8s-cluster-check ## Run REPLICAS pods of SERVICE on the cluster, e.g. make k8s-scale SERVICE=api REPLICAS=4
 	@case "$(SERVICE)" in gateway|web|api|worker|static) ;; \

@@ -5,7 +5,7 @@ import re
 
 import pytest
 import yaml
-from conftest import REPO, by_kind_name, pod_spec
+from conftest import REPO, by_kind_name, pod_spec, read_env_file
 
 SERVICES = ("gateway", "web", "api", "worker", "beat", "static", "migrate")
 # Which Dockerfile builds each image (the build target is the image's last name part).
@@ -148,3 +148,97 @@ def test_every_compose_service_exists_in_kubernetes(local, compose):
     assert set(compose) == k8s_names
     for service in ("gateway", "web", "api", "static"):
         assert by_kind_name(local, "Service", service)
+
+
+# Every container of both overlays, init containers included (issue 12, item 5).
+OVERLAY_NAMES = ("local", "production")
+# Where Kubernetes differs from compose on purpose, and why (one line each).
+PERIOD_EXCEPTIONS = {
+    "worker": "the heartbeat check starts Python in the pod (~45 ms CPU): every 15 s, and a worker takes no traffic",
+    "beat": "the heartbeat check starts Python in the pod (~45 ms CPU): every 15 s, and beat takes no traffic",
+}
+ORDER_EXCEPTIONS = {
+    "gateway": "nginx resolves web/api/static per request: until they are ready it answers 503, it does not fail",
+    "beat": "beat only publishes schedules to Redis and reads no table, so it need not wait for migrations",
+}
+
+
+@pytest.fixture(scope="module", params=OVERLAY_NAMES)
+def overlay(request, local, production):
+    return {"local": local, "production": production}[request.param]
+
+
+def all_containers(objects, service):
+    obj, _ = k8s_container(objects, service)
+    spec = pod_spec(obj)
+    return obj, spec.get("initContainers", []) + spec["containers"]
+
+
+def seconds(duration: str) -> int:
+    return int(duration[:-1]) * (60 if duration.endswith("m") else 1)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_container_runs_the_compose_image_user_and_hardening(overlay, compose, service):
+    """Init containers too: compose's image, the image's USER uid:gid, a read-only root whose only
+    writable path is compose's tmpfs, no capabilities, compose's env file names."""
+    obj, containers = all_containers(overlay, service)
+    spec = compose[service]
+    image = spec["image"].split(":")[0]
+    (user,) = set(re.findall(r"^USER (\d+):(\d+)", _stage(image), flags=re.M))
+    volumes = {v["name"]: v for v in pod_spec(obj)["volumes"]}
+    for c in containers:
+        assert c["image"].rsplit(":", 1)[0].rsplit("@", 1)[0].endswith(image), c["name"]
+        security = c["securityContext"]
+        assert (str(security["runAsUser"]), str(security["runAsGroup"])) == user, c["name"]
+        assert str(pod_spec(obj)["securityContext"]["fsGroup"]) == user[1]
+        assert security["readOnlyRootFilesystem"] is True and spec["read_only"] is True
+        assert security["capabilities"]["drop"] == ["ALL"]
+        writable = {m["mountPath"] for m in c["volumeMounts"] if not m.get("readOnly")}
+        assert writable == {t.split(":")[0] for t in spec["tmpfs"]}, c["name"]
+        assert all("emptyDir" in volumes[m["name"]] for m in c["volumeMounts"] if m["mountPath"] in writable)
+        if spec.get("env_file"):
+            config_map = next(e["configMapRef"]["name"] for e in c["envFrom"] if "configMapRef" in e)
+            assert [e.get("secretRef", {}).get("name") for e in c["envFrom"]][1:] == ["polls-secrets"]
+            config = next(o for o in overlay if o["kind"] == "ConfigMap" and o["metadata"]["name"] == config_map)
+            # The names, not the values: an overlay may change a value, never add or drop a variable.
+            assert set(config["data"]) == set(read_env_file(REPO / "config.env")), c["name"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_probe_timings_follow_the_compose_healthcheck(overlay, compose, service):
+    """The kubelet checks as often as compose's healthcheck (or the exception says why), never waits
+    longer for an answer, and gives a start at least compose's start_period."""
+    check = compose[service].get("healthcheck")
+    _, c = k8s_container(overlay, service)
+    if check is None:
+        assert not any(p in c for p in ("startupProbe", "livenessProbe", "readinessProbe"))
+        return
+    ready = c["readinessProbe"]
+    if service in PERIOD_EXCEPTIONS:
+        assert ready["periodSeconds"] > seconds(check["interval"]), PERIOD_EXCEPTIONS[service]
+    else:
+        assert ready["periodSeconds"] == seconds(check["interval"])
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert c[probe]["timeoutSeconds"] <= seconds(check["timeout"]), probe
+    startup = c["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= seconds(check.get("start_period", "0s"))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_startup_order_follows_depends_on(overlay, compose, service):
+    """compose's `depends_on: migrate` is an init container waiting for this release's migrations;
+    `postgres: service_healthy` alone (migrate) is one waiting for the database only."""
+    obj, _ = k8s_container(overlay, service)
+    waits = [c["command"] for c in pod_spec(obj).get("initContainers", [])]
+    depends = compose[service].get("depends_on", {})
+    if service in ORDER_EXCEPTIONS:
+        assert depends and not waits, ORDER_EXCEPTIONS[service]
+    elif "migrate" in depends:
+        assert depends["migrate"] == {"condition": "service_completed_successfully"}
+        assert [w[:3] for w in waits] == [["python", "manage.py", "wait_for_migrations"]]
+        assert "--database-only" not in waits[0]
+    elif "postgres" in depends:
+        assert [w[:4] for w in waits] == [["python", "manage.py", "wait_for_migrations", "--database-only"]]
+    else:
+        assert not depends and not waits

@@ -1,0 +1,18 @@
+# Sourced by k8s/apply and k8s/dev: print each command, and run it unless DRY_RUN=1.
+DRY_RUN=${DRY_RUN:-}
+
+# run CMD...: print `+ CMD` (shell-quoted), then run it; with DRY_RUN=1 only print it.
+run() {
+  printf '+'; printf ' %q' "$@"; printf '\n'
+  [[ $DRY_RUN == 1 ]] || "$@"
+}
+
+# present CMD...: run a read-only check; with DRY_RUN=1 print it and answer "no", so the dry run
+# also shows the command that would follow a "no" (creating what is missing).
+present() {
+  if [[ $DRY_RUN == 1 ]]; then
+    printf '+'; printf ' %q' "$@"; printf '   # if this fails:\n'
+    return 1
+  fi
+  "$@" >/dev/null 2>&1
+}

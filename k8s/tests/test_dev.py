@@ -1,0 +1,153 @@
+"""`make k8s-dev` (k8s/dev): the commands it runs for kind, minikube and k3d, checked with stubs.
+
+No cluster tool runs here, so each test puts stub kind/minikube/k3d/kubectl/docker executables
+first on PATH. Each stub records its arguments; the kubectl stub hands `kustomize` (an offline
+render) to the real kubectl and answers "not found" to `get`, as a fresh cluster would.
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import K8S, REPO, kustomize
+
+SERVICES = ("gateway", "web", "api", "worker", "static")
+DEPLOYMENTS = ("gateway", "web", "api", "worker", "beat", "static")
+TAG = re.compile(r"dev-[0-9a-f]{4,}-\d{14}")
+# What the script itself needs from the machine besides the stubs.
+UTILITIES = ("bash", "env", "git", "date", "cp", "mktemp", "rm", "grep", "awk", "sort", "tr", "dirname")
+
+
+def stub_path(tmp_path: Path, tools: tuple[str, ...]) -> Path:
+    """Return a PATH folder with the named stubs plus the utilities, and nothing else."""
+    bin_dir = tmp_path / "bin"
+    shutil.rmtree(bin_dir, ignore_errors=True)
+    bin_dir.mkdir(parents=True)
+    for utility in UTILITIES:
+        (bin_dir / utility).symlink_to(shutil.which(utility))
+    real_kubectl = shutil.which("kubectl")
+    for tool in tools:
+        script = f'#!/bin/bash\nprintf "%s\\n" "{tool} $*" >> "{tmp_path}/calls"\n'
+        if tool == "kubectl":
+            script += f'[[ $1 == kustomize ]] && exec {real_kubectl} "$@"\n[[ " $* " == *" get "* ]] && exit 1\n'
+        if tool == "docker":
+            script += f'echo "IMAGE_TAG=$IMAGE_TAG" >> "{tmp_path}/calls"\n'
+        (bin_dir / tool).write_text(script + "exit 0\n")
+        (bin_dir / tool).chmod(0o755)
+    return bin_dir
+
+
+def k8s_dev(tmp_path: Path, tools: tuple[str, ...], *args: str, dry_run: bool) -> subprocess.CompletedProcess:
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("DJANGO_SECRET_KEY=x\n")
+    env = {"PATH": str(stub_path(tmp_path, tools)), "HOME": str(tmp_path), "SECRETS_ENV": str(secrets)}
+    if dry_run:
+        env["DRY_RUN"] = "1"
+    return subprocess.run([K8S / "dev", *args], env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+def calls(tmp_path: Path) -> list[str]:
+    log = tmp_path / "calls"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [line for line in lines if not line.startswith("kubectl kustomize")]
+
+
+def expected_commands(tool: str, context: str, tag: str, job: str, secrets: Path) -> list[str]:
+    load = {
+        "kind": "kind load docker-image polls/{} --name polls",
+        "minikube": "minikube image load polls/{} --profile polls",
+        "k3d": "k3d image import polls/{} -c polls",
+    }[tool]
+    kubectl = f"kubectl --context {context}"
+    return [
+        f"{kubectl} version --request-timeout=5s",
+        f"docker compose build {' '.join(SERVICES)}",
+        *[load.format(f"{s}:{tag}") for s in SERVICES],
+        f"{kubectl} get namespace polls",
+        f"{kubectl} create namespace polls",
+        f"{kubectl} -n polls get secret polls-secrets",
+        f"{kubectl} -n polls create secret generic polls-secrets --from-env-file={secrets}",
+        "APPLY",
+        f"{kubectl} -n polls wait --for=condition=complete --timeout=30m job.batch/{job}",
+        *[f"{kubectl} -n polls rollout status deployment/{d} --timeout=10m" for d in DEPLOYMENTS],
+    ]
+
+
+def job_for_tag(tmp_path: Path, tag: str) -> str:
+    """Render a copy of k8s/ whose local overlay sets every image to the tag; return the Job's name."""
+    copy = tmp_path / "expected"
+    shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    path = copy / "overlays" / "local" / "kustomization.yaml"
+    kustomization = yaml.safe_load(path.read_text())
+    kustomization["images"] = [{"name": f"polls/{s}", "newTag": tag} for s in SERVICES]
+    path.write_text(yaml.safe_dump(kustomization))
+    (job,) = [o["metadata"]["name"] for o in kustomize(copy / "overlays" / "local") if o["kind"] == "Job"]
+    return job
+
+
+@pytest.mark.parametrize(("tool", "context"), [("kind", "kind-polls"), ("minikube", "polls"), ("k3d", "k3d-polls")])
+def test_up_runs_the_documented_commands(tmp_path, tool, context):
+    """The dry run prints, and a run with stubs runs, the same commands: build under a new tag,
+    load with the tool's documented command, apply the local overlay with that tag, wait for its
+    own migrate Job (not the `dev` tag's) and every rollout, print the URL."""
+    dry = k8s_dev(tmp_path, (tool, "kubectl", "docker"), "up", dry_run=True)
+    assert dry.returncode == 0, dry.stderr
+    assert calls(tmp_path) == [], "a dry run runs nothing"
+    tag = TAG.search(dry.stdout).group(0)
+    sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO)
+    assert tag.startswith(f"dev-{sha.stdout.strip()}-")
+
+    job = job_for_tag(tmp_path, tag)
+    (default_job,) = [o["metadata"]["name"] for o in kustomize(K8S / "overlays" / "local") if o["kind"] == "Job"]
+    assert job != default_job, "the migrate Job must run again for a new build"
+
+    printed = [line[2:] for line in dry.stdout.splitlines() if line.startswith("+ ")]
+    printed = [re.sub(r"   # if this fails:$", "", line) for line in printed]
+    printed = [line.removeprefix(f"env IMAGE_TAG={tag} ") for line in printed]
+    printed = [
+        "APPLY" if re.fullmatch(rf"kubectl --context {context} apply -k \S+/overlays/local", p) else p for p in printed
+    ]
+    secrets = tmp_path / "secrets.env"
+    assert printed == expected_commands(tool, context, tag, job, secrets)
+
+    images = re.search(r"^Images in the render: (.*)$", dry.stdout, flags=re.M).group(1).split()
+    assert {i for i in images if i.startswith("polls/")} == {f"polls/{s}:{tag}" for s in SERVICES}
+    assert f"kubectl --context {context} -n polls port-forward service/gateway 8080:80" in dry.stdout
+    assert "http://127.0.0.1:8080/" in dry.stdout
+
+    run = k8s_dev(tmp_path, (tool, "kubectl", "docker"), "up", dry_run=False)
+    assert run.returncode == 0, run.stderr
+    recorded = calls(tmp_path)
+    new_tag = TAG.search(run.stdout).group(0)
+    assert f"IMAGE_TAG={new_tag}" in recorded
+    recorded = [r for r in recorded if not r.startswith("IMAGE_TAG=")]
+    recorded = [
+        "APPLY" if re.fullmatch(rf"kubectl --context {context} apply -k \S+/overlays/local", r) else r for r in recorded
+    ]
+    # The second build has its own tag (a second later at least) and so its own Job.
+    assert recorded == expected_commands(tool, context, new_tag, job_for_tag(tmp_path / "second", new_tag), secrets)
+
+
+def test_the_first_tool_found_wins(tmp_path):
+    """kind before minikube before k3d, when several are installed."""
+    result = k8s_dev(tmp_path, ("kind", "minikube", "k3d"), "check", dry_run=True)
+    assert result.returncode == 0 and "kind, cluster polls (kubectl context kind-polls)" in result.stdout
+    result = k8s_dev(tmp_path, ("minikube", "k3d"), "check", dry_run=True)
+    assert result.returncode == 0 and "minikube, cluster polls (kubectl context polls)" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["up", "down"])
+def test_without_a_cluster_tool_it_names_what_is_missing(tmp_path, command):
+    result = k8s_dev(tmp_path, ("kubectl", "docker"), command, dry_run=True)
+    assert result.returncode == 1
+    assert "none of kind, minikube or k3d is on PATH" in result.stderr
+    assert calls(tmp_path) == []
+
+
+def test_down_deletes_the_namespace(tmp_path):
+    result = k8s_dev(tmp_path, ("k3d", "kubectl"), "down", dry_run=False)
+    assert result.returncode == 0, result.stderr
+    assert calls(tmp_path) == ["kubectl --context k3d-polls delete namespace polls --ignore-not-found"]
