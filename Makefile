@@ -121,9 +121,12 @@ format: $(VENV)/.installed ## Format all Python and sort imports (ruff.toml)
 	$(BIN)/ruff check --fix --select I $(PYTHON_DIRS)
 	$(BIN)/ruff format $(PYTHON_DIRS)
 
-test-integration: lint ## (part of test) pytest against real PostgreSQL, Redis and Celery
+# lintmigrations: every migration must be safe while the previous release still runs
+# (docs/releases.md; its options and justified exceptions are in services/pyproject.toml).
+test-integration: lint ## (part of test) migration linter, then pytest against real PostgreSQL, Redis and Celery
 	cd services && set -a && . ../secrets.env && set +a && \
 	  ../$(BIN)/lint-imports --no-cache && \
+	  DJANGO_SETTINGS_MODULE=config.settings.test LOG_LEVEL=WARNING ../$(BIN)/python manage.py lintmigrations && \
 	  ../$(BIN)/pytest -m "not e2e" -p no:cacheprovider $(ARGS)
 	$(BIN)/pytest tools -p no:cacheprovider -o markers=docker
 

@@ -27,7 +27,9 @@ with weak_secret_key_allowed():
     # its own; requests keep their statement and broker timeouts.
     from .build import *  # noqa: E402, F403
 
-INSTALLED_APPS = [*INSTALLED_APPS, "worker"]  # noqa: F405
+# django_migration_linter (a dev requirement, never in the images) adds `manage.py lintmigrations`,
+# which make test runs with these settings; its options are in pyproject.toml (docs/releases.md).
+INSTALLED_APPS = [*INSTALLED_APPS, "worker", "django_migration_linter"]  # noqa: F405
 ROOT_URLCONF = "tests.urls"
 SERVICE_NAME = "test"
 

@@ -1,6 +1,6 @@
 """`manage.py migrate`: runs never overlap (advisory lock), and a migration waits for a table lock
-at most MIGRATE_LOCK_TIMEOUT_MS, then fails with a message naming it, instead of queueing every
-request behind it."""
+at most MIGRATE_LOCK_TIMEOUT_MS instead of queueing every request behind it, is tried again
+MIGRATE_LOCK_RETRIES times, then fails with a message naming both."""
 
 import os
 import subprocess
@@ -18,24 +18,26 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SERVICES = Path(__file__).resolve().parents[2]
 
 
-def _migrate(*args: str, lock_timeout_ms: int = 500) -> subprocess.CompletedProcess:
+def _migrate(*args: str, lock_timeout_ms: int = 500, lock_retries: int = 0) -> subprocess.CompletedProcess:
     """Run the migrate command against this test's database, as the migrate service runs it."""
     return subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", *args],
         cwd=SERVICES,
-        env=_environ(lock_timeout_ms=lock_timeout_ms),
+        env=_environ(lock_timeout_ms=lock_timeout_ms, lock_retries=lock_retries),
         capture_output=True,
         text=True,
         timeout=120,
     )
 
 
-def _environ(*, lock_timeout_ms: int) -> dict:
+def _environ(*, lock_timeout_ms: int, lock_retries: int = 0) -> dict:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "POSTGRES_DB": connection.settings_dict["NAME"],
         "MIGRATE_LOCK_TIMEOUT_MS": str(lock_timeout_ms),
+        "MIGRATE_LOCK_RETRIES": str(lock_retries),
+        "PYTHONUNBUFFERED": "1",
     }
 
 
@@ -50,15 +52,16 @@ def _applied(name: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def test_a_migration_blocked_by_a_table_lock_fails_fast_naming_the_variable():
-    """Given a long transaction holding the exports table, when migrate has to alter that table
-    (here: unapply its last migration), then it gives up after the lock timeout with a clear
-    message and exit code 1, and nothing changed."""
+def test_a_migration_blocked_by_a_table_lock_fails_fast_naming_the_variables():
+    """Given a long transaction holding the exports table for longer than every try, when migrate
+    has to alter that table (here: unapply its last migration), then it gives up after the lock
+    timeout, tries once more after a second, and fails with a clear message naming both settings
+    and exit code 1, and nothing changed."""
     blocker = _other_session()
     try:
         blocker.execute("LOCK TABLE domain_resultexport IN ACCESS EXCLUSIVE MODE")
         started = time.monotonic()
-        result = _migrate("domain", "0003", lock_timeout_ms=500)
+        result = _migrate("domain", "0003", lock_timeout_ms=500, lock_retries=1)
         elapsed = time.monotonic() - started
     finally:
         blocker.rollback()
@@ -67,10 +70,55 @@ def test_a_migration_blocked_by_a_table_lock_fails_fast_naming_the_variable():
             _migrate("domain")  # put the test database back for the tests that follow
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "could not lock a table within MIGRATE_LOCK_TIMEOUT_MS=500" in result.stderr
+    assert "could not lock a table within MIGRATE_LOCK_TIMEOUT_MS=500 (try 1 of 2); trying again in 1s" in result.stdout
+    final = "could not lock a table within MIGRATE_LOCK_TIMEOUT_MS=500 in 2 tries (MIGRATE_LOCK_RETRIES=1)"
+    assert final in result.stderr
     assert "Traceback" not in result.stderr
     assert elapsed < 15, f"{elapsed:.1f}s: it waited for the lock instead of giving up"
     assert _applied("0004_export_status_finished_at")
+
+
+def test_a_lock_released_after_the_first_timeout_lets_the_next_try_apply_what_is_left():
+    """Given a long transaction holding the exports table that ends once migrate's first try has
+    timed out, when migrate applies the pending migration on that table, then its second try
+    applies it and the run succeeds, with the retry in its output."""
+    assert _migrate("domain", "0003").returncode == 0
+    blocker = _other_session()
+    try:
+        blocker.execute("LOCK TABLE domain_resultexport IN ACCESS EXCLUSIVE MODE")
+        run = subprocess.Popen(
+            [sys.executable, "manage.py", "migrate", "--noinput", "domain"],
+            cwd=SERVICES,
+            env=_environ(lock_timeout_ms=500, lock_retries=3),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        seen = _read_until(run, "A migration could not lock a table")
+        blocker.rollback()  # the long transaction ends during the pause before the second try
+        stdout, stderr = run.communicate(timeout=60)
+    finally:
+        blocker.rollback()
+        blocker.close()
+        if not _applied("0004_export_status_finished_at"):
+            _migrate("domain")
+
+    # "Applying domain.0004..." and the notice share a line: the first try failed half-way through it.
+    assert "could not lock a table within MIGRATE_LOCK_TIMEOUT_MS=500 (try 1 of 4); trying again in 1s" in seen[-1]
+    assert run.returncode == 0, stdout + stderr
+    assert stdout.count("could not lock a table") == 0, "the second try should have found the table free"
+    assert "Applying domain.0004_export_status_finished_at... OK" in stdout
+    assert _applied("0004_export_status_finished_at")
+
+
+def _read_until(process: subprocess.Popen, text: str) -> list[str]:
+    """Read the process's stdout lines (log lines share it) until one holds text or stdout ends."""
+    seen = []
+    while not seen or text not in seen[-1]:
+        seen.append(process.stdout.readline())
+        if not seen[-1]:
+            break
+    return seen
 
 
 def test_a_second_run_still_waits_for_the_first_longer_than_both_timeouts():
@@ -80,18 +128,13 @@ def test_a_second_run_still_waits_for_the_first_longer_than_both_timeouts():
         second = subprocess.Popen(
             [sys.executable, "manage.py", "migrate", "--noinput"],
             cwd=SERVICES,
-            env={**_environ(lock_timeout_ms=500), "POSTGRES_STATEMENT_TIMEOUT_MS": "1000", "PYTHONUNBUFFERED": "1"},
+            env={**_environ(lock_timeout_ms=500), "POSTGRES_STATEMENT_TIMEOUT_MS": "1000"},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        # Log lines (JSON) share stdout; the notice comes once the run waits for the lock (or
-        # stdout ends, if the run never waits).
-        seen = []
-        while not any(line.startswith("Another migrate run holds the lock") for line in seen):
-            seen.append(second.stdout.readline())
-            if not seen[-1]:
-                break
+        # The notice comes once the run waits for the lock (or stdout ends, if it never waits).
+        seen = _read_until(second, "Another migrate run holds the lock")
         time.sleep(2)  # four lock timeouts, two statement timeouts
     stdout, stderr = second.communicate(timeout=60)
 

@@ -1,5 +1,7 @@
 """PostgreSQL: the connection, and the time limits every session of the app runs under."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env_int, env_milliseconds, env_str
 
 # Guards on every session the app opens: PostgreSQL cancels a statement that runs too long and
@@ -11,6 +13,11 @@ from config.env import env_int, env_milliseconds, env_str
 POSTGRES_STATEMENT_TIMEOUT_MS = env_milliseconds("POSTGRES_STATEMENT_TIMEOUT_MS", 5000)
 POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_milliseconds("POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60000)
 MIGRATE_LOCK_TIMEOUT_MS = env_milliseconds("MIGRATE_LOCK_TIMEOUT_MS", 5000)
+# A migration that timed out waiting for a lock is tried again this many times, after a short pause,
+# before the run fails: a long transaction in the way usually ends within seconds (docs/releases.md).
+MIGRATE_LOCK_RETRIES = env_int("MIGRATE_LOCK_RETRIES", 3)
+if MIGRATE_LOCK_RETRIES < 0:
+    raise ImproperlyConfigured(f"MIGRATE_LOCK_RETRIES must be 0 or more, got {MIGRATE_LOCK_RETRIES}.")
 
 
 def postgres_session_options(*, statement_timeout_ms: int) -> str:
