@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from polls_loadtest.load.report import mark_events  # noqa: E402
+
 COLUMNS = (
     "drill",
     "verdict",
@@ -95,22 +97,12 @@ def chart(result, path: Path) -> None:
     bottom.set_ylabel("latency (ms)")
     bottom.set_xlabel("seconds since the load started")
     start, end = result.figures.window
+    marks = result.results.get("marks", [])
     for axes in (top, bottom):
         axes.axvspan(start, max(end, start + 0.1), color="tab:orange", alpha=0.15)
         axes.grid(True, alpha=0.3)
-        for mark in result.results.get("marks", []):
-            axes.axvline(mark["t"], color="black", linestyle="--", linewidth=0.8)
+        mark_events(axes, marks, label=axes is top, fontsize=7, linewidth=0.8)
         axes.legend(loc="upper right", fontsize=7)
-    for mark in result.results.get("marks", []):
-        top.annotate(
-            mark["label"],
-            (mark["t"], 1),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            va="top",
-            ha="right",
-            fontsize=7,
-        )
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)

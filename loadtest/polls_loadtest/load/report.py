@@ -47,18 +47,24 @@ def _figure(title: str):
     return figure, axes
 
 
-def _finish(figure, axes, marks: list[dict], path: Path, *, xlabel: str = "seconds since start") -> None:
+def mark_events(axes, marks: list[dict], *, label: bool = True, fontsize: int = 8, linewidth: float = 1) -> None:
+    """Draw each mark ({"t": seconds, "label": text}) as a dashed line, labelled at the top."""
     for mark in marks:
-        axes.axvline(mark["t"], color="black", linestyle="--", linewidth=1)
-        axes.annotate(
-            mark["label"],
-            (mark["t"], 1),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            va="top",
-            ha="right",
-            fontsize=8,
-        )
+        axes.axvline(mark["t"], color="black", linestyle="--", linewidth=linewidth)
+        if label:
+            axes.annotate(
+                mark["label"],
+                (mark["t"], 1),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                va="top",
+                ha="right",
+                fontsize=fontsize,
+            )
+
+
+def _finish(figure, axes, marks: list[dict], path: Path, *, xlabel: str = "seconds since start") -> None:
+    mark_events(axes, marks)
     axes.set_xlabel(xlabel)
     if axes.get_legend_handles_labels()[0]:
         axes.legend(loc="upper left", fontsize=8)
