@@ -350,7 +350,7 @@ def test_settings_yaml_is_the_one_place_to_change(tmp_path):
         }
 
     assert uses(6390) == {"web", "api", "worker", "beat"}
-    assert uses(5433) == {"web", "api", "worker", "migrate"}
+    assert uses(5433) == {"web", "api", "worker", "migrate", "backup"}
     assert uses(managed_ports()["redis"]) == set() and uses(5432) == set()
     web, outside = cluster.pods["web"], Endpoint("managed", MANAGED)
     assert cluster.allows(web, outside, 6390) and not cluster.allows(web, outside, managed_ports()["redis"])
