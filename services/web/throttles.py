@@ -2,14 +2,14 @@
 
 from django.conf import settings
 
-from runtime.client_address import client_address
 from runtime.drf_throttles import WindowRateThrottle
 
 
 class SignupThrottle(WindowRateThrottle):
     """Sign-up attempts per client address, at SIGNUP_THROTTLE (e.g. "10/hour").
 
-    Counted in the Redis cache like the api's throttles, so it fails open while Redis is down;
+    Keyed on the client address (the sign-up view sends signed-in users home first). Counted in
+    the Redis cache like the api's throttles, so it fails open while Redis is down;
     the gateway's limit_req on /accounts/signup/ is the layer that still holds then.
     """
 
@@ -18,6 +18,3 @@ class SignupThrottle(WindowRateThrottle):
 
     def get_rate(self, scope: str) -> str | None:
         return settings.SIGNUP_THROTTLE
-
-    def get_ident(self, request) -> str:
-        return client_address(request)
