@@ -30,6 +30,12 @@ class Poll(models.Model):
         """Return True if votes are accepted at the given moment."""
         return self.closed_at is None and self.opens_at <= at < self.closes_at
 
+    def next_change(self, at):
+        """Return when is_open() next changes after the given moment, or None once it is closed."""
+        if self.closed_at is not None or at >= self.closes_at:
+            return None
+        return self.opens_at if at < self.opens_at else self.closes_at
+
 
 class Choice(models.Model):
     """One answer of a poll, with a running count of the votes it received."""

@@ -16,7 +16,7 @@ from api.errors import error_responses
 from api.serializers import IdField, PollOutput
 from domain import errors
 from domain.cache import cached_poll_list
-from domain.selectors import PollStatus, poll_get, poll_list, poll_results
+from domain.selectors import PollStatus, poll_cached, poll_get, poll_list, poll_results_from
 from domain.services import poll_create, vote_cast
 from domain.services.polls import MAX_CHOICES, MIN_CHOICES
 from runtime.url_numbers import page_number
@@ -82,8 +82,7 @@ class PollListCreateApi(APIView):
 class PollDetailApi(APIView):
     @extend_schema(responses={200: PollOutput, **error_responses(errors.NotFound)})
     def get(self, request, poll_id: int):
-        poll = poll_get(poll_id=poll_id)
-        return Response(PollOutput(poll, context={"now": timezone.now()}).data)
+        return _cached_json(poll_id, "api-detail", lambda poll, now: PollOutput(poll, context={"now": now}).data)
 
 
 class PollVoteApi(APIView):
@@ -137,12 +136,23 @@ class PollResultsApi(APIView):
         }
     )
     def get(self, request, poll_id: int):
-        results = poll_results(poll_id=poll_id)
-        return Response(
-            {
-                "poll_id": results.poll.pk,
-                "question": results.poll.question,
-                "total_votes": results.total_votes,
-                "choices": [vars(choice) for choice in results.choices],
-            }
-        )
+        return _cached_json(poll_id, "api-results", lambda poll, now: self._results(poll))
+
+    @staticmethod
+    def _results(poll) -> dict:
+        results = poll_results_from(poll)
+        return {
+            "poll_id": poll.pk,
+            "question": poll.question,
+            "total_votes": results.total_votes,
+            "choices": [vars(choice) for choice in results.choices],
+        }
+
+
+def _cached_json(poll_id: int, view: str, data) -> HttpResponse:
+    """Answer one poll's read from the cached JSON bytes, built by data(poll, now) on a miss.
+
+    Like the list, the cache holds what the API answers, so a hit neither serializes nor renders.
+    """
+    body = poll_cached(poll_id=poll_id, view=view, render=lambda poll, now: JSONRenderer().render(data(poll, now)))
+    return HttpResponse(body, content_type="application/json")

@@ -1,8 +1,10 @@
-"""Queries about polls: lists, one poll, its results and the cached home page."""
+"""Queries about polls: lists, one poll, its results, and the cached reads of them."""
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,9 +12,11 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from domain.cache import cached_poll_list
+from domain.cache import cached_poll_read
 from domain.errors import NotFound
 from domain.models import Choice, Poll, Vote
+
+T = TypeVar("T")
 
 
 class PollStatus(enum.StrEnum):
@@ -65,7 +69,11 @@ class PollResults:
 
 def poll_results(*, poll_id: int) -> PollResults:
     """Return each choice's votes and share of the total."""
-    poll = poll_get(poll_id=poll_id)
+    return poll_results_from(poll_get(poll_id=poll_id))
+
+
+def poll_results_from(poll: Poll) -> PollResults:
+    """Return the results of a poll fetched with its choices (poll_get)."""
     choices = list(poll.choices.all())
     total = sum(choice.votes for choice in choices)
     return PollResults(
@@ -89,17 +97,27 @@ class HomePage:
     has_next: bool
 
 
+def poll_cached(*, poll_id: int, view: str, render: Callable[[Poll, datetime], T]) -> T:
+    """Return render(poll, now) for one poll, cached until a vote in it, a poll is created or
+    closed, it opens or closes, or POLL_CACHE_SECONDS pass; raise NotFound for no such poll.
+
+    view names what render makes (API JSON, results), so each is cached apart.
+    """
+
+    def build() -> tuple[int, T]:
+        now = timezone.now()
+        poll = poll_get(poll_id=poll_id)
+        change = poll.next_change(now)
+        seconds = settings.POLL_CACHE_SECONDS
+        if change is not None:  # whole seconds, at least one (0 would not store it): within a second
+            seconds = max(1, min(seconds, int((change - now).total_seconds())))
+        return seconds, render(poll, now)
+
+    return cached_poll_read(poll_id, view, build, timeout=lambda built: built[0])[1]
+
+
 def poll_home_page(*, page: int) -> HomePage:
-    """Return one page of open polls for the home page, cached in Redis until polls change."""
-    return cached_poll_list(
-        f"home:{page}",
-        lambda: _home_page(page),
-        timeout=settings.HOME_CACHE_SECONDS,
-        stored_as=lambda shown: f"home:{shown.number}",
-    )
-
-
-def _home_page(page: int) -> HomePage:
+    """Return one page of open polls for the home page (the web view caches what it renders)."""
     polls = poll_list(status=PollStatus.OPEN).annotate(total_votes=Sum("choices__votes"))
     paginator = Paginator(polls.order_by("closes_at", "id"), settings.POLLS_PER_PAGE)
     page_obj = paginator.get_page(page)

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from domain.cache import polls_changed
+from domain.cache import poll_voted
 from domain.errors import AlreadyVoted, ChoiceNotInPoll, NotFound, PollClosed
 from domain.models import Choice, Poll, Vote
 
@@ -32,5 +32,6 @@ def vote_cast(*, user: AbstractBaseUser, poll_id: int, choice_id: int, now: date
         raise AlreadyVoted("You have already voted in this poll.") from None
     # Row-level increment in the database: concurrent voters queue on the row lock, none is lost.
     Choice.objects.filter(pk=choice.pk).update(votes=F("votes") + 1)
-    transaction.on_commit(polls_changed)
+    # Only this poll's detail and results: lists show counts at most their TTL old (domain.cache).
+    transaction.on_commit(lambda: poll_voted(poll.pk))
     return vote

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from domain.models import Choice, Poll, Vote
+from domain.services import poll_create
 from tests.factories import PollFactory, closed_poll
 
 pytestmark = pytest.mark.django_db
@@ -50,11 +51,14 @@ def test_an_unknown_page_is_a_404(api_client):
     assert api_client.get("/api/polls/?page=two").status_code == 404
 
 
-def test_a_listed_page_is_served_from_the_cache_until_a_vote_changes_it(
-    api_client, user_api, django_assert_num_queries, django_capture_on_commit_callbacks
+def test_a_vote_leaves_lists_cached_and_shows_at_once_in_the_poll_and_its_results(
+    api_client, user_api, user, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
+    """Lists show counts at most API_POLL_LIST_CACHE_SECONDS old; one poll's reads are exact."""
     poll = PollFactory(choices=["Yes", "No"])
     first = api_client.get("/api/polls/").json()
+    for path in (f"/api/polls/{poll.pk}/", f"/api/polls/{poll.pk}/results/"):
+        api_client.get(path)
 
     with django_assert_num_queries(0):
         assert api_client.get("/api/polls/?page=1").json() == first
@@ -62,21 +66,26 @@ def test_a_listed_page_is_served_from_the_cache_until_a_vote_changes_it(
     choice = poll.choices.get(text="Yes")
     with django_capture_on_commit_callbacks(execute=True):  # the vote invalidates once committed
         assert user_api.post(f"/api/polls/{poll.pk}/vote/", {"choice_id": choice.pk}, format="json").status_code == 201
-    [listed] = api_client.get("/api/polls/").json()["results"]
-    assert {c["text"]: c["votes"] for c in listed["choices"]} == {"Yes": 1, "No": 0}
+    with django_assert_num_queries(0):
+        assert api_client.get("/api/polls/").json() == first, "the list keeps its counts until its TTL"
+    detail = api_client.get(f"/api/polls/{poll.pk}/").json()
+    assert {c["text"]: c["votes"] for c in detail["choices"]} == {"Yes": 1, "No": 0}
+    assert api_client.get(f"/api/polls/{poll.pk}/results/").json()["total_votes"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):  # a new poll shows in lists at once
+        poll_create(owner=user, question="Brand new?", choices=["A", "B"], closes_at=timezone.now() + timedelta(days=9))
+    assert [p["question"] for p in api_client.get("/api/polls/").json()["results"]][0] == "Brand new?"
 
 
 def test_a_cached_page_is_the_stored_json_bytes_served_as_they_are(api_client):
     """The cache holds the rendered answer: a cached read neither serializes nor renders again."""
     from django.core.cache import cache
 
-    from domain.cache import polls_version
-
     PollFactory()
     first = api_client.get("/api/polls/")
     second = api_client.get("/api/polls/")
 
-    stored = cache.get(f"polls:{polls_version()}:api:testserver:None:1")
+    _, stored = cache.get("polls:list:api:testserver:None:1")  # (versions it was built under, value)
     assert isinstance(stored, bytes)
     assert second.content == first.content == stored
     assert second["Content-Type"] == "application/json"

@@ -1,12 +1,19 @@
-"""The poll-list cache: one build per miss however many requests arrive at once (real Redis)."""
+"""The poll caches (real Redis): one build per miss however many requests arrive at once, and
+which writes invalidate what."""
 
 import threading
 import time
+from datetime import timedelta
 
+import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from domain import cache as poll_cache
-from domain.cache import cached_poll_list, polls_version
+from domain.cache import cached_poll_list, cached_poll_read, poll_voted, polls_changed
+from domain.errors import NotFound
+from domain.selectors import poll_cached
+from tests.factories import PollFactory
 
 
 def _counting_build(calls: list, seconds: float = 0.0):
@@ -51,9 +58,74 @@ def test_a_failed_build_releases_the_lock_for_the_next_request():
 
 
 def test_a_builder_that_died_holds_waiters_only_for_a_bounded_time():
-    cache.add(f"polls:{polls_version()}:orphaned:building", 1, timeout=poll_cache.BUILD_LOCK_SECONDS)
+    polls_changed()
+    version = cache.get(poll_cache._POLL_SET_VERSION)
+    cache.add(f"polls:list:orphaned:building:{version}", 1, timeout=poll_cache.BUILD_LOCK_SECONDS)
     calls: list = []
     began = time.monotonic()
     assert cached_poll_list("orphaned", _counting_build(calls), timeout=30) == {"built": 1}
     waited = time.monotonic() - began
     assert poll_cache.WAIT_FOR_BUILDER_SECONDS <= waited < poll_cache.WAIT_FOR_BUILDER_SECONDS + 0.5
+
+
+def test_a_vote_invalidates_its_poll_reads_and_no_list():
+    calls: list = []
+    build = _counting_build(calls)
+    cached_poll_list("page", build, timeout=30)
+    cached_poll_read(1, "detail", build, timeout=30)
+    cached_poll_read(2, "detail", build, timeout=30)
+
+    poll_voted(1)
+
+    assert cached_poll_list("page", build, timeout=30) == {"built": 1}, "lists keep counts until their TTL"
+    assert cached_poll_read(2, "detail", build, timeout=30) == {"built": 3}, "another poll's read is kept"
+    assert cached_poll_read(1, "detail", build, timeout=30) == {"built": 4}, "rebuilt after the vote"
+
+
+def test_a_new_or_closed_poll_invalidates_every_read():
+    calls: list = []
+    build = _counting_build(calls)
+    cached_poll_list("page", build, timeout=30)
+    cached_poll_read(1, "detail", build, timeout=30)
+
+    polls_changed()
+
+    assert cached_poll_list("page", build, timeout=30) == {"built": 3}
+    assert cached_poll_read(1, "detail", build, timeout=30) == {"built": 4}
+
+
+def test_a_value_built_while_a_write_committed_is_not_served():
+    """The read saw the data before the vote; the vote bumped the version during the build."""
+    calls: list = []
+
+    def build_racing_a_vote():
+        calls.append(1)
+        if len(calls) == 1:
+            poll_voted(7)
+        return len(calls)
+
+    assert cached_poll_read(7, "results", build_racing_a_vote, timeout=30) == 1
+    assert cached_poll_read(7, "results", build_racing_a_vote, timeout=30) == 2, "stored under the old version"
+    assert cached_poll_read(7, "results", build_racing_a_vote, timeout=30) == 2
+
+
+def _ttl(key: str) -> int:
+    return cache._cache.get_client().ttl(cache.make_and_validate_key(key))
+
+
+@pytest.mark.django_db
+def test_a_poll_read_expires_when_the_poll_closes():
+    soon = PollFactory(closes_at=timezone.now() + timedelta(seconds=5))
+    later = PollFactory(closes_at=timezone.now() + timedelta(days=2))
+    for poll in (soon, later):
+        assert poll_cached(poll_id=poll.pk, view="question", render=lambda poll, now: poll.question) == poll.question
+
+    assert 0 < _ttl(f"polls:poll:{soon.pk}:question") <= 5
+    assert _ttl(f"polls:poll:{later.pk}:question") > 5
+
+
+@pytest.mark.django_db
+def test_an_unknown_poll_is_not_found_and_not_cached():
+    with pytest.raises(NotFound):
+        poll_cached(poll_id=999_999, view="question", render=lambda poll, now: poll.question)
+    assert cache.get("polls:poll:999999:question") is None

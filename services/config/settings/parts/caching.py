@@ -11,3 +11,8 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
+
+# How long one poll's detail and results stay cached. A vote in it, a new or closed poll, and its
+# opening or closing time invalidate them sooner (domain.cache), so this only bounds what a lost
+# invalidation (Redis briefly down) can leave stale.
+POLL_CACHE_SECONDS = env_int("POLL_CACHE_SECONDS", 300)
