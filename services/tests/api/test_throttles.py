@@ -39,6 +39,18 @@ def test_an_anonymous_read_counts_once_per_request_under_its_address():
     assert _counters("user") == {}, "an anonymous request paid for a second counter"
 
 
+def test_each_counter_expires_with_its_window():
+    """The counter gets its expiry with its first count (one script), and keeps it as it counts."""
+    client = APIClient(HTTP_X_FORWARDED_FOR="198.51.100.41")
+    cache = caches["default"]
+    redis = cache._cache.get_client(write=False)
+    for _ in range(2):
+        assert client.get("/api/polls/").status_code == 200
+
+    [key] = redis.scan_iter(match=cache.make_key("throttle:anon:198.51.100.41:*"))
+    assert 0 < redis.ttl(key) <= 60  # the "anon" rate's window: API_THROTTLE_ANON per minute
+
+
 def test_a_signed_in_user_counts_under_the_user_not_the_address(user_api, user):
     for _ in range(2):
         assert user_api.get("/api/polls/").status_code == 200
