@@ -19,6 +19,8 @@ from typing import TypeVar
 
 from django.core.cache import cache
 
+from runtime.metrics import CACHE_READS
+
 T = TypeVar("T")
 
 _POLL_SET_VERSION = "polls:set-version"
@@ -56,7 +58,7 @@ def cached_poll_list(
     with copies.
     """
     stored_key = (lambda value: f"polls:list:{stored_as(value)}") if stored_as else None
-    return _cached(f"polls:list:{key}", (_POLL_SET_VERSION,), build, timeout=timeout, stored_key=stored_key)
+    return _cached("list", f"polls:list:{key}", (_POLL_SET_VERSION,), build, timeout=timeout, stored_key=stored_key)
 
 
 def cached_poll_read(poll_id: int, key: str, build: Callable[[], T], *, timeout: int | Callable[[T], int]) -> T:
@@ -65,10 +67,11 @@ def cached_poll_read(poll_id: int, key: str, build: Callable[[], T], *, timeout:
     timeout may be a function of the built value (a poll that opens or closes sooner).
     """
     versions = (_POLL_SET_VERSION, _poll_version(poll_id))
-    return _cached(f"polls:poll:{poll_id}:{key}", versions, build, timeout=timeout)
+    return _cached("poll", f"polls:poll:{poll_id}:{key}", versions, build, timeout=timeout)
 
 
 def _cached(
+    kind: str,
     key: str,
     version_keys: tuple[str, ...],
     build: Callable[[], T],
@@ -85,6 +88,7 @@ def _cached(
     found = cache.get_many([*version_keys, key])
     stamp = "-".join(found.get(name) or _new_version(name) for name in version_keys)
     value = _if_current(found.get(key), stamp)
+    CACHE_READS.labels(kind, "miss" if value is None else "hit").inc()
     if value is not None:
         return value
     lock = f"{key}:building:{stamp}"

@@ -33,6 +33,11 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+# Cached reads of polls (domain.cache), by what was read: "list" (API pages, the home page) or
+# "poll" (one poll's detail or results), and whether the cache answered. The bench reads the hit
+# ratio from these under a mix of reads and votes.
+CACHE_READS = Counter("polls_cache_reads_total", "Cached poll reads, by kind and result.", ["kind", "result"])
+
 
 def method_label(method: str | None) -> str:
     """Return the method as a label value: a known method as is, anything else OTHER."""

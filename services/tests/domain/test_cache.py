@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from domain import cache as poll_cache
 from domain.cache import cached_poll_list, cached_poll_read, poll_voted, polls_changed
@@ -80,6 +81,21 @@ def test_a_vote_invalidates_its_poll_reads_and_no_list():
     assert cached_poll_list("page", build, timeout=30) == {"built": 1}, "lists keep counts until their TTL"
     assert cached_poll_read(2, "detail", build, timeout=30) == {"built": 3}, "another poll's read is kept"
     assert cached_poll_read(1, "detail", build, timeout=30) == {"built": 4}, "rebuilt after the vote"
+
+
+def _reads(kind: str, result: str) -> float:
+    return REGISTRY.get_sample_value("polls_cache_reads_total", {"kind": kind, "result": result}) or 0
+
+
+def test_hits_and_misses_are_counted_for_the_metrics():
+    before = {(kind, result): _reads(kind, result) for kind in ("list", "poll") for result in ("hit", "miss")}
+    build = _counting_build([])
+    for _ in range(3):
+        cached_poll_list("counted", build, timeout=30)
+    cached_poll_read(3, "counted", build, timeout=30)
+
+    after = {key: _reads(*key) - value for key, value in before.items()}
+    assert after == {("list", "hit"): 2, ("list", "miss"): 1, ("poll", "hit"): 0, ("poll", "miss"): 1}
 
 
 def test_a_new_or_closed_poll_invalidates_every_read():
