@@ -11,6 +11,7 @@ taken back after each test.
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -31,6 +32,11 @@ SERVICES = Path(__file__).resolve().parents[1]
 NEXT_APP = "release_next"
 NEXT_MIGRATION = "0001_expand_poll_note"
 NEXT_COLUMN = "release_next_note"
+# Every migration a role's code knows, read from its settings' apps without touching the database.
+KNOWN_MIGRATIONS = (
+    "import json, django; django.setup(); from django.db.migrations.loader import MigrationLoader; "
+    "print(json.dumps(sorted(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)))"
+)
 READINESS = "import json, django; django.setup(); from runtime.health import readiness; print(json.dumps(readiness()))"
 
 
@@ -200,3 +206,21 @@ def test_the_old_release_migrate_finds_nothing_to_do_after_a_rollback(migrated_t
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No migrations to apply." in result.stdout
     assert _next_migration_applied()
+
+
+def test_every_gated_role_waits_for_exactly_the_migrations_the_migrate_job_applies():
+    """web, api and worker pods wait (init container, /readyz) in their own image, with their own
+    settings; the migrate Job runs the worker's. Their apps must know the same migrations, or a
+    role would wait for one the Job never applies (k8s/base/migrate.yaml, web.yaml)."""
+    known, key = {}, secrets.token_urlsafe(50)
+    for role in ("web", "api", "worker"):
+        # A serving role refuses the test settings' placeholder key (runtime.secret_key).
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": f"config.settings.{role}", "DJANGO_SECRET_KEY": key}
+        result = subprocess.run(
+            [sys.executable, "-c", KNOWN_MIGRATIONS], cwd=SERVICES, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        known[role] = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert known["web"] == known["api"] == known["worker"]
+    assert ["domain", "0001_initial"] in known["worker"]
