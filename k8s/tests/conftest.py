@@ -13,6 +13,9 @@ import yaml
 K8S = Path(__file__).resolve().parent.parent
 REPO = K8S.parent
 OVERLAYS = ("local", "production")
+IMAGES = ("gateway", "web", "api", "worker", "static")  # one release: built together, one tag
+DEPLOYMENTS = ("gateway", "web", "api", "worker", "beat", "static")
+MIGRATION_GATED = ("web", "api", "worker")  # they read the schema: wait for their release's migrations
 COMPONENTS = ("backing-services", "autoscaling", "network-policies", "gateway-api", "loadtest", "backup")
 
 
@@ -101,6 +104,28 @@ def by_kind_name(objects, kind: str, name: str) -> dict:
     matches = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
     assert len(matches) == 1, f"expected one {kind}/{name}, found {len(matches)}"
     return matches[0]
+
+
+def migrate_job(objects) -> dict:
+    """Return the render's one Job: the migrate Job of its release (migrate-<hash>)."""
+    jobs = [o for o in objects if o["kind"] == "Job"]
+    assert len(jobs) == 1, [j["metadata"]["name"] for j in jobs]
+    assert jobs[0]["metadata"]["name"].startswith("migrate-"), jobs[0]["metadata"]["name"]
+    return jobs[0]
+
+
+def set_image(k8s: Path, overlay: str, service: str, **fields) -> None:
+    """Set polls/<service>'s newTag or digest in a copy of k8s/'s overlay, as `kustomize edit set image` does."""
+    path = k8s / "overlays" / overlay / "kustomization.yaml"
+    kustomization = yaml.safe_load(path.read_text())
+    images = kustomization.setdefault("images", [])
+    entry = next((i for i in images if i["name"] == f"polls/{service}"), None)
+    if entry is None:
+        entry = {"name": f"polls/{service}"}
+        images.append(entry)
+    entry.pop("newTag", None)
+    entry.update(fields)
+    path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
 
 
 def read_env_file(path: Path) -> dict[str, str]:

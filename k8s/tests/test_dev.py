@@ -11,11 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import K8S, REPO, kustomize
+from conftest import DEPLOYMENTS, IMAGES, K8S, REPO, kustomize, migrate_job, set_image
 
-SERVICES = ("gateway", "web", "api", "worker", "static")
-DEPLOYMENTS = ("gateway", "web", "api", "worker", "beat", "static")
 TAG = re.compile(r"dev-[0-9a-f]{4,}-\d{14}")
 # What the script itself needs from the machine besides the stubs.
 UTILITIES = ("bash", "env", "git", "date", "cp", "mktemp", "rm", "grep", "awk", "sort", "tr", "dirname")
@@ -64,8 +61,8 @@ def expected_commands(tool: str, context: str, tag: str, job: str, secrets: Path
     kubectl = f"kubectl --context {context}"
     return [
         f"{kubectl} version --request-timeout=5s",
-        f"docker compose build {' '.join(SERVICES)}",
-        *[load.format(f"{s}:{tag}") for s in SERVICES],
+        f"docker compose build {' '.join(IMAGES)}",
+        *[load.format(f"{s}:{tag}") for s in IMAGES],
         f"{kubectl} get namespace polls",
         f"{kubectl} create namespace polls",
         f"{kubectl} -n polls get secret polls-secrets",
@@ -80,12 +77,9 @@ def job_for_tag(tmp_path: Path, tag: str) -> str:
     """Render a copy of k8s/ whose local overlay sets every image to the tag; return the Job's name."""
     copy = tmp_path / "expected"
     shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("tests", "__pycache__"))
-    path = copy / "overlays" / "local" / "kustomization.yaml"
-    kustomization = yaml.safe_load(path.read_text())
-    kustomization["images"] = [{"name": f"polls/{s}", "newTag": tag} for s in SERVICES]
-    path.write_text(yaml.safe_dump(kustomization))
-    (job,) = [o["metadata"]["name"] for o in kustomize(copy / "overlays" / "local") if o["kind"] == "Job"]
-    return job
+    for service in IMAGES:
+        set_image(copy, "local", service, newTag=tag)
+    return migrate_job(kustomize(copy / "overlays" / "local"))["metadata"]["name"]
 
 
 @pytest.mark.parametrize(("tool", "context"), [("kind", "kind-polls"), ("minikube", "polls"), ("k3d", "k3d-polls")])
@@ -101,7 +95,7 @@ def test_up_runs_the_documented_commands(tmp_path, tool, context):
     assert tag.startswith(f"dev-{sha.stdout.strip()}-")
 
     job = job_for_tag(tmp_path, tag)
-    (default_job,) = [o["metadata"]["name"] for o in kustomize(K8S / "overlays" / "local") if o["kind"] == "Job"]
+    default_job = migrate_job(kustomize(K8S / "overlays" / "local"))["metadata"]["name"]
     assert job != default_job, "the migrate Job must run again for a new build"
 
     printed = [line[2:] for line in dry.stdout.splitlines() if line.startswith("+ ")]
@@ -114,7 +108,7 @@ def test_up_runs_the_documented_commands(tmp_path, tool, context):
     assert printed == expected_commands(tool, context, tag, job, secrets)
 
     images = re.search(r"^Images in the render: (.*)$", dry.stdout, flags=re.M).group(1).split()
-    assert {i for i in images if i.startswith("polls/")} == {f"polls/{s}:{tag}" for s in SERVICES}
+    assert {i for i in images if i.startswith("polls/")} == {f"polls/{s}:{tag}" for s in IMAGES}
     assert f"kubectl --context {context} -n polls port-forward service/gateway 8080:80" in dry.stdout
     assert "http://127.0.0.1:8080/" in dry.stdout
 
