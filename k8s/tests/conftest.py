@@ -143,3 +143,36 @@ def polls_config(objects) -> dict[str, str]:
     """Return the data of the stack's ConfigMap (polls-config-<hash>), not the migrate release stamp."""
     (config,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("polls-config")]
     return config["data"]
+
+
+# What k8s/dev and k8s/apply need from the machine besides the stubs of stub_path.
+UTILITIES = ("bash", "env", "git", "date", "cp", "mktemp", "rm", "grep", "awk", "sort", "tr", "dirname", "sleep")
+
+
+def stub_path(tmp_path: Path, tools: tuple[str, ...]) -> Path:
+    """Return a PATH folder with the named stubs plus the utilities, and nothing else."""
+    bin_dir = tmp_path / "bin"
+    shutil.rmtree(bin_dir, ignore_errors=True)
+    bin_dir.mkdir(parents=True)
+    for utility in UTILITIES:
+        (bin_dir / utility).symlink_to(shutil.which(utility))
+    real_kubectl = shutil.which("kubectl")
+    for tool in tools:
+        script = f'#!/bin/bash\nprintf "%s\\n" "{tool} $*" >> "{tmp_path}/calls"\n'
+        if tool == "kubectl":
+            script += f'[[ $1 == kustomize ]] && exec {real_kubectl} "$@"\n[[ " $* " == *" get "* ]] && exit 1\n'
+            # The migrate Job's state is $STUB_JOB (default complete): kubectl wait for the other
+            # condition times out (exit 1).
+            script += '[[ " $* " == *" --for=condition=failed "* && ${STUB_JOB:-complete} != failed ]] && exit 1\n'
+            script += '[[ " $* " == *" --for=condition=complete "* && ${STUB_JOB:-complete} != complete ]] && exit 1\n'
+        if tool == "docker":
+            script += f'echo "IMAGE_TAG=$IMAGE_TAG" >> "{tmp_path}/calls"\n'
+        (bin_dir / tool).write_text(script + "exit 0\n")
+        (bin_dir / tool).chmod(0o755)
+    return bin_dir
+
+
+def calls(tmp_path: Path) -> list[str]:
+    log = tmp_path / "calls"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [line for line in lines if not line.startswith("kubectl kustomize")]

@@ -6,10 +6,10 @@ server would check when the second is applied over the first: no immutable field
 name and label short enough, and the migrate Job of the second a new one.
 """
 
-import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 from conftest import (
@@ -19,9 +19,11 @@ from conftest import (
     MIGRATION_GATED,
     OVERLAYS,
     by_kind_name,
+    calls,
     kustomize,
     migrate_job,
     set_image,
+    stub_path,
 )
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -149,24 +151,47 @@ def test_a_new_release_tag_runs_its_own_job_and_n_keeps_its_own(tree, overlay):
     assert rolled_back == release_n
 
 
-def test_make_k8s_apply_waits_for_the_new_release_job_and_never_deletes_the_old(tree):
-    """k8s/apply (make k8s-apply) on release N+1 applies, waits for N+1's own Job, then for each
-    rollout; it prunes and deletes nothing, so N's Job and ReplicaSets stay (rollback material)."""
+def k8s_apply(tmp_path, tree, job_state: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run k8s/apply (make k8s-apply) on the tree's production overlay against a stub kubectl whose
+    migrate Job ends `job_state`; return the result and the kubectl commands it ran."""
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text("DJANGO_SECRET_KEY=x\n")
+    env = {"PATH": str(stub_path(tmp_path, ("kubectl",))), "STUB_JOB": job_state, "SECRETS_ENV": str(secrets)}
+    result = subprocess.run(
+        [K8S / "apply", tree / "overlays" / "production"], env=env, capture_output=True, text=True, timeout=120
+    )
+    return result, calls(tmp_path)
+
+
+@pytest.mark.parametrize("job_state", ["complete", "failed"])
+def test_make_k8s_apply_waits_for_the_new_release_job_and_never_deletes_the_old(tmp_path, tree, job_state):
+    """k8s/apply on release N+1 applies, then waits for N+1's own Job (not N's): once it completes,
+    for each rollout; once it has failed, it stops at once (not after a 30 min timeout), says that
+    the previous release keeps serving and where to look. It prunes and deletes nothing, so N's Job
+    and ReplicaSets stay."""
     for service in IMAGES:
         set_image(tree, "production", service, newTag="9.9.9")
-    job_next = migrate_job(kustomize(tree / "overlays" / "production"))["metadata"]["name"]
-    result = subprocess.run(
-        [K8S / "apply", tree / "overlays" / "production"],
-        env={**os.environ, "DRY_RUN": "1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    job = "job.batch/" + migrate_job(kustomize(tree / "overlays" / "production"))["metadata"]["name"]
+    started = time.monotonic()
+    result, commands = k8s_apply(tmp_path, tree, job_state)
 
-    assert result.returncode == 0, result.stderr
-    commands = [line[2:] for line in result.stdout.splitlines() if line.startswith("+ kubectl")]
     applied = commands.index(f"kubectl apply -k {tree / 'overlays' / 'production'}")
-    assert commands[applied + 1] == f"kubectl -n polls wait --for=condition=complete --timeout=30m job.batch/{job_next}"
-    rollouts = commands[applied + 2 :]
-    assert rollouts == [f"kubectl -n polls rollout status deployment/{d} --timeout=10m" for d in DEPLOYMENTS]
+    assert (
+        commands[applied + 1 : applied + 3]
+        == [
+            f"kubectl -n polls wait --for=condition=failed --timeout=0 {job}",
+            f"kubectl -n polls wait --for=condition=complete --timeout=10s {job}",
+        ][: 1 if job_state == "failed" else 2]
+    )
+    if job_state == "complete":
+        assert result.returncode == 0, result.stderr
+        rollouts = commands[applied + 3 :]
+        assert rollouts == [f"kubectl -n polls rollout status deployment/{d} --timeout=10m" for d in DEPLOYMENTS]
+    else:
+        assert result.returncode == 1
+        assert commands[-1].endswith(f"--for=condition=failed --timeout=0 {job}"), "no rollout waited for"
+        assert f"apply: {job} failed after" in result.stderr
+        assert "the previous release keeps serving" in result.stderr
+        assert f"kubectl -n polls logs {job}" in result.stderr
+        assert time.monotonic() - started < 60
     assert not [c for c in commands if " delete " in c or "--prune" in c]
