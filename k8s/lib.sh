@@ -7,6 +7,13 @@ run() {
   [[ $DRY_RUN == 1 ]] || "$@"
 }
 
+# show NOTE CMD...: print `+ CMD   # NOTE` and run nothing: a command that a loop runs quietly.
+show() {
+  local note=$1
+  shift
+  printf '+'; printf ' %q' "$@"; printf '   # %s\n' "$note"
+}
+
 # present CMD...: run a read-only check; with DRY_RUN=1 print it and answer "no", so the dry run
 # also shows the command that would follow a "no" (creating what is missing).
 present() {

@@ -13,6 +13,9 @@ import yaml
 K8S = Path(__file__).resolve().parent.parent
 REPO = K8S.parent
 OVERLAYS = ("local", "production")
+IMAGES = ("gateway", "web", "api", "worker", "static")  # one release: built together, one tag
+DEPLOYMENTS = ("gateway", "web", "api", "worker", "beat", "static")
+MIGRATION_GATED = ("web", "api", "worker")  # they read the schema: wait for their release's migrations
 COMPONENTS = ("backing-services", "autoscaling", "network-policies", "gateway-api", "loadtest", "backup")
 
 
@@ -103,6 +106,28 @@ def by_kind_name(objects, kind: str, name: str) -> dict:
     return matches[0]
 
 
+def migrate_job(objects) -> dict:
+    """Return the render's one Job: the migrate Job of its release (migrate-<hash>)."""
+    jobs = [o for o in objects if o["kind"] == "Job"]
+    assert len(jobs) == 1, [j["metadata"]["name"] for j in jobs]
+    assert jobs[0]["metadata"]["name"].startswith("migrate-"), jobs[0]["metadata"]["name"]
+    return jobs[0]
+
+
+def set_image(k8s: Path, overlay: str, service: str, **fields) -> None:
+    """Set polls/<service>'s newTag or digest in a copy of k8s/'s overlay, as `kustomize edit set image` does."""
+    path = k8s / "overlays" / overlay / "kustomization.yaml"
+    kustomization = yaml.safe_load(path.read_text())
+    images = kustomization.setdefault("images", [])
+    entry = next((i for i in images if i["name"] == f"polls/{service}"), None)
+    if entry is None:
+        entry = {"name": f"polls/{service}"}
+        images.append(entry)
+    entry.pop("newTag", None)
+    entry.update(fields)
+    path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """Parse a compose-style env file (KEY=VALUE lines, # comments)."""
     values = {}
@@ -118,3 +143,36 @@ def polls_config(objects) -> dict[str, str]:
     """Return the data of the stack's ConfigMap (polls-config-<hash>), not the migrate release stamp."""
     (config,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("polls-config")]
     return config["data"]
+
+
+# What k8s/dev and k8s/apply need from the machine besides the stubs of stub_path.
+UTILITIES = ("bash", "env", "git", "date", "cp", "mktemp", "rm", "grep", "awk", "sort", "tr", "dirname", "sleep")
+
+
+def stub_path(tmp_path: Path, tools: tuple[str, ...]) -> Path:
+    """Return a PATH folder with the named stubs plus the utilities, and nothing else."""
+    bin_dir = tmp_path / "bin"
+    shutil.rmtree(bin_dir, ignore_errors=True)
+    bin_dir.mkdir(parents=True)
+    for utility in UTILITIES:
+        (bin_dir / utility).symlink_to(shutil.which(utility))
+    real_kubectl = shutil.which("kubectl")
+    for tool in tools:
+        script = f'#!/bin/bash\nprintf "%s\\n" "{tool} $*" >> "{tmp_path}/calls"\n'
+        if tool == "kubectl":
+            script += f'[[ $1 == kustomize ]] && exec {real_kubectl} "$@"\n[[ " $* " == *" get "* ]] && exit 1\n'
+            # The migrate Job's state is $STUB_JOB (default complete): kubectl wait for the other
+            # condition times out (exit 1).
+            script += '[[ " $* " == *" --for=condition=failed "* && ${STUB_JOB:-complete} != failed ]] && exit 1\n'
+            script += '[[ " $* " == *" --for=condition=complete "* && ${STUB_JOB:-complete} != complete ]] && exit 1\n'
+        if tool == "docker":
+            script += f'echo "IMAGE_TAG=$IMAGE_TAG" >> "{tmp_path}/calls"\n'
+        (bin_dir / tool).write_text(script + "exit 0\n")
+        (bin_dir / tool).chmod(0o755)
+    return bin_dir
+
+
+def calls(tmp_path: Path) -> list[str]:
+    log = tmp_path / "calls"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [line for line in lines if not line.startswith("kubectl kustomize")]

@@ -11,33 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import K8S, REPO, kustomize
+from conftest import DEPLOYMENTS, IMAGES, K8S, REPO, calls, kustomize, migrate_job, set_image, stub_path
 
-SERVICES = ("gateway", "web", "api", "worker", "static")
-DEPLOYMENTS = ("gateway", "web", "api", "worker", "beat", "static")
 TAG = re.compile(r"dev-[0-9a-f]{4,}-\d{14}")
-# What the script itself needs from the machine besides the stubs.
-UTILITIES = ("bash", "env", "git", "date", "cp", "mktemp", "rm", "grep", "awk", "sort", "tr", "dirname")
-
-
-def stub_path(tmp_path: Path, tools: tuple[str, ...]) -> Path:
-    """Return a PATH folder with the named stubs plus the utilities, and nothing else."""
-    bin_dir = tmp_path / "bin"
-    shutil.rmtree(bin_dir, ignore_errors=True)
-    bin_dir.mkdir(parents=True)
-    for utility in UTILITIES:
-        (bin_dir / utility).symlink_to(shutil.which(utility))
-    real_kubectl = shutil.which("kubectl")
-    for tool in tools:
-        script = f'#!/bin/bash\nprintf "%s\\n" "{tool} $*" >> "{tmp_path}/calls"\n'
-        if tool == "kubectl":
-            script += f'[[ $1 == kustomize ]] && exec {real_kubectl} "$@"\n[[ " $* " == *" get "* ]] && exit 1\n'
-        if tool == "docker":
-            script += f'echo "IMAGE_TAG=$IMAGE_TAG" >> "{tmp_path}/calls"\n'
-        (bin_dir / tool).write_text(script + "exit 0\n")
-        (bin_dir / tool).chmod(0o755)
-    return bin_dir
 
 
 def k8s_dev(tmp_path: Path, tools: tuple[str, ...], *args: str, dry_run: bool) -> subprocess.CompletedProcess:
@@ -49,12 +25,6 @@ def k8s_dev(tmp_path: Path, tools: tuple[str, ...], *args: str, dry_run: bool) -
     return subprocess.run([K8S / "dev", *args], env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
 
 
-def calls(tmp_path: Path) -> list[str]:
-    log = tmp_path / "calls"
-    lines = log.read_text().splitlines() if log.exists() else []
-    return [line for line in lines if not line.startswith("kubectl kustomize")]
-
-
 def expected_commands(tool: str, context: str, tag: str, job: str, secrets: Path) -> list[str]:
     load = {
         "kind": "kind load docker-image polls/{} --name polls",
@@ -64,14 +34,15 @@ def expected_commands(tool: str, context: str, tag: str, job: str, secrets: Path
     kubectl = f"kubectl --context {context}"
     return [
         f"{kubectl} version --request-timeout=5s",
-        f"docker compose build {' '.join(SERVICES)}",
-        *[load.format(f"{s}:{tag}") for s in SERVICES],
+        f"docker compose build {' '.join(IMAGES)}",
+        *[load.format(f"{s}:{tag}") for s in IMAGES],
         f"{kubectl} get namespace polls",
         f"{kubectl} create namespace polls",
         f"{kubectl} -n polls get secret polls-secrets",
         f"{kubectl} -n polls create secret generic polls-secrets --from-env-file={secrets}",
         "APPLY",
-        f"{kubectl} -n polls wait --for=condition=complete --timeout=30m job.batch/{job}",
+        f"{kubectl} -n polls wait --for=condition=failed --timeout=0 job.batch/{job}",
+        f"{kubectl} -n polls wait --for=condition=complete --timeout=10s job.batch/{job}",
         *[f"{kubectl} -n polls rollout status deployment/{d} --timeout=10m" for d in DEPLOYMENTS],
     ]
 
@@ -80,12 +51,9 @@ def job_for_tag(tmp_path: Path, tag: str) -> str:
     """Render a copy of k8s/ whose local overlay sets every image to the tag; return the Job's name."""
     copy = tmp_path / "expected"
     shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("tests", "__pycache__"))
-    path = copy / "overlays" / "local" / "kustomization.yaml"
-    kustomization = yaml.safe_load(path.read_text())
-    kustomization["images"] = [{"name": f"polls/{s}", "newTag": tag} for s in SERVICES]
-    path.write_text(yaml.safe_dump(kustomization))
-    (job,) = [o["metadata"]["name"] for o in kustomize(copy / "overlays" / "local") if o["kind"] == "Job"]
-    return job
+    for service in IMAGES:
+        set_image(copy, "local", service, newTag=tag)
+    return migrate_job(kustomize(copy / "overlays" / "local"))["metadata"]["name"]
 
 
 @pytest.mark.parametrize(("tool", "context"), [("kind", "kind-polls"), ("minikube", "polls"), ("k3d", "k3d-polls")])
@@ -101,11 +69,11 @@ def test_up_runs_the_documented_commands(tmp_path, tool, context):
     assert tag.startswith(f"dev-{sha.stdout.strip()}-")
 
     job = job_for_tag(tmp_path, tag)
-    (default_job,) = [o["metadata"]["name"] for o in kustomize(K8S / "overlays" / "local") if o["kind"] == "Job"]
+    default_job = migrate_job(kustomize(K8S / "overlays" / "local"))["metadata"]["name"]
     assert job != default_job, "the migrate Job must run again for a new build"
 
     printed = [line[2:] for line in dry.stdout.splitlines() if line.startswith("+ ")]
-    printed = [re.sub(r"   # if this fails:$", "", line) for line in printed]
+    printed = [re.sub(r"   # .*$", "", line) for line in printed]
     printed = [line.removeprefix(f"env IMAGE_TAG={tag} ") for line in printed]
     printed = [
         "APPLY" if re.fullmatch(rf"kubectl --context {context} apply -k \S+/overlays/local", p) else p for p in printed
@@ -114,7 +82,7 @@ def test_up_runs_the_documented_commands(tmp_path, tool, context):
     assert printed == expected_commands(tool, context, tag, job, secrets)
 
     images = re.search(r"^Images in the render: (.*)$", dry.stdout, flags=re.M).group(1).split()
-    assert {i for i in images if i.startswith("polls/")} == {f"polls/{s}:{tag}" for s in SERVICES}
+    assert {i for i in images if i.startswith("polls/")} == {f"polls/{s}:{tag}" for s in IMAGES}
     assert f"kubectl --context {context} -n polls port-forward service/gateway 8080:80" in dry.stdout
     assert "http://127.0.0.1:8080/" in dry.stdout
 

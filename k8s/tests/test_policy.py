@@ -3,10 +3,19 @@ safe rollouts and shutdowns, disruption budgets, singletons, migrations (network
 test_network_policies.py)."""
 
 import pytest
-from conftest import K8S, REPO, by_kind_name, pod_spec, polls_config, read_env_file, workloads
+from conftest import (
+    K8S,
+    MIGRATION_GATED,
+    REPO,
+    by_kind_name,
+    migrate_job,
+    pod_spec,
+    polls_config,
+    read_env_file,
+    workloads,
+)
 
 STATELESS = ("gateway", "web", "api", "static", "worker")
-MIGRATION_GATED = ("web", "api", "worker")
 
 
 def containers(obj):
@@ -115,7 +124,8 @@ def test_production_images_come_from_one_release(production):
 
 
 def test_rollouts_never_drop_capacity(renders):
-    """Every Deployment but beat rolls with maxUnavailable 0; beat is Recreate."""
+    """Every Deployment but beat rolls one new pod at a time and removes an old one only once a new
+    one is ready (surge 1, unavailable 0: docs/releases.md); beat is Recreate."""
     for name, objects in renders.items():
         for obj in objects:
             if obj["kind"] != "Deployment":
@@ -125,7 +135,7 @@ def test_rollouts_never_drop_capacity(renders):
                 assert strategy == {"type": "Recreate"}, name
             else:
                 assert strategy["type"] == "RollingUpdate", name
-                assert strategy["rollingUpdate"]["maxUnavailable"] == 0, name
+                assert strategy["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}, name
 
 
 def test_beat_is_a_singleton(renders):
@@ -161,18 +171,41 @@ def test_shutdown_budget_fits_the_grace_period(production):
 
 
 def test_web_api_and_worker_wait_for_migrations(renders):
-    """An init container running wait_for_migrations in the service's own image."""
+    """An init container running wait_for_migrations in the service's own image, of the release
+    the migrate Job migrates to (same registry and tag as the Job's worker image): it waits for
+    exactly the migrations that Job applies (services/tests/test_release_order.py holds the roles'
+    migrations to the worker's)."""
     for name, objects in renders.items():
+        job = migrate_job(objects)
         for service in MIGRATION_GATED:
             deployment = by_kind_name(objects, "Deployment", service)
             init = pod_spec(deployment).get("initContainers", [])
             assert len(init) == 1, f"{name}: {service}"
             assert init[0]["command"] == ["python", "manage.py", "wait_for_migrations", "--timeout", "600"]
             assert init[0]["image"] == containers(deployment)[0]["image"]
+            assert release_of(init[0]["image"]) == release_of(containers(job)[0]["image"]), f"{name}: {service}"
+
+
+def release_of(image: str) -> tuple[str, str]:
+    """Return (registry path, tag) of polls/<service> images: what one release's five images share."""
+    path, _, tag = image.rpartition(":")
+    return path.rpartition("/")[0], tag
+
+
+def test_a_rollout_waiting_for_a_long_migration_is_not_declared_failed(renders):
+    """A new web, api or worker pod may wait in wait_for_migrations as long as the migrate Job may run
+    (activeDeadlineSeconds); its Deployment's progress deadline covers that wait plus the default
+    10 min to start, so `kubectl rollout status` (make k8s-apply) does not fail a rollout that is
+    only waiting for a long, legitimate migration (a CREATE INDEX CONCURRENTLY on a big table)."""
+    for name, objects in renders.items():
+        job = migrate_job(objects)
+        for service in MIGRATION_GATED:
+            deadline = by_kind_name(objects, "Deployment", service)["spec"].get("progressDeadlineSeconds", 600)
+            assert deadline >= job["spec"]["activeDeadlineSeconds"] + 600, f"{name}: {service}"
 
 
 def test_migrate_job_runs_migrate_in_the_worker_image(production):
-    job = [o for o in production if o["kind"] == "Job"][0]
+    job = migrate_job(production)
     c = containers(job)[0]
     assert c["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert "/polls/worker:" in "/" + c["image"]
