@@ -303,12 +303,13 @@ chaos-down: ## Remove the drill stack (polls-chaos), e.g. one kept after a faile
 # minutes on the 2-core machine; BENCH_ARGS=--quick for a shorter smoke run, --only static,gateway,...
 # for some phases, --keep to leave the stack running (a failed run always leaves it).
 BENCH_ARGS ?=
+PROFILE_ARGS ?=
 TARGET_RPS ?= 200
 P99_MS ?= 50
 SWEEP_URL ?= http://127.0.0.1:$(GATEWAY_PORT)/api/polls/
 BENCH := $(BIN)/python -m polls_loadtest.bench
 
-.PHONY: bench bench-down capacity wrk-sweep ensure-wrk loadtest-image
+.PHONY: bench bench-down profile capacity wrk-sweep ensure-wrk loadtest-image
 
 bench: prerequisites ensure-wrk ## Every performance figure side by side in one run: Markdown + JSON report (BENCH_ARGS)
 	$(BENCH) $(BENCH_ARGS)
@@ -317,6 +318,9 @@ bench-down: export COMPOSE_PROJECT_NAME := $(STACK_BENCH_PROJECT)
 bench-down: export COMPOSE_FILE := $(STACK_BENCH_FILES)
 bench-down: ## Remove the benchmark stack (polls-bench), e.g. one kept after a failed run or --keep
 	$(COMPOSE) down --volumes --remove-orphans
+
+profile: prerequisites ensure-wrk ## py-spy flame graphs of api and web under wrk (bench stack; as root): loadtest/reports/profile-<time>/
+	$(BENCH).profile $(PROFILE_ARGS)
 
 capacity: ## Replicas per service and the PostgreSQL budget for TARGET_RPS at P99_MS, from the latest bench
 	$(BENCH).capacity --target-rps $(TARGET_RPS) --p99-ms $(P99_MS)
