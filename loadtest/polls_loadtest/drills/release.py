@@ -79,7 +79,15 @@ def _roll_all(ctx: Context, tag: str, release: Release) -> None:
 
     def one(service: str) -> None:
         try:
-            rollout.roll(ctx.stack, service, _image(service, tag), release=release.name, mark=ctx.mark)
+            # Each replica replaced goes in the facts, not on the chart: six markers would hide the phases.
+            replaced = ctx.facts.setdefault("replaced", [])
+            rollout.roll(
+                ctx.stack,
+                service,
+                _image(service, tag),
+                release=release.name,
+                mark=lambda label: replaced.append((round(ctx.run.elapsed, 1), label)),
+            )
         except BaseException as error:  # noqa: BLE001 - raised below, in the drill's thread
             errors.append(error)
 
@@ -100,7 +108,10 @@ def _image(service: str, tag: str) -> str:
 
 def _deploy(ctx: Context, release: Release, tag: str, *, beat_env: dict[str, str] | None = None) -> None:
     """One release, as `make k8s-apply` orders it: migrate, then the rollout."""
-    ctx.mark(f"{release.title}: migrate")
+    if ctx.fault_start is None:
+        ctx.fault_begins(f"{release.title}: migrate")
+    else:
+        ctx.mark(f"{release.title}: migrate")
     ctx.facts.setdefault("migrate_s", {})[release.name] = round(
         rollout.migrate(ctx.stack, _image("worker", tag), release=release.name), 1
     )
@@ -110,7 +121,6 @@ def _deploy(ctx: Context, release: Release, tag: str, *, beat_env: dict[str, str
     # The backfill starts with the first tick of the new beat (docs/releases.md: not from migrate).
     ctx.facts.setdefault("backfill_from", {})[release.name] = time.monotonic()
     rollout.replace_beat(ctx.stack, _image("beat", tag), release=release.name, extra_env=beat_env)
-    ctx.mark(f"{release.title}: rolled out")
 
 
 def _seed_old_exports(site: Site, count: int) -> None:
@@ -145,16 +155,14 @@ def _release_inject(tags: dict[str, str], *, unsafe: bool):
         ctx.facts["first_id"] = _max_id(site)
         ctx.at(10)
         if unsafe:
-            ctx.fault_begins(f"release {UNSAFE.title}")
             _deploy(ctx, UNSAFE, tags[UNSAFE.name])
-            ctx.fault_ends("release done")
+            ctx.fault_ends(f"{UNSAFE.title}: rolled out")
         else:
-            ctx.fault_begins("release N+1")
             beat_env = {"BACKFILL_ROW_COUNT_EVERY": str(BACKFILL_EVERY_S)}
             _deploy(ctx, EXPAND, tags[EXPAND.name], beat_env=beat_env)
             _wait_backfill(ctx)
             _deploy(ctx, CONTRACT, tags[CONTRACT.name])
-            ctx.fault_ends("release N+2 done")
+            ctx.fault_ends(f"{CONTRACT.title}: rolled out")
             ctx.facts["missing_at_end"] = _missing_row_count(site)
         ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
         ids = _exports_since(site, ctx.facts["first_id"])
