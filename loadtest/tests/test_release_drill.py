@@ -47,6 +47,52 @@ def test_the_lock_bound_is_the_settings_lock_timeout():
     assert release.lock_timeout_s() == int(overridden.group(1) if overridden else default_ms) / 1000
 
 
+def test_a_replica_of_the_new_release_keeps_the_old_replicas_spec_but_not_its_image(monkeypatch):
+    """Same service alias, env, health check and hardening; secrets travel in the environment, never
+    in the command line; the image's own ENV comes from the new image."""
+    monkeypatch.setattr(rollout, "docker", lambda *args, **kwargs: '["PATH=/opt/venv/bin", "PORT=8000"]')
+    spec = {
+        "Config": {
+            "Env": ["PATH=/opt/venv/bin", "PORT=8000", "DJANGO_SECRET_KEY=s3cret"],
+            "Cmd": ["gunicorn", "--config", "python:config.gunicorn", "config.wsgi"],
+            "Entrypoint": None,
+            "Labels": {
+                "com.docker.compose.project": "polls-release",
+                "com.docker.compose.service": "web",
+                "com.docker.compose.container-number": "1",
+            },
+            "StopTimeout": 30,
+            "Healthcheck": {
+                "Test": ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/$PORT"],
+                "Interval": 5_000_000_000,
+                "Timeout": 4_000_000_000,
+                "StartPeriod": 30_000_000_000,
+                "Retries": 3,
+            },
+        },
+        "HostConfig": {
+            "ReadonlyRootfs": True,
+            "Tmpfs": {"/tmp": ""},
+            "CapDrop": ["ALL"],
+            "SecurityOpt": ["no-new-privileges:true"],
+        },
+        "NetworkSettings": {"Networks": {"polls-release_default": {}}},
+    }
+    args, env = rollout._run_args(spec, "polls/web:release-n1", name="web-n1-1", labels=True, extra_env={}, number=1)
+    line = " ".join(args)
+    assert env == {"DJANGO_SECRET_KEY": "s3cret"} and "s3cret" not in line
+    for part in (
+        "--network polls-release_default --network-alias web",
+        "--env DJANGO_SECRET_KEY",
+        "--label com.docker.compose.service=web",
+        "--label com.docker.compose.container-number=101",
+        "--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges:true --stop-timeout 30",
+        "--health-cmd bash -c 'exec 3<>/dev/tcp/127.0.0.1/$PORT' --health-interval 5s --health-timeout 4s",
+        "polls/web:release-n1 gunicorn --config python:config.gunicorn config.wsgi",
+    ):
+        assert part in line, part
+
+
 # ---- the migration linter on each release (PostgreSQL of the test stack) -------------------------
 
 POSTGRES = ("127.0.0.1", int(os.environ.get("POSTGRES_PORT", "55432")))

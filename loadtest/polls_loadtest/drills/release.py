@@ -65,7 +65,7 @@ class Release:
 
 EXPAND = Release("n1", "N+1 (expand)", ("expand.patch",))
 CONTRACT = Release("n2", "N+2 (contract)", ("expand.patch", "contract.patch"))
-UNSAFE = Release("unsafe", "N+1 with an unsafe migration", ("expand.patch", "unsafe.patch"))
+UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
 
 
 def build_images(stack: Stack, releases: tuple[Release, ...], *, log=print) -> dict[str, str]:
@@ -194,14 +194,15 @@ def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Che
         Check(
             "backfill complete: every done export has row_count",
             ctx.facts.get("missing_after_backfill") == 0 and ctx.facts.get("missing_at_end") == 0,
-            f"{OLD_EXPORTS} old exports filled in {ctx.facts.get('backfill_s')} s; "
+            f"{OLD_EXPORTS} old exports filled in {ctx.facts.get('backfill_s')} s from the start of N+1's beat "
+            f"(first tick after {BACKFILL_EVERY_S} s); "
             f"{ctx.facts.get('missing_at_end')} without it at the end",
         ),
         Check(
             "the whole release ran under load",
             bool(ctx.facts.get("released_within_load")),
-            f"migrate {ctx.facts.get('migrate_s')} s; rollout done at {figures.window[1]:.0f} s "
-            f"of {ctx.facts.get('duration'):g} s",
+            f"release from {figures.window[0]:.0f} s to {figures.window[1]:.0f} s of {ctx.facts.get('duration'):g} s "
+            f"of load; {_rollout_detail(ctx)}",
         ),
     ]
 
@@ -213,13 +214,20 @@ def _judge_unsafe(ctx: Context, figures: Figures, events: list[Event]) -> list[C
         key = f"{e.request} -> {e.status if e.status is not None else e.reason.split(':')[0]}"
         kinds[key] = kinds.get(key, 0) + 1
     ctx.facts["failures_by_request"] = kinds
+    span = f" from {min(e.due for e in failed):.1f} s to {max(e.due for e in failed):.1f} s" if failed else ""
     return [
         Check(
             "users saw errors while N served against the unsafe schema",
             bool(failed),
-            f"{len(failed)} failed of {figures.sent}: {dict(sorted(kinds.items(), key=lambda kv: -kv[1]))}",
+            f"{len(failed)} failed of {figures.sent}{span}: {dict(sorted(kinds.items(), key=lambda kv: -kv[1]))}; "
+            f"{_rollout_detail(ctx)}",
         ),
     ]
+
+
+def _rollout_detail(ctx: Context) -> str:
+    replaced = ", ".join(f"{label} at {t:g} s" for t, label in ctx.facts.get("replaced", []))
+    return f"migrate {ctx.facts.get('migrate_s')} s; replaced: {replaced}"
 
 
 # Seconds of load: enough for both releases on the 2-core machine (each about 90 s there, see
