@@ -276,10 +276,13 @@ kept = echo; echo "Kept the $(1) stack to look at what failed: docker compose -p
 
 # A fresh stack for every run, as for the tests: drills start from a known state, and a stack
 # left by another checkout (other secrets.env, same project name) cannot get in the way.
-chaos-stack-up:
+define fresh-stack
 	$(COMPOSE) down --volumes --remove-orphans
 	$(COMPOSE) up --build --detach --wait --remove-orphans
 	$(COMPOSE) run --rm --no-deps migrate python manage.py seed --allow-public-password
+endef
+chaos-stack-up:
+	$(fresh-stack)
 
 chaos: prerequisites ## Failure drills under load: verdict table and HTML report (DRILL=name for one)
 	$(MAKE) chaos-stack-up
@@ -312,9 +315,7 @@ UNSAFE ?=
 .PHONY: release-drill release-test release-down
 
 release-stack-up:
-	$(COMPOSE) down --volumes --remove-orphans
-	$(COMPOSE) up --build --detach --wait --remove-orphans
-	$(COMPOSE) run --rm --no-deps migrate python manage.py seed --allow-public-password
+	$(fresh-stack)
 
 release-drill: prerequisites ## Release N -> N+1 (expand) -> N+2 (contract) under load, HTML timeline (UNSAFE=1: an unsafe migration)
 	$(MAKE) release-stack-up
