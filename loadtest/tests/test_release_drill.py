@@ -18,6 +18,8 @@ import pytest
 
 from polls_loadtest import REPORTS
 from polls_loadtest.drills import release, report, rollout
+from polls_loadtest.drills.drills import Context
+from polls_loadtest.drills.figures import Event, compute
 from polls_loadtest.stack.compose import REPO
 from tests.conftest import running_site
 
@@ -91,6 +93,33 @@ def test_a_replica_of_the_new_release_keeps_the_old_replicas_spec_but_not_its_im
         "polls/web:release-n1 gunicorn --config python:config.gunicorn config.wsgi",
     ):
         assert part in line, part
+
+
+def _judged(*, failed: int = 0, slowest: float = 0.5, missing: int = 0, attempts: int = 1):
+    tags = {"n1": "release-n1", "n2": "release-n2"}
+    facts = {
+        "tags": tags,
+        "duration": 240.0,
+        "exports": {1: ("done", attempts), 2: ("done", 1)},
+        "missing_after_backfill": 0,
+        "missing_at_end": missing,
+        "images_at_end": {s: [release._image(s, tags["n2"])] for s in ("web", "api", "worker", "beat")},
+        "new_export": {"id": 3, "row_count": 4},
+        "released_within_load": True,
+    }
+    events = [Event(1.0, 1.0, 1.0 + slowest, "api: list", 200, True, "")]
+    events += [Event(2.0, 2.0, 2.1, "api: export start", 500, False, "500") for _ in range(failed)]
+    figures = compute(events, start=1.0, end=3.0, run_end=3.0)
+    checks = release._judge_safe(Context(site=None, run=None, deadline=0.0, facts=facts), figures, events)
+    return {c.name.split(" (")[0]: c.passed for c in checks}
+
+
+def test_the_release_verdict_fails_on_one_failed_request_a_slow_one_a_duplicate_or_a_missing_backfill():
+    assert all(_judged().values()), _judged()
+    assert not _judged(failed=1)["zero failed requests"]
+    assert not _judged(slowest=release.lock_timeout_s() + 1.5)["no request slower than the lock bound"]
+    assert not _judged(attempts=2)["duplicate runs <= 0"]
+    assert not _judged(missing=1)["backfill complete: every done export has row_count"]
 
 
 # ---- the migration linter on each release (PostgreSQL of the test stack) -------------------------

@@ -148,9 +148,27 @@ def _wait_backfill(ctx: Context) -> None:
     ctx.mark(f"backfill complete ({ctx.facts['backfill_s']} s)" if not missing else f"backfill: {missing} left")
 
 
+def _images(stack: Stack) -> dict[str, list[str]]:
+    """Return the image each running replica of the rolled services and beat runs, by service."""
+    return {
+        service: sorted({rollout.image_of(replica) for replica in stack.replicas(service)})
+        for service in (*rollout.ROLLED, "beat")
+    }
+
+
+def _new_export_answer(site: Site) -> dict:
+    """Request an export through the gateway once the release is out; return the api's answer
+    when it is done: it carries row_count only when the api and the worker are the new code."""
+    ((_, export_id),) = site.request_exports(1, workers=1)
+    site.wait_exports([export_id], timeout=30)
+    answer = site.http.get(f"{site.stack.target}/api/exports/{export_id}/", headers=site.auth(), timeout=10)
+    return answer.json() if answer.ok else {"status_code": answer.status_code}
+
+
 def _release_inject(tags: dict[str, str], *, unsafe: bool):
     def inject(ctx: Context) -> None:
         site = ctx.site
+        ctx.facts["tags"] = tags
         _seed_old_exports(site, OLD_EXPORTS)
         ctx.facts["first_id"] = _max_id(site)
         ctx.at(10)
@@ -164,6 +182,8 @@ def _release_inject(tags: dict[str, str], *, unsafe: bool):
             _deploy(ctx, CONTRACT, tags[CONTRACT.name])
             ctx.fault_ends(f"{CONTRACT.title}: rolled out")
             ctx.facts["missing_at_end"] = _missing_row_count(site)
+            ctx.facts["images_at_end"] = _images(ctx.stack)
+            ctx.facts["new_export"] = _new_export_answer(site)
         ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
         ids = _exports_since(site, ctx.facts["first_id"])
         ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, min(60.0, ctx.deadline - time.monotonic() - 5)))
@@ -197,6 +217,20 @@ def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Che
             f"{OLD_EXPORTS} old exports filled in {ctx.facts.get('backfill_s')} s from the start of N+1's beat "
             f"(first tick after {BACKFILL_EVERY_S} s); "
             f"{ctx.facts.get('missing_at_end')} without it at the end",
+        ),
+        Check(
+            "every web, api, worker and beat replica runs N+2 at the end",
+            set(ctx.facts.get("images_at_end", {})) == {*rollout.ROLLED, "beat"}
+            and all(
+                images == [_image(s, ctx.facts["tags"][CONTRACT.name])]
+                for s, images in ctx.facts["images_at_end"].items()
+            ),
+            f"{ctx.facts.get('images_at_end')}",
+        ),
+        Check(
+            "a new export's api answer has row_count (written by the new worker, read by the new api)",
+            isinstance(ctx.facts.get("new_export", {}).get("row_count"), int),
+            f"{ctx.facts.get('new_export')}",
         ),
         Check(
             "the whole release ran under load",

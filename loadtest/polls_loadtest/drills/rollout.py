@@ -33,22 +33,6 @@ class ReleaseError(RuntimeError):
     """A release could not be built or rolled out; the message names the step."""
 
 
-def _build_args() -> list[str]:
-    """--build-arg for the base images, as the Makefile exports them (from .env) or .env itself."""
-    values = {}
-    env_file = REPO / ".env"
-    if env_file.exists():
-        for line in env_file.read_text().splitlines():
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    args = []
-    for key in ("PYTHON_IMAGE", "NGINX_IMAGE"):
-        value = os.environ.get(key) or values.get(key)
-        if value:
-            args += ["--build-arg", f"{key}={value}"]
-    return args
-
-
 def source_tree(patches: tuple[str, ...], folder: Path, *, step: str, services: Path = REPO / "services") -> Path:
     """Copy services/ into `folder` and apply the patches of loadtest/release/ in order; return the copy.
 
@@ -79,23 +63,21 @@ def build(stack: Stack, release: str, patches: tuple[str, ...], *, log: Callable
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"polls-{release}-") as tmp:
         services = source_tree(patches, Path(tmp), step=f"release {release} ({' + '.join(patches)})")
-        for target in TARGETS:
-            log(f"   building polls/{target}:{tag}")
-            done = _docker_build(services, target, f"polls/{target}:{tag}")
-            if done:
-                raise ReleaseError(f"release {release}: building {target} failed:\n{done[-3000:]}")
+        # Compose builds them, from docker-compose.yml with only the context moved to the copy: the
+        # same build arguments (base images), and the build cache of the stack's own images, so
+        # only the layers from the first changed file on are built again.
+        override = Path(tmp) / "release.yml"
+        override.write_text(json.dumps({"services": {t: {"build": {"context": str(services)}} for t in TARGETS}}))
+        log(f"   building {', '.join(f'polls/{t}:{tag}' for t in TARGETS)}")
+        done = process(
+            ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "-f", str(override), "build", *TARGETS],
+            env={**stack.env(), "IMAGE_TAG": tag},
+            timeout=1200,
+        )
+        if done.returncode != 0:
+            raise ReleaseError(f"release {release}: building its images failed:\n{(done.stdout + done.stderr)[-3000:]}")
     log(f"   release {release} built in {time.monotonic() - began:.0f} s")
     return tag
-
-
-def _docker_build(context: Path, target: str, image: str) -> str:
-    """Build one target; return "" on success, else the build's output."""
-    done = process(
-        ["docker", "build", "--target", target, "--tag", image, *_build_args(), str(context)],
-        env={**os.environ, "DOCKER_BUILDKIT": "0"},
-        timeout=1200,
-    )
-    return "" if done.returncode == 0 else (done.stdout + done.stderr)
 
 
 # ---- containers of the new release ------------------------------------------------------------
@@ -186,6 +168,11 @@ def run_once_like(container: str, image: str, *, name: str, timeout: float = 600
     args, env = _run_args(_inspect(container), image, name=name, labels=False, extra_env={})
     done = process(["docker", "run", "--rm", *args], env={**os.environ, **env}, timeout=timeout)
     return done.returncode, done.stdout + done.stderr
+
+
+def image_of(container: str) -> str:
+    """Return the image name a container was started from (polls/web:release-n1...)."""
+    return docker("inspect", "--format", "{{.Config.Image}}", container).strip()
 
 
 def wait_healthy(name: str, *, timeout: float = HEALTHY_WITHIN_S) -> None:
