@@ -70,7 +70,7 @@ UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
 
 def build_images(stack: Stack, releases: tuple[Release, ...], *, log=print) -> dict[str, str]:
     """Build each release's images before the load starts; return {release name: image tag}."""
-    return {r.name: rollout.build(stack, r.name, r.patches, log=log) for r in releases}
+    return {r.name: rollout.build(stack, r.name, r.patches, title=r.title, log=log) for r in releases}
 
 
 def _roll_all(ctx: Context, tag: str, release: Release) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from polls_loadtest.stack import Stack
-from polls_loadtest.stack.compose import GATEWAY_RESOLVE_SECONDS, REPO, StackError, docker, process, run
+from polls_loadtest.stack.compose import GATEWAY_RESOLVE_SECONDS, REPO, docker, process, run
 
 RELEASE_FILES = REPO / "loadtest" / "release"
 # The images of a release: web and api, and worker (which beat and migrate run too).
@@ -53,16 +53,18 @@ def source_tree(patches: tuple[str, ...], folder: Path, *, step: str, services: 
     return folder / "services"
 
 
-def build(stack: Stack, release: str, patches: tuple[str, ...], *, log: Callable[[str], None] = print) -> str:
+def build(
+    stack: Stack, release: str, patches: tuple[str, ...], *, title: str = "", log: Callable[[str], None] = print
+) -> str:
     """Build the images of a release (services/ plus the patches) under their own tag; return the tag.
 
-    The tag is the stack's own tag plus the release's name (chaos-n1...), so nothing retags the
-    images any other stack runs.
+    The tag is the stack's own tag plus the release's name (release-n1...), so nothing retags the
+    images any other stack runs. `title` names the release in errors.
     """
     tag = f"{stack.image_tag or 'dev'}-{release}"
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"polls-{release}-") as tmp:
-        services = source_tree(patches, Path(tmp), step=f"release {release} ({' + '.join(patches)})")
+        services = source_tree(patches, Path(tmp), step=f"release {title or release} ({' + '.join(patches)})")
         # Compose builds them, from docker-compose.yml with only the context moved to the copy: the
         # same build arguments (base images), and the build cache of the stack's own images, so
         # only the layers from the first changed file on are built again.
@@ -244,6 +246,3 @@ def remove_release_containers(stack: Stack) -> None:
     ).split()
     if ids:
         docker("rm", "--force", *ids, timeout=120)
-
-
-__all__ = ["ReleaseError", "StackError", "build", "migrate", "remove_release_containers", "replace_beat", "roll"]
