@@ -35,7 +35,7 @@ $(TEST_TARGETS): export COMPOSE_PROJECT_NAME := $(STACK_TEST_PROJECT)
 $(TEST_TARGETS): export COMPOSE_FILE := $(STACK_TEST_FILES)
 $(TEST_TARGETS): export GATEWAY_PORT := $(STACK_TEST_PORT)
 
-PHONY_INTERNAL := stack-up chaos-stack-up ensure-wrk
+PHONY_INTERNAL := stack-up chaos-stack-up release-stack-up ensure-wrk
 .PHONY: $(PHONY_INTERNAL) lint format help up down logs seed backup restore reset scale test test-stack-up test-stack-down test-gateway test-integration test-e2e lock base-images prerequisites clean
 
 help: ## List every target
@@ -100,6 +100,7 @@ scale: ## Run REPLICAS replicas of SERVICE, e.g. make scale SERVICE=api REPLICAS
 test: prerequisites ## Run the whole test suite: manifests, gateway, unit and integration, end to end, load, drills
 	$(MAKE) k8s-validate test-gateway test-stack-up test-integration test-e2e loadtest-test test-stack-down
 	$(MAKE) chaos-test
+	$(MAKE) release-test
 
 test-gateway: ## (part of test) the gateway image against fake replicas on its own network
 	$(BIN)/pytest gateway/tests -p no:cacheprovider
@@ -275,10 +276,13 @@ kept = echo; echo "Kept the $(1) stack to look at what failed: docker compose -p
 
 # A fresh stack for every run, as for the tests: drills start from a known state, and a stack
 # left by another checkout (other secrets.env, same project name) cannot get in the way.
-chaos-stack-up:
+define fresh-stack
 	$(COMPOSE) down --volumes --remove-orphans
 	$(COMPOSE) up --build --detach --wait --remove-orphans
 	$(COMPOSE) run --rm --no-deps migrate python manage.py seed --allow-public-password
+endef
+chaos-stack-up:
+	$(fresh-stack)
 
 chaos: prerequisites ## Failure drills under load: verdict table and HTML report (DRILL=name for one)
 	$(MAKE) chaos-stack-up
@@ -296,6 +300,40 @@ chaos-test: prerequisites ## (part of test) The failure drills as pytest tests (
 
 chaos-down: ## Remove the drill stack (polls-chaos), e.g. one kept after a failed drill
 	$(COMPOSE) down --volumes --remove-orphans
+
+# The release drill (docs/releases.md): releases N+1 (expand) and N+2 (contract) built from
+# services/ plus loadtest/release/, rolled out under load on a fresh stack of its own (polls-release,
+# 127.0.0.1:48080), because it changes the schema.
+RELEASE_TARGETS := release-drill release-test release-stack-up release-down
+$(RELEASE_TARGETS): export COMPOSE_PROJECT_NAME := $(STACK_RELEASE_PROJECT)
+$(RELEASE_TARGETS): export COMPOSE_FILE := $(STACK_RELEASE_FILES)
+$(RELEASE_TARGETS): export GATEWAY_PORT := $(STACK_RELEASE_PORT)
+$(RELEASE_TARGETS): export IMAGE_TAG := $(STACK_RELEASE_IMAGE_TAG)
+# UNSAFE=1: the same release with an unsafe migration, to see what users would get (the run passes
+# when the errors show).
+UNSAFE ?=
+.PHONY: release-drill release-test release-down
+
+release-stack-up:
+	$(fresh-stack)
+
+release-drill: prerequisites ## Release N -> N+1 (expand) -> N+2 (contract) under load, HTML timeline (UNSAFE=1: an unsafe migration)
+	$(MAKE) release-stack-up
+	@echo "python -m polls_loadtest.drills.release $(if $(UNSAFE),--unsafe)"
+	@$(BIN)/python -m polls_loadtest.drills.release $(if $(UNSAFE),--unsafe) || \
+	  { $(call kept,$(COMPOSE_PROJECT_NAME),release-down); exit 1; }
+	$(MAKE) release-down
+
+release-test: prerequisites ## (part of test) The release drill as a pytest test (marker chaos) on the polls-release stack
+	$(MAKE) release-stack-up
+	@echo "pytest loadtest/tests/test_release_drill.py -m chaos"
+	@CHAOS_REQUIRED=1 $(BIN)/pytest loadtest/tests/test_release_drill.py -m chaos -p no:cacheprovider || \
+	  { $(call kept,$(COMPOSE_PROJECT_NAME),release-down); exit 1; }
+	$(MAKE) release-down
+
+release-down: ## Remove the release drill's stack (polls-release) and the images of its releases
+	$(COMPOSE) down --volumes --remove-orphans
+	docker image rm --force $(foreach t,web api worker,$(foreach r,n1 n2 unsafe,polls/$(t):$(IMAGE_TAG)-$(r))) 2>/dev/null || true
 
 # Benchmarks (loadtest/polls_loadtest/bench/README.md). `make bench` runs its own compose project,
 # polls-bench (gateway on 127.0.0.1:38080), and writes loadtest/reports/bench-<time>/bench.{md,json};

@@ -17,6 +17,15 @@ STACK_CHAOS_FILES := docker-compose.yml:docker-compose.load.yml:loadtest/compose
 STACK_CHAOS_PORT := 28080
 STACK_CHAOS_IMAGE_TAG := chaos
 
+# `make release-drill`, `make release-test`: the drill stack's files (two replicas of each service,
+# short Celery limits) in a project of its own. The release drill changes the schema (release N+1's
+# expand, N+2's contract), so the failure drills must not share its stack; the images of N+1 and N+2
+# are tagged from this tag (release-n1, release-n2).
+STACK_RELEASE_PROJECT := polls-release
+STACK_RELEASE_FILES := docker-compose.yml:docker-compose.load.yml:loadtest/compose/chaos.yml
+STACK_RELEASE_PORT := 48080
+STACK_RELEASE_IMAGE_TAG := release
+
 # `make bench`: CPU quotas and the one-process monolith.
 STACK_BENCH_PROJECT := polls-bench
 STACK_BENCH_FILES := docker-compose.yml:docker-compose.load.yml:loadtest/compose/bench.yml

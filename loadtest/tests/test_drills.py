@@ -15,29 +15,10 @@ from polls_loadtest import REPORTS
 from polls_loadtest.drills import report
 from polls_loadtest.drills.drills import DRILLS
 from polls_loadtest.drills.runner import run_drill
-from polls_loadtest.drills.site import Site
-from polls_loadtest.stack import Stack
 
 pytestmark = pytest.mark.chaos
 
-STACK = Stack.from_environment("chaos")
 REPORT = Path(os.environ.get("CHAOS_REPORT", REPORTS / "chaos-test"))
-
-
-# Set by `make chaos-test` (part of `make test`): there, a missing stack is a failure, not a skip.
-REQUIRED = os.environ.get("CHAOS_REQUIRED") == "1"
-
-
-@pytest.fixture(scope="module")
-def site():
-    missing = None
-    if STACK.project != Stack.named("chaos").project:
-        missing = "the drills run only against the polls-chaos compose project"
-    elif not STACK.replicas("gateway"):
-        missing = "the polls-chaos stack is not running: `make chaos` starts it"
-    if missing:
-        pytest.fail(missing) if REQUIRED else pytest.skip(missing)
-    yield Site(STACK)
 
 
 @pytest.fixture(scope="module")

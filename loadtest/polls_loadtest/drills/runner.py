@@ -76,6 +76,8 @@ def run_drill(
         except Exception:  # noqa: BLE001
             error = error or traceback.format_exc(limit=4)
         try:
+            if drill.cleanup is not None:
+                drill.cleanup(site.stack)
             site.stack.restore()
         except Exception:  # noqa: BLE001
             error = error or traceback.format_exc(limit=4)

@@ -1,0 +1,329 @@
+"""The release drill (issue 14, docs/releases.md): release N -> N+1 (expand) -> N+2 (contract) under load.
+
+Release N is the stack as built from the current tree. N+1 is N plus an expand step, kept as a
+patch in loadtest/release/: a nullable column (ResultExport.row_count) that the worker writes, the
+api and the web export page read, and a Celery task that beat sends to backfill it in batches. N+2
+is the contract step: the backfill leaves beat's schedule and a CHECK constraint (added NOT VALID,
+then validated) makes every done export carry the column.
+
+Under the drills' open-loop load: N+1's migrate; web, api and worker rolled to N+1 one replica at a
+time (surge 1, unavailable 0; the three services roll side by side, as Deployments do); beat
+replaced (exactly one); the backfill watched until no export lacks the column; then N+2's migrate
+and the same rollout again. With `unsafe=True` the same release carries an unsafe migration instead
+(loadtest/release/unsafe.patch: the column NOT NULL with a Python-side default only), and the
+drill records what users saw: it passes when the errors show.
+"""
+
+import argparse
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from polls_loadtest import REPORTS
+from polls_loadtest.drills import report, rollout
+from polls_loadtest.drills.drills import Check, Context, Drill, _export_checks, _exports_since, _max_id, _zero_failed
+from polls_loadtest.drills.figures import Event, Figures
+from polls_loadtest.drills.runner import DrillResult, run_drill
+from polls_loadtest.drills.site import Site
+from polls_loadtest.stack import Stack
+from polls_loadtest.stack.compose import REPO
+
+# Exports "built by earlier releases" that the backfill must fill in: enough for several batches
+# (BACKFILL_BATCH = 500 in the patch), so the batching and re-queueing run for real.
+OLD_EXPORTS = 3000
+# beat's interval for the backfill in the drill (BACKFILL_ROW_COUNT_EVERY; 60 s in the patch).
+BACKFILL_EVERY_S = 5
+BACKFILL_WITHIN_S = 90
+MISSING_ROW_COUNT = "SELECT count(*) FROM domain_resultexport WHERE status = 'done' AND row_count IS NULL"
+# A request may wait behind a migration for at most one lock timeout (`manage.py migrate` gives up
+# and retries after MIGRATE_LOCK_TIMEOUT_MS), plus what the request itself costs on this machine.
+REQUEST_MARGIN_S = 1.0
+DATABASE_SETTINGS = REPO / "services" / "config" / "settings" / "parts" / "database.py"
+
+
+def lock_timeout_s() -> float:
+    """MIGRATE_LOCK_TIMEOUT_MS as the stack runs it: config.env's value, else the settings' default."""
+    for line in (REPO / "config.env").read_text().splitlines():
+        if line.startswith("MIGRATE_LOCK_TIMEOUT_MS="):
+            return int(line.partition("=")[2]) / 1000
+    default = re.search(r'env_milliseconds\("MIGRATE_LOCK_TIMEOUT_MS", (\d+)\)', DATABASE_SETTINGS.read_text())
+    return int(default.group(1)) / 1000
+
+
+@dataclass(frozen=True)
+class Release:
+    """A release after N: its name (image tag suffix) and the patches that make it from services/."""
+
+    name: str
+    title: str
+    patches: tuple[str, ...]
+
+
+EXPAND = Release("n1", "N+1 (expand)", ("expand.patch",))
+CONTRACT = Release("n2", "N+2 (contract)", ("expand.patch", "contract.patch"))
+UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
+
+
+def build_images(stack: Stack, releases: tuple[Release, ...], *, log=print) -> dict[str, str]:
+    """Build each release's images before the load starts; return {release name: image tag}."""
+    return {r.name: rollout.build(stack, r.name, r.patches, title=r.title, log=log) for r in releases}
+
+
+def _roll_all(ctx: Context, tag: str, release: Release) -> None:
+    """Roll web, api and worker to a release side by side, each one replica at a time."""
+    errors: list[BaseException] = []
+
+    def one(service: str) -> None:
+        try:
+            # Each replica replaced goes in the facts, not on the chart: six markers would hide the phases.
+            replaced = ctx.facts.setdefault("replaced", [])
+            rollout.roll(
+                ctx.stack,
+                service,
+                _image(service, tag),
+                release=release.name,
+                mark=lambda label: replaced.append((round(ctx.run.elapsed, 1), label)),
+            )
+        except BaseException as error:  # noqa: BLE001 - raised below, in the drill's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=one, args=(s,), daemon=True) for s in rollout.ROLLED]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(1.0, ctx.deadline - time.monotonic()))
+    if errors:
+        raise errors[0]
+    if any(t.is_alive() for t in threads):
+        raise rollout.ReleaseError(f"release {release.name}: the rollout did not finish before the drill's deadline")
+
+
+def _image(service: str, tag: str) -> str:
+    return f"polls/{'worker' if service in ('worker', 'beat') else service}:{tag}"
+
+
+def _deploy(ctx: Context, release: Release, tag: str, *, beat_env: dict[str, str] | None = None) -> None:
+    """One release, as `make k8s-apply` orders it: migrate, then the rollout."""
+    if ctx.fault_start is None:
+        ctx.fault_begins(f"{release.title}: migrate")
+    else:
+        ctx.mark(f"{release.title}: migrate")
+    ctx.facts.setdefault("migrate_s", {})[release.name] = round(
+        rollout.migrate(ctx.stack, _image("worker", tag), release=release.name), 1
+    )
+    ctx.mark(f"{release.title}: roll web, api, worker")
+    _roll_all(ctx, tag, release)
+    ctx.mark(f"{release.title}: replace beat")
+    # The backfill starts with the first tick of the new beat (docs/releases.md: not from migrate).
+    ctx.facts.setdefault("backfill_from", {})[release.name] = time.monotonic()
+    rollout.replace_beat(ctx.stack, _image("beat", tag), release=release.name, extra_env=beat_env)
+
+
+def _seed_old_exports(site: Site, count: int) -> None:
+    """Insert `count` done exports as an earlier release built them: without row_count."""
+    site.sql(
+        "INSERT INTO domain_resultexport (poll_id, requested_by_id, status, content, error, attempts, created_at, "
+        "started_at, finished_at) SELECT p.id, p.owner_id, 'done', 'poll_id,question,choice_id,choice,votes', '', 1, "
+        "now(), now(), now() FROM generate_series(1, "
+        f"{int(count)}) g JOIN LATERAL (SELECT id, owner_id FROM domain_poll ORDER BY id LIMIT 1 OFFSET g % 100) p "
+        "ON true"
+    )
+
+
+def _missing_row_count(site: Site) -> int:
+    return int(site.sql(MISSING_ROW_COUNT)[0][0])
+
+
+def _wait_backfill(ctx: Context) -> None:
+    began = ctx.facts["backfill_from"][EXPAND.name]
+    deadline = min(ctx.deadline, time.monotonic() + BACKFILL_WITHIN_S)
+    while (missing := _missing_row_count(ctx.site)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    ctx.facts["backfill_s"] = round(time.monotonic() - began, 1)
+    ctx.facts["missing_after_backfill"] = missing
+    ctx.mark(f"backfill complete ({ctx.facts['backfill_s']} s)" if not missing else f"backfill: {missing} left")
+
+
+def _images(stack: Stack) -> dict[str, list[str]]:
+    """Return the image each running replica of the rolled services and beat runs, by service."""
+    return {
+        service: sorted({rollout.image_of(replica) for replica in stack.replicas(service)})
+        for service in (*rollout.ROLLED, "beat")
+    }
+
+
+def _new_export_answer(site: Site) -> dict:
+    """Request an export through the gateway once the release is out; return the api's answer
+    when it is done: it carries row_count only when the api and the worker are the new code."""
+    ((_, export_id),) = site.request_exports(1, workers=1)
+    site.wait_exports([export_id], timeout=30)
+    answer = site.http.get(f"{site.stack.target}/api/exports/{export_id}/", headers=site.auth(), timeout=10)
+    return answer.json() if answer.ok else {"status_code": answer.status_code}
+
+
+def _release_inject(tags: dict[str, str], *, unsafe: bool):
+    def inject(ctx: Context) -> None:
+        site = ctx.site
+        ctx.facts["tags"] = tags
+        _seed_old_exports(site, OLD_EXPORTS)
+        ctx.facts["first_id"] = _max_id(site)
+        ctx.at(10)
+        if unsafe:
+            _deploy(ctx, UNSAFE, tags[UNSAFE.name])
+            ctx.fault_ends(f"{UNSAFE.title}: rolled out")
+        else:
+            beat_env = {"BACKFILL_ROW_COUNT_EVERY": str(BACKFILL_EVERY_S)}
+            _deploy(ctx, EXPAND, tags[EXPAND.name], beat_env=beat_env)
+            _wait_backfill(ctx)
+            _deploy(ctx, CONTRACT, tags[CONTRACT.name])
+            ctx.fault_ends(f"{CONTRACT.title}: rolled out")
+            ctx.facts["missing_at_end"] = _missing_row_count(site)
+            ctx.facts["images_at_end"] = _images(ctx.stack)
+            ctx.facts["new_export"] = _new_export_answer(site)
+        ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
+        ids = _exports_since(site, ctx.facts["first_id"])
+        ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, min(60.0, ctx.deadline - time.monotonic() - 5)))
+        ctx.mark("exports settled")
+
+    return inject
+
+
+def _slowest(events: list[Event]) -> tuple[float, float]:
+    """Return the slowest service time (sent to answered) and latency (due to answered), in seconds."""
+    service = max((e.done - e.sent for e in events if e.sent is not None), default=0.0)
+    latency = max((e.done - e.due for e in events), default=0.0)
+    return service, latency
+
+
+def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Check]:
+    bound = lock_timeout_s() + REQUEST_MARGIN_S
+    service, latency = _slowest(events)
+    export_checks = [c for c in _export_checks(ctx, duplicates_allowed=0) if "accepted" not in c.name]
+    return [
+        _zero_failed(figures),
+        Check(
+            f"no request slower than the lock bound ({bound:g} s = MIGRATE_LOCK_TIMEOUT_MS + {REQUEST_MARGIN_S:g} s)",
+            0 < service <= bound,
+            f"slowest {service:.2f} s sent to answered ({latency:.2f} s from its scheduled time)",
+        ),
+        *[Check(c.name.replace("export", "export task", 1), c.passed, c.detail) for c in export_checks],
+        Check(
+            "backfill complete: every done export has row_count",
+            ctx.facts.get("missing_after_backfill") == 0 and ctx.facts.get("missing_at_end") == 0,
+            f"{OLD_EXPORTS} old exports filled in {ctx.facts.get('backfill_s')} s from the start of N+1's beat "
+            f"(first tick after {BACKFILL_EVERY_S} s); "
+            f"{ctx.facts.get('missing_at_end')} without it at the end",
+        ),
+        Check(
+            "every web, api, worker and beat replica runs N+2 at the end",
+            set(ctx.facts.get("images_at_end", {})) == {*rollout.ROLLED, "beat"}
+            and all(
+                images == [_image(s, ctx.facts["tags"][CONTRACT.name])]
+                for s, images in ctx.facts["images_at_end"].items()
+            ),
+            f"{ctx.facts.get('images_at_end')}",
+        ),
+        Check(
+            "a new export's api answer has row_count (written by the new worker, read by the new api)",
+            isinstance(ctx.facts.get("new_export", {}).get("row_count"), int),
+            f"{ctx.facts.get('new_export')}",
+        ),
+        Check(
+            "the whole release ran under load",
+            bool(ctx.facts.get("released_within_load")),
+            f"release from {figures.window[0]:.0f} s to {figures.window[1]:.0f} s of {ctx.facts.get('duration'):g} s "
+            f"of load; {_rollout_detail(ctx)}",
+        ),
+    ]
+
+
+def _judge_unsafe(ctx: Context, figures: Figures, events: list[Event]) -> list[Check]:
+    failed = [e for e in events if not e.ok]
+    kinds: dict[str, int] = {}
+    for e in failed:
+        key = f"{e.request} -> {e.status if e.status is not None else e.reason.split(':')[0]}"
+        kinds[key] = kinds.get(key, 0) + 1
+    ctx.facts["failures_by_request"] = kinds
+    span = f" from {min(e.due for e in failed):.1f} s to {max(e.due for e in failed):.1f} s" if failed else ""
+    return [
+        Check(
+            "users saw errors while N served against the unsafe schema",
+            bool(failed),
+            f"{len(failed)} failed of {figures.sent}{span}: {dict(sorted(kinds.items(), key=lambda kv: -kv[1]))}; "
+            f"{_rollout_detail(ctx)}",
+        ),
+    ]
+
+
+def _rollout_detail(ctx: Context) -> str:
+    replaced = ", ".join(f"{label} at {t:g} s" for t, label in ctx.facts.get("replaced", []))
+    return f"migrate {ctx.facts.get('migrate_s')} s; replaced: {replaced}"
+
+
+# Seconds of load: enough for both releases on the 2-core machine (each about 90 s there, see
+# docs/resilience.md), with the load still running when the last replica is replaced.
+SAFE_DURATION_S = 240.0
+UNSAFE_DURATION_S = 120.0
+
+
+def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
+    """The drill for `tags` (from build_images); the unsafe variant when asked."""
+    duration = UNSAFE_DURATION_S if unsafe else SAFE_DURATION_S
+    inject = _release_inject(tags, unsafe=unsafe)
+
+    def with_duration(ctx: Context) -> None:
+        ctx.facts["duration"] = duration
+        inject(ctx)
+
+    if unsafe:
+        return Drill(
+            "release-unsafe",
+            "Release N -> N+1 whose migration is unsafe (NOT NULL column, Python-side default only)",
+            "shows errors: N's replicas cannot insert exports once the migration has run",
+            duration,
+            with_duration,
+            _judge_unsafe,
+            rollout.remove_release_containers,
+        )
+    return Drill(
+        "release",
+        "Release N -> N+1 (expand, backfill) -> N+2 (contract), rolled one replica at a time",
+        "0 failed requests; no export task lost or run twice; no request slower than the lock bound; backfill complete",
+        duration,
+        with_duration,
+        _judge_safe,
+        rollout.remove_release_containers,
+    )
+
+
+def run_release(site: Site, *, unsafe: bool = False, log=print) -> DrillResult:
+    """Build the releases, then run the drill (which takes its containers away again, pass or fail)."""
+    releases = (UNSAFE,) if unsafe else (EXPAND, CONTRACT)
+    tags = build_images(site.stack, releases, log=log)
+    # After the drill the stack's own replicas (release N) come back on the migrated schema: an
+    # expand step keeps that working; after a contract step the stack is only for looking at.
+    return run_drill(release_drill(tags, unsafe=unsafe), site, log=log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m polls_loadtest.drills.release", description=__doc__)
+    parser.add_argument("--unsafe", action="store_true", help="the same release with an unsafe migration")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    name = "release-unsafe" if args.unsafe else "release"
+    out = args.out or REPORTS / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    # The polls-release stack (its gateway on 127.0.0.1), or the one the Makefile exported.
+    result = run_release(Site(Stack.from_environment("release")), unsafe=args.unsafe)
+    report.write([result], out, started_at=datetime.now().isoformat(timespec="seconds"))
+    print()
+    print(report.table([result]))
+    print(f"\n{'PASS' if result.passed else 'FAIL'}: {name}; report: {out / 'index.html'}")
+    return 0 if result.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
