@@ -29,3 +29,9 @@ def running_site(name: str) -> Site:
 def site():
     """The polls-chaos stack, up and seeded (`make chaos` brings it up)."""
     return running_site("chaos")
+
+
+@pytest.fixture(scope="module")
+def release_site():
+    """The polls-release stack, up and seeded (`make release-test` brings it up)."""
+    return running_site("release")

@@ -21,7 +21,6 @@ from polls_loadtest.drills import release, report, rollout
 from polls_loadtest.drills.drills import Context
 from polls_loadtest.drills.figures import Event, compute
 from polls_loadtest.stack.compose import REPO
-from tests.conftest import running_site
 
 RELEASES = (release.EXPAND, release.CONTRACT, release.UNSAFE)
 
@@ -182,9 +181,9 @@ def _run(site, *, unsafe: bool):
 
 
 @pytest.mark.chaos
-def test_release_drill():
+def test_release_drill(release_site):
     """N -> N+1 (expand) -> N+2 (contract) under load: 0 failed requests, no export task lost or run
     twice, nothing slower than the lock bound, the backfill complete (docs/releases.md)."""
-    result = _run(running_site("release"), unsafe=False)
+    result = _run(release_site, unsafe=False)
     failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed]
     assert result.passed, f"{result.error or ''}{'; '.join(failed)}"
