@@ -73,7 +73,14 @@ def next_release(tmp_path_factory) -> Path:
 
 def _environ(next_release: Path | None) -> dict:
     """The environment of a pod of N (next_release None) or N+1, on this test's database."""
-    env = {**os.environ, "POSTGRES_DB": connection.settings_dict["NAME"], "PYTHONUNBUFFERED": "1"}
+    # LOG_LEVEL: the apps' start-up log lines (django-axes logs at INFO) would come before the output
+    # the tests read.
+    env = {
+        **os.environ,
+        "POSTGRES_DB": connection.settings_dict["NAME"],
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "WARNING",
+    }
     env["DJANGO_SETTINGS_MODULE"] = f"{NEXT_APP}_settings" if next_release else "config.settings.test"
     if next_release:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(next_release), os.environ.get("PYTHONPATH")]))
@@ -161,7 +168,7 @@ def test_a_new_release_starts_and_is_ready_once_its_migrate_job_has_run(next_rel
         waiting.kill()
         waiting.communicate()
 
-    assert first == "Waiting: 1 migrations pending.\n", first + waiting.stderr.read()
+    assert first == "Waiting: 1 migrations pending.\n", first + stderr
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     assert f"Applying {NEXT_APP}.{NEXT_MIGRATION}... OK" in migrate.stdout
     assert waiting.returncode == 0, stdout + stderr
