@@ -164,17 +164,14 @@ class Stack:
             "run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed", "--allow-public-password", *args
         )
 
-    def scale(self, service: str, replicas: int, *, timeout: float = 300, **kwargs) -> None:
+    def scale(
+        self, service: str, replicas: int, *, recreate: bool = False, deps: bool = True, timeout: float = 300, **kwargs
+    ) -> None:
+        """Run `replicas` replicas of a service and wait until they are healthy: `recreate` replaces
+        the running ones, `deps=False` leaves the services it depends on alone."""
+        flags = ["--force-recreate" if recreate else "--no-recreate", *([] if deps else ["--no-deps"])]
         self.compose(
-            "up",
-            "--detach",
-            "--wait",
-            "--no-recreate",
-            "--scale",
-            f"{service}={replicas}",
-            service,
-            timeout=timeout,
-            **kwargs,
+            "up", "--detach", "--wait", *flags, "--scale", f"{service}={replicas}", service, timeout=timeout, **kwargs
         )
 
     def restore(self) -> None:
@@ -305,16 +302,7 @@ class Stack:
         for replica in old:
             # Surge one new replica (maxSurge 1), wait until it is healthy, then retire one old one
             # (maxUnavailable 0): the service never has fewer ready replicas than it started with.
-            self.compose(
-                "up",
-                "--detach",
-                "--wait",
-                "--no-recreate",
-                "--no-deps",
-                "--scale",
-                f"{service}={len(old) + 1}",
-                service,
-            )
+            self.scale(service, len(old) + 1, deps=False)
             # The gateway re-resolves service names every 5 s (resolver valid=5s): give it time to
             # add the new replica before an old one goes, as endpoint propagation does in Kubernetes.
             time.sleep(GATEWAY_RESOLVE_SECONDS)
