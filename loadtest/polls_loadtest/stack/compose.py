@@ -139,20 +139,10 @@ class Stack:
             quiet=quiet,
         )
 
-    # ---- the whole stack ------------------------------------------------------------------------
-
     def up(self, *args: str, build: bool = True, timeout: float = 1200) -> None:
         """Build (unless told not to) and start the stack, and wait until it is healthy."""
-        self.compose(
-            "up",
-            "--detach",
-            "--wait",
-            "--remove-orphans",
-            *(["--build"] if build else []),
-            *args,
-            timeout=timeout,
-            quiet=False,
-        )
+        flags = ["--detach", "--wait", "--remove-orphans", *(["--build"] if build else [])]
+        self.compose("up", *flags, *args, timeout=timeout, quiet=False)
 
     def down(self) -> None:
         """Remove the stack's containers, networks and volumes."""
@@ -204,8 +194,6 @@ class Stack:
                 raise StackError(f"not healthy after {timeout:g} s: {', '.join(sorted(waiting))}")
             time.sleep(1)
 
-    # ---- containers -----------------------------------------------------------------------------
-
     def _ps(self, *args: str) -> str:
         return docker("ps", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.project}", *args)
 
@@ -254,9 +242,7 @@ class Stack:
 
     def logs(self, replica: str, *, since: float) -> str:
         """Return what a replica logged (stdout and stderr) since a Unix time."""
-        done = subprocess.run(
-            ["docker", "logs", "--since", f"{since:.3f}", replica], capture_output=True, text=True, timeout=30
-        )
+        done = process(["docker", "logs", "--since", f"{since:.3f}", replica], timeout=30)
         return done.stdout + done.stderr
 
     def exec(self, service: str, *command: str, timeout: float = 300) -> str:
@@ -268,8 +254,6 @@ class Stack:
         for service, cpus in quotas.items():
             for c in self.containers(service):
                 docker("update", "--cpus", f"{cpus:g}", c.id)
-
-    # ---- faults ---------------------------------------------------------------------------------
 
     def stop(self, replica: str, *, grace: float = 30) -> None:
         """Stop one replica gracefully: SIGTERM, then SIGKILL after `grace` seconds."""
