@@ -14,6 +14,7 @@ import json
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,30 +223,19 @@ def _api_read(visitor) -> object:
 API_READ = {"api": Scenario("api", _api_read)}
 
 
-def _openloop(
-    b: Bench,
-    target: str,
-    *,
-    rate: float,
-    seconds: float,
-    users: int,
-    mix: dict,
-    label: str,
-    scenarios=SCENARIOS,
-    saturate: bool = False,
-) -> dict:
-    """Run the open-loop client; account CPU only over the schedule (not the sign-ins).
+def _openloop(b: Bench, label: str, *, scenarios=SCENARIOS, saturate: bool = False, **settings) -> dict:
+    """Run the open-loop client with these LoadSettings; account CPU only over the schedule (not
+    the sign-ins).
 
     saturate: the rate is above capacity, so every user is busy all the time and the client
     works as a closed loop of `users` connections; what counts is the answers completed during
     the schedule. The request timeout is then longer than the run, so none of those is a
     client-side timeout, and the backlog left at the end is dropped after 2 s.
     """
+    seconds = settings["duration"]
     timeout, drain = (seconds + 20, 2) if saturate else (5, 5)
-    run = OpenLoopRun(
-        LoadSettings(target=target, rate=rate, duration=seconds, users=users, mix=mix, timeout=timeout, drain=drain),
-        scenarios=scenarios,
-    )
+    run = OpenLoopRun(LoadSettings(**settings, timeout=timeout, drain=drain), scenarios=scenarios)
+    rate, users = run.settings.rate, run.settings.users
     run.start()
     run.wait_started(120)  # the users sign in first
     with Usage(STACK) as usage:
@@ -254,10 +244,9 @@ def _openloop(
     # Throughput is what was answered as expected: a fast error is not capacity.
     succeeded = sum(c for t, c in zip(per_second["t"], per_second["succeeded"]) if t < seconds)
     summary, client = results["summary"], results["client"]
-    by_service: dict[str, int] = {}
+    by_service = Counter()  # requests by the service that answers them ("api: vote": api)
     for name, tally in results["by_request"].items():
-        service = name.split(":")[0]
-        by_service[service] = by_service.get(service, 0) + tally["ok"] + tally["failed"]
+        by_service[name.split(":")[0]] += tally["ok"] + tally["failed"]
     lat, client_cpu = summary["latency_ms"], client["cpu_percent_of_one_core"]
     row = {
         "rate": rate,
@@ -268,7 +257,7 @@ def _openloop(
         "failed": summary["failed"],
         "latency_ms": lat,
         "service_time_ms": summary["service_time_ms"],
-        "requests_by_service": by_service,
+        "requests_by_service": dict(by_service),
         "client_cpu_pct": client_cpu,
         "discarded": client_cpu > CLIENT_CPU_LIMIT_PCT,
         "cpu_seconds": usage.cpu_by_service,
@@ -285,8 +274,10 @@ def _openloop(
 
 def _api_reads(b: Bench, rate: float, label: str) -> dict:
     """Open-loop GETs of the poll list through the gateway at `rate`, from 16 users."""
-    gateway, seconds = _url("gateway", ""), b.plan.latency_seconds
-    return _openloop(b, gateway, rate=rate, seconds=seconds, users=16, mix={"api": 1}, scenarios=API_READ, label=label)
+    seconds = b.plan.latency_seconds
+    return _openloop(
+        b, label, scenarios=API_READ, target=_url("gateway", ""), rate=rate, duration=seconds, users=16, mix={"api": 1}
+    )
 
 
 def _latency_spreads(runs: list[dict], *percentiles: str) -> dict[str, dict]:
@@ -425,9 +416,8 @@ def mixed(b: Bench) -> dict:
             target, quotas = sides[side]
             STACK.set_cpus(quotas)
             seconds, users = b.plan.mixed_seconds, b.plan.mixed_users
-            return _openloop(
-                b, target, rate=rate, seconds=seconds, users=users, mix=MIX, label=f"{label} {what}", saturate=saturate
-            )
+            settings = {"target": target, "rate": rate, "duration": seconds, "users": users, "mix": MIX}
+            return _openloop(b, f"{label} {what}", saturate=saturate, **settings)
 
         return _in_turn(max(2, b.plan.repeats - 1), sides, measure)
 
