@@ -183,3 +183,10 @@ def test_the_floor_runs_with_the_apis_port_quota_and_gunicorn_settings():
     assert floor["env_file"][0] == "config.env"
     assert not any(key.startswith("GUNICORN_") for key in floor["environment"])
     assert phases.API_QUOTAS["api"] == phases.FLOOR_QUOTAS["floor"]
+
+
+def test_a_chosen_phase_brings_what_it_needs_in_the_order_they_run():
+    """latency uses the gateway's capacity; cost, figures from mixed, comes with it and never alone."""
+    assert phases.chosen(["latency"]) == ["gateway", "latency"]
+    assert phases.chosen(["mixed", "static"]) == ["static", "mixed", "cost"]
+    assert "cost" not in phases.chosen(["floor"])

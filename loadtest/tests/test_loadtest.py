@@ -110,37 +110,10 @@ def test_a_short_mixed_run_on_the_stack_writes_a_full_report_without_errors():
     except requests.RequestException as error:
         pytest.fail(f"no stack at {TARGET} ({error}): run `make test`, or `make up` and set LOADTEST_TARGET")
     # Few votes per poll, so most users can still vote; idempotent when the data is there.
-    STACK.exec(
-        "api",
-        "python",
-        "manage.py",
-        "seed",
-        "--allow-public-password",
-        "--users",
-        "20",
-        "--polls",
-        "20",
-        "--votes-per-poll",
-        "3",
-    )
+    STACK.exec("api", *"python manage.py seed --allow-public-password --users 20 --polls 20 --votes-per-poll 3".split())
 
-    command = [
-        sys.executable,
-        "-m",
-        "polls_loadtest.load",
-        "--target",
-        TARGET,
-        "--duration",
-        "10",
-        "--rate",
-        "10",
-        "--users",
-        "10",
-        "--mix",
-        "browse:6,api:3,export:1",
-        "--max-failed",
-        "0",
-    ]
+    run = "--duration 10 --rate 10 --users 10 --mix browse:6,api:3,export:1 --max-failed 0"
+    command = [sys.executable, "-m", "polls_loadtest.load", "--target", TARGET, *run.split()]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=120)
     print(finished.stdout, finished.stderr)
     assert finished.returncode == 0, finished.stdout + finished.stderr

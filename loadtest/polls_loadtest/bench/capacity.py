@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from polls_loadtest import REPORTS
@@ -152,10 +153,7 @@ def plan(
         "latency_target_known_met": latency_ok,
         "services": services,
         "postgres": {
-            "by_service": budget.by_service,
-            "total": budget.total,
-            "usable": budget.usable,
-            "max_connections": budget.max_connections,
+            **asdict(budget),
             "share": round(budget.share, 3),
             "needs_pooler": budget.needs_pooler,
             "over_limit": budget.over_limit,

@@ -1,30 +1,39 @@
-"""The measurements of `make bench`, one function per item of the report.
+"""The measurements of `make bench`: one function per section of the report, listed in PHASES.
 
 Each phase sets the CPU quotas it states (recorded in its result), repeats each measurement
-`repeats` times interleaving the two sides of a comparison (so drift on a shared machine hits both
-alike), and returns plain dicts for the JSON report. Load goes only to the project's containers.
+`repeats` times with the sides of a comparison in turn (`_in_turn`: drift on a shared machine
+hits every side alike), and returns plain dicts for the JSON report. Load goes only to the
+project's containers.
+
+To add a phase: write `def name(b: Bench) -> dict | None` (b.plan, b.say, and b.done, the figures
+of the phases run before it), add `"name": Phase(title, name)` to PHASES where it should run (with
+`needs` if it uses another phase's figures), and a section for it in report.py.
 """
 
 import json
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from polls_loadtest.bench import STACK, wrk
+from polls_loadtest.bench import STACK, usl, wrk
 from polls_loadtest.bench.celery_figures import export_figures
 from polls_loadtest.bench.stats import ratio, spread
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
 from polls_loadtest.load.scenarios import SCENARIOS, Request, Scenario
-from polls_loadtest.stack import docker
+from polls_loadtest.stack.compose import GATEWAY_RESOLVE_SECONDS
 from polls_loadtest.stack.usage import Usage
 
 CLIENT_CPU_LIMIT_PCT = 100 * wrk.CLIENT_CPU_LIMIT
 PROBE = Path(__file__).with_name("exports_probe.py")
+# Where each service listens inside the stack's network (docker-compose.yml, bench.yml).
+PORTS = {"gateway": 8080, "floor-gateway": 8080, "static": 8080, "api": 8001, "floor": 8001, "monolith": 8000}
+POLL_LIST = "/api/polls/"
 
 # Equal CPU for both sides of each comparison (cores, CFS quota per container).
 STATIC_QUOTAS = {"static": 0.5, "monolith": 0.5}
@@ -37,6 +46,7 @@ FLOOR_QUOTAS = {"floor": 0.5, "floor-gateway": 0.5, **API_QUOTAS, "web": 0.5}
 # 0.5 per replica the pair and the rest kept the host over 90 % busy, and the figure measured the
 # host rather than the design (docs/performance.md). Every run records how busy the host was.
 SCALING_QUOTA = 0.3
+SCALING_TARGET = 0.8  # efficiency X(2) / 2 X(1)
 # The mixed scenario: 1.2 cores of serving on each side, and the same worker behind both. The
 # decomposed split follows measured demand (item 7): the gateway used about 0.04 of a core and
 # static under 0.01 at saturation, web and api the rest in about a 55:45 ratio.
@@ -45,6 +55,25 @@ MONOLITH_QUOTAS = {"monolith": 1.2, "worker": 0.3}
 MIX = {"browse": 6, "api": 3, "export": 1}
 # Offered rate of the saturated mixed runs: well above what either side answers at 1.5 CPU.
 SATURATING_RATE = 600
+# Services whose CPU each floor-phase request is charged with (ms per request, from cgroups).
+COST_SERVICES = ("floor", "floor-gateway", "api", "web", "gateway", "redis", "postgres")
+FLOOR = "floor, direct"
+MEMORY_LIMITS_MB = {"web": 250, "api": 250, "gateway": 30, "static": 30}
+# Tuning trials on the api at its bench quota: what each gunicorn setting buys (config.env holds
+# the deployed values; a trial only recreates the bench's api replica with other ones).
+TRIALS = {
+    "2 workers x 4 threads (config.env)": {},
+    "1 worker x 8 threads": {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "8"},
+    "1 worker x 4 threads": {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4"},
+}
+# What the API throttles cost (issue 10: the limits must not undo the per-request savings). The
+# cached poll list through the gateway, anonymous, with the anon and user throttles counting in
+# Redis at the load stacks' rates (which never trip, so every request pays for the count) and
+# with them off ("none"), in turn. The login lockouts (django-axes) touch only login requests.
+LIMIT_TRIALS = {
+    "throttles counting": {},
+    "throttles off": {"API_THROTTLE_ANON": "none", "API_THROTTLE_USER": "none"},
+}
 
 
 @dataclass(frozen=True)
@@ -61,76 +90,87 @@ class Plan:
 Say = Callable[[str], None]
 
 
-def _wrk(url: str, plan: Plan, say: Say, label: str) -> dict:
+@dataclass
+class Bench:
+    """What a phase gets: the plan, the progress printer, and the figures of the phases before it."""
+
+    plan: Plan
+    say: Say
+    done: dict[str, dict] = field(default_factory=dict)  # by phase name: the report's "phases"
+    memory_at_rest: dict[str, int] = field(default_factory=dict)  # by container, before any load
+
+
+def _url(service: str, path: str = POLL_LIST) -> str:
+    """The URL of a path on the oldest replica of a service, by its address on the stack's network."""
+    return f"http://{STACK.one(service).ip}:{PORTS[service]}{path}"
+
+
+def _in_turn(repeats: int, sides: Iterable[str], measure: Callable[[str, str], dict], noun: str = "") -> dict:
+    """Return {side: [run, ...]}: measure(side, label) once per side per repeat, the sides in turn."""
+    runs: dict[str, list[dict]] = {side: [] for side in sides}
+    for i in range(repeats):
+        for side in runs:
+            runs[side].append(measure(side, f"  {side}{noun} {i + 1}/{repeats}"))
+    return runs
+
+
+def _wrk(b: Bench, url: str, label: str) -> dict:
     with Usage(STACK) as usage:
-        result = wrk.run(url, seconds=plan.wrk_seconds, connections=plan.wrk_connections)
+        result = wrk.run(url, seconds=b.plan.wrk_seconds, connections=b.plan.wrk_connections)
     row = {**result.as_dict(), "cpu_seconds": usage.cpu_by_service, "host_busy_pct": usage.host_busy_pct}
     note = " DISCARDED: wrk used over 70 % of a core" if result.discarded else ""
-    say(
+    b.say(
         f"{label}: {result.rps:8.1f} req/s  p99 {result.latency_ms['p99']:.1f} ms  "
         f"wrk CPU {100 * result.client_cpu:.0f} %, host {usage.host_busy_pct} % busy{note}"
     )
     return row
 
 
-def _kept(rows: list[dict]) -> list[float]:
-    return [r["rps"] for r in rows if not r["discarded"] and not r["errors"]]
+def _wrk_in_turn(b: Bench, urls: dict[str, str]) -> tuple[dict, dict]:
+    """wrk against each URL in turn; return the runs and the spread of req/s, by name."""
+    runs = _in_turn(b.plan.repeats, urls, lambda name, label: _wrk(b, urls[name], label))
+    return runs, {name: _rps(rows) for name, rows in runs.items()}
 
 
-def _ab(name_a: str, url_a: str, name_b: str, url_b: str, plan: Plan, say: Say, *, target: float) -> dict:
-    """Measure a and b in turn; the ratio of a to b meets `target` when it is at least that."""
-    runs: dict[str, list[dict]] = {name_a: [], name_b: []}
-    for i in range(plan.repeats):
-        for name, url in ((name_a, url_a), (name_b, url_b)):
-            runs[name].append(_wrk(url, plan, say, f"  {name} {i + 1}/{plan.repeats}"))
-    rps = {name: spread(_kept(rows)) for name, rows in runs.items()}
-    discarded = {name: sum(r["discarded"] for r in rows) for name, rows in runs.items()}
-    result = ratio(rps[name_a], rps[name_b])
-    met = result is not None and result >= target
-    return {"runs": runs, "rps": rps, "discarded": discarded, "ratio": result, "target": target, "met": met}
+def _rps(rows: list[dict]) -> dict:
+    """The spread of req/s over the wrk runs that were neither discarded nor had errors."""
+    return spread([r["rps"] for r in rows if not r["discarded"] and not r["errors"]])
 
 
-def static_vs_django(plan: Plan, say: Say) -> dict:
+def _ab(b: Bench, a: tuple[str, str], other: tuple[str, str], *, target: float) -> dict:
+    """Measure two (name, URL) in turn; the ratio of a to the other meets `target` when at least that."""
+    runs, rps = _wrk_in_turn(b, dict((a, other)))
+    result = ratio(rps[a[0]], rps[other[0]])
+    return {
+        "runs": runs,
+        "rps": rps,
+        "discarded": {name: sum(r["discarded"] for r in rows) for name, rows in runs.items()},
+        "ratio": result,
+        "target": target,
+        "met": result is not None and result >= target,
+    }
+
+
+def static_vs_django(b: Bench) -> dict:
     """Item 1: one hashed stylesheet from the static service and from Django (the monolith)."""
     STACK.set_cpus(STATIC_QUOTAS)
-    monolith = STACK.one("monolith")
     manifest = json.loads(STACK.exec("monolith", "cat", "/app/staticfiles/staticfiles.json"))
     asset = "/static/" + manifest["paths"]["web/site.css"]
     result = _ab(
-        "static service",
-        f"http://{STACK.one('static').ip}:8080{asset}",
-        "django (one gunicorn)",
-        f"http://{monolith.ip}:8000{asset}",
-        plan,
-        say,
-        target=10.0,
+        b, ("static service", _url("static", asset)), ("django (one gunicorn)", _url("monolith", asset)), target=10.0
     )
     return {"asset": asset, "quotas": STATIC_QUOTAS, **result}
 
 
-def gateway_vs_direct(plan: Plan, say: Say) -> dict:
+def gateway_vs_direct(b: Bench) -> dict:
     """Item 2: GET /api/polls/ through the gateway and straight to the one api replica."""
     STACK.scale("api", 1)
     STACK.set_cpus(API_QUOTAS)
-    path = "/api/polls/"
-    result = _ab(
-        "through gateway",
-        f"http://{STACK.one('gateway').ip}:8080{path}",
-        "direct to api",
-        f"http://{STACK.one('api').ip}:8001{path}",
-        plan,
-        say,
-        target=0.85,
-    )
-    return {"path": path, "quotas": API_QUOTAS, **result}
+    result = _ab(b, ("through gateway", _url("gateway")), ("direct to api", _url("api")), target=0.85)
+    return {"path": POLL_LIST, "quotas": API_QUOTAS, **result}
 
 
-# Services whose CPU each floor-phase request is charged with (ms per request, from cgroups).
-COST_SERVICES = ("floor", "floor-gateway", "api", "web", "gateway", "redis", "postgres")
-FLOOR = "floor, direct"
-
-
-def floor(plan: Plan, say: Say) -> dict:
+def floor(b: Bench) -> dict:
     """The floor and what each read costs above it.
 
     A bare Django JSON view (config.settings.floor) direct and through a gateway, then the cached
@@ -141,29 +181,25 @@ def floor(plan: Plan, say: Say) -> dict:
     STACK.set_cpus(FLOOR_QUOTAS)
     for service in ("api", "web"):
         STACK.scale(service, 1)
-    gateway, api = STACK.one("gateway").ip, STACK.one("api").ip
-    poll = json.loads(urllib.request.urlopen(f"http://{api}:8001/api/polls/", timeout=10).read())["results"][0]["id"]
-    targets = {
-        FLOOR: f"http://{STACK.one('floor').ip}:8001/api/polls/",
-        "floor, through a gateway": f"http://{STACK.one('floor-gateway').ip}:8080/api/polls/",
-        "API list, direct": f"http://{api}:8001/api/polls/",
-        "API list": f"http://{gateway}:8080/api/polls/",
-        "API poll": f"http://{gateway}:8080/api/polls/{poll}/",
-        "API results": f"http://{gateway}:8080/api/polls/{poll}/results/",
-        "web home page": f"http://{gateway}:8080/",
-    }
-    runs: dict[str, list[dict]] = {name: [] for name in targets}
-    for i in range(plan.repeats):
-        for name, url in targets.items():
-            runs[name].append(_wrk(url, plan, say, f"  {name} {i + 1}/{plan.repeats}"))
-    rps = {name: spread(_kept(rows)) for name, rows in runs.items()}
-    cpu_ms = {name: _cpu_ms_per_request(rows) for name, rows in runs.items()}
+    poll = json.loads(urllib.request.urlopen(_url("api"), timeout=10).read())["results"][0]["id"]
+    runs, rps = _wrk_in_turn(
+        b,
+        {
+            FLOOR: _url("floor"),
+            "floor, through a gateway": _url("floor-gateway"),
+            "API list, direct": _url("api"),
+            "API list": _url("gateway"),
+            "API poll": _url("gateway", f"{POLL_LIST}{poll}/"),
+            "API results": _url("gateway", f"{POLL_LIST}{poll}/results/"),
+            "web home page": _url("gateway", "/"),
+        },
+    )
     return {
         "quotas": FLOOR_QUOTAS,
         "runs": runs,
         "rps": rps,
-        "ratio_to_floor": {name: ratio(rps[name], rps[FLOOR]) for name in targets},
-        "cpu_ms_per_request": cpu_ms,
+        "ratio_to_floor": {name: ratio(rps[name], rps[FLOOR]) for name in runs},
+        "cpu_ms_per_request": {name: _cpu_ms_per_request(rows) for name, rows in runs.items()},
     }
 
 
@@ -180,51 +216,38 @@ def _cpu_ms_per_request(rows: list[dict]) -> dict[str, dict]:
 
 def _api_read(visitor) -> object:
     """One anonymous GET of the poll list: the read the latency target is about."""
-    yield Request("GET", "/api/polls/", "api: poll list")
+    yield Request("GET", POLL_LIST, "api: poll list")
 
 
 # LoadSettings accepts only the names of SCENARIOS in its mix, so this journey is filed as "api".
 API_READ = {"api": Scenario("api", _api_read)}
 
 
-def _openloop(
-    target: str,
-    *,
-    rate: float,
-    seconds: float,
-    users: int,
-    mix: dict,
-    scenarios=SCENARIOS,
-    say: Say,
-    label: str,
-    saturate: bool = False,
-) -> dict:
-    """Run the open-loop client; account CPU only over the schedule (not the sign-ins).
+def _openloop(b: Bench, label: str, *, scenarios=SCENARIOS, saturate: bool = False, **settings) -> dict:
+    """Run the open-loop client with these LoadSettings; account CPU only over the schedule (not
+    the sign-ins).
 
     saturate: the rate is above capacity, so every user is busy all the time and the client
     works as a closed loop of `users` connections; what counts is the answers completed during
     the schedule. The request timeout is then longer than the run, so none of those is a
     client-side timeout, and the backlog left at the end is dropped after 2 s.
     """
+    seconds = settings["duration"]
     timeout, drain = (seconds + 20, 2) if saturate else (5, 5)
-    run = OpenLoopRun(
-        LoadSettings(target=target, rate=rate, duration=seconds, users=users, mix=mix, timeout=timeout, drain=drain),
-        scenarios=scenarios,
-    )
+    run = OpenLoopRun(LoadSettings(**settings, timeout=timeout, drain=drain), scenarios=scenarios)
+    rate, users = run.settings.rate, run.settings.users
     run.start()
-    deadline = time.monotonic() + 120
-    while run.elapsed <= 0 and run._thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)  # the users are signing in
+    run.wait_started(120)  # the users sign in first
     with Usage(STACK) as usage:
         results = run.wait()
     per_second = results["per_second"]
     # Throughput is what was answered as expected: a fast error is not capacity.
     succeeded = sum(c for t, c in zip(per_second["t"], per_second["succeeded"]) if t < seconds)
     summary, client = results["summary"], results["client"]
-    by_service: dict[str, int] = {}
+    by_service = Counter()  # requests by the service that answers them ("api: vote": api)
     for name, tally in results["by_request"].items():
-        service = name.split(":")[0]
-        by_service[service] = by_service.get(service, 0) + tally["ok"] + tally["failed"]
+        by_service[name.split(":")[0]] += tally["ok"] + tally["failed"]
+    lat, client_cpu = summary["latency_ms"], client["cpu_percent_of_one_core"]
     row = {
         "rate": rate,
         "seconds": seconds,
@@ -232,117 +255,108 @@ def _openloop(
         "throughput": round(succeeded / seconds, 1),
         "ok": summary["ok"],
         "failed": summary["failed"],
-        "latency_ms": summary["latency_ms"],
+        "latency_ms": lat,
         "service_time_ms": summary["service_time_ms"],
-        "requests_by_service": by_service,
-        "client_cpu_pct": client["cpu_percent_of_one_core"],
-        "discarded": client["cpu_percent_of_one_core"] > CLIENT_CPU_LIMIT_PCT,
+        "requests_by_service": dict(by_service),
+        "client_cpu_pct": client_cpu,
+        "discarded": client_cpu > CLIENT_CPU_LIMIT_PCT,
         "cpu_seconds": usage.cpu_by_service,
         "host_busy_pct": usage.host_busy_pct,
         "peak_memory": usage.peak_memory,
     }
-    lat = summary["latency_ms"]
     note = " DISCARDED: client used over 70 % of a core" if row["discarded"] else ""
-    say(
+    b.say(
         f"{label}: {row['throughput']:7.1f} req/s done at {rate:g}/s offered, p50 {lat.get('p50', 0):.1f} "
-        f"p99 {lat.get('p99', 0):.1f} ms, failed {summary['failed']}, "
-        f"client CPU {client['cpu_percent_of_one_core']:.0f} %{note}"
+        f"p99 {lat.get('p99', 0):.1f} ms, failed {summary['failed']}, client CPU {client_cpu:.0f} %{note}"
     )
     return row
 
 
-def read_latency(plan: Plan, say: Say, capacity: float) -> dict:
-    """Item 3: open-loop GET /api/polls/ through the gateway at 50 % of the measured capacity."""
-    STACK.set_cpus(API_QUOTAS)
-    rate = max(1.0, round(capacity * 0.5, 1))
-    target = f"http://{STACK.one('gateway').ip}:8080"
-    runs = [
-        _openloop(
-            target,
-            rate=rate,
-            seconds=plan.latency_seconds,
-            users=16,
-            mix={"api": 1},
-            scenarios=API_READ,
-            say=say,
-            label=f"  open loop {i + 1}/{plan.repeats}",
-        )
-        for i in range(plan.repeats)
-    ]
+def _api_reads(b: Bench, rate: float, label: str) -> dict:
+    """Open-loop GETs of the poll list through the gateway at `rate`, from 16 users."""
+    seconds = b.plan.latency_seconds
+    return _openloop(
+        b, label, scenarios=API_READ, target=_url("gateway", ""), rate=rate, duration=seconds, users=16, mix={"api": 1}
+    )
+
+
+def _latency_spreads(runs: list[dict], *percentiles: str) -> dict[str, dict]:
+    """The spread of each latency percentile over the open-loop runs that were not discarded."""
     kept = [r for r in runs if not r["discarded"]]
-    figures = {p: spread([r["latency_ms"][p] for r in kept if p in r["latency_ms"]]) for p in ("p50", "p99", "p99_9")}
+    return {p: spread([r["latency_ms"][p] for r in kept if p in r["latency_ms"]]) for p in percentiles}
+
+
+def _half_capacity(b: Bench) -> float | None:
+    """Half of what the gateway phase measured through the gateway (None when it measured nothing)."""
+    capacity = b.done["gateway"]["rps"]["through gateway"]
+    return max(1.0, round(capacity["median"] * 0.5, 1)) if capacity.get("n") else None
+
+
+def read_latency(b: Bench) -> dict | None:
+    """Item 3: open-loop GET /api/polls/ through the gateway at 50 % of the measured capacity."""
+    if (rate := _half_capacity(b)) is None:
+        return None
+    STACK.set_cpus(API_QUOTAS)
+    runs = [_api_reads(b, rate, f"  open loop {i + 1}/{b.plan.repeats}") for i in range(b.plan.repeats)]
+    figures = _latency_spreads(runs, "p50", "p99", "p99_9")
     return {
-        "capacity_rps": capacity,
+        "capacity_rps": b.done["gateway"]["rps"]["through gateway"]["median"],
         "rate": rate,
         "quotas": API_QUOTAS,
         "runs": runs,
         "latency_ms": figures,
-        "discarded": len(runs) - len(kept),
+        "discarded": sum(r["discarded"] for r in runs),
         "target_p99_ms": 50,
         "met": bool(figures["p99"].get("n")) and figures["p99"]["median"] <= 50,
     }
 
 
-def api_scaling(plan: Plan, say: Say) -> dict:
-    """Item 4a: api throughput through the gateway with 1 and 2 replicas, each at the same quota.
-
-    One and two replicas alternate within each repeat, so drift on a shared host hits both alike.
-    """
-    url = f"http://{STACK.one('gateway').ip}:8080/api/polls/"
-    runs: dict[str, list[dict]] = {"1": [], "2": []}
-    for i in range(plan.repeats):
-        for replicas in (1, 2):
-            _scale_api(url, replicas, say)
-            runs[str(replicas)].append(_wrk(url, plan, say, f"  {replicas} api replica(s) {i + 1}/{plan.repeats}"))
-    STACK.scale("api", 1)
-    rps = {n: spread(_kept(rows)) for n, rows in runs.items()}
-    eff = round(rps["2"]["median"] / (2 * rps["1"]["median"]), 3) if rps["2"].get("n") and rps["1"].get("n") else None
-    return {
-        "quota_per_replica": SCALING_QUOTA,
-        "quotas": {"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]},
-        "rps": rps,
-        "runs": runs,
-        "host_busy_pct": _host_busy(runs),
-        "efficiency": eff,
-        "target": 0.8,
-        "met": eff is not None and eff >= 0.8,
-    }
-
-
-def _scale_api(url: str, replicas: int, say: Say) -> None:
-    STACK.scale("api", replicas)
-    STACK.set_cpus({"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]})
-    seen = _wait_for_replicas(url, replicas)
-    time.sleep(6)  # the gateway re-resolves names every 5 s: a removed replica leaves its list
-    say(f"  the gateway balances over {seen} api replica(s)")
-
-
-def _host_busy(runs: dict[str, list[dict]]) -> dict[str, dict]:
-    """How busy the host was in each side's runs (percent of all cores)."""
-    return {
+def _scaling(per_side: dict[str, dict], runs: dict[str, list[dict]]) -> dict:
+    """Efficiency X(2) / 2 X(1) from the spreads of 1 and 2 replicas, and how busy the host was."""
+    one, two = per_side["1"], per_side["2"]
+    efficiency = round(usl.efficiency(one["median"], two["median"]), 3) if one.get("n") and two.get("n") else None
+    busy = {
         n: spread([r["host_busy_pct"] for r in rows if r.get("host_busy_pct") is not None]) for n, rows in runs.items()
     }
+    return {
+        "host_busy_pct": busy,  # percent of all cores: near 100, the host set the figure, not the design
+        "efficiency": efficiency,
+        "target": SCALING_TARGET,
+        "met": efficiency is not None and efficiency >= SCALING_TARGET,
+    }
+
+
+def api_scaling(b: Bench) -> dict:
+    """Item 4a: api throughput through the gateway with 1 and 2 replicas, each at the same quota."""
+    url, quotas = _url("gateway"), {"api": SCALING_QUOTA, "gateway": API_QUOTAS["gateway"]}
+
+    def measure(replicas: str, label: str) -> dict:
+        seen = _api_ready(url, replicas=int(replicas), quotas=quotas)
+        b.say(f"  the gateway balances over {seen} api replica(s)")
+        return _wrk(b, url, label)
+
+    runs = _in_turn(b.plan.repeats, ("1", "2"), measure, " api replica(s)")
+    STACK.scale("api", 1)
+    rps = {n: _rps(rows) for n, rows in runs.items()}
+    return {"quota_per_replica": SCALING_QUOTA, "quotas": quotas, "rps": rps, "runs": runs, **_scaling(rps, runs)}
+
+
+def _probe(*args: str, timeout: float = 300) -> dict:
+    """Run exports_probe.py in the api container with these arguments; return what it printed."""
+    return json.loads(STACK.exec("api", "python", "-c", PROBE.read_text(), *map(str, args), timeout=timeout))
 
 
 def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
     """Queue `count` exports (workers paused first if asked), let the workers run, collect figures."""
-    workers = STACK.containers("worker")
-    code = PROBE.read_text()
     if pause:
-        for w in workers:
-            docker("pause", w.id)
+        STACK.pause("worker")
     try:
-        queued = json.loads(STACK.exec("api", "python", "-c", code, "enqueue", str(count), str(rate)))
+        queued = _probe("enqueue", count, rate)
     finally:
         if pause:
-            for w in workers:
-                docker("unpause", w.id)
+            STACK.unpause("worker")
     with Usage(STACK) as usage:  # while the workers build the batch (the queueing is done)
-        rows = json.loads(
-            STACK.exec(
-                "api", "python", "-c", code, "collect", str(queued["first"]), str(queued["last"]), "90", timeout=150
-            )
-        )["rows"]
+        rows = _probe("collect", queued["first"], queued["last"], 90, timeout=150)["rows"]
     if pause:
         STACK.wait_healthy("worker", timeout=40)
     figures = export_figures(rows)
@@ -354,94 +368,69 @@ def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
     return figures
 
 
-def worker_scaling(plan: Plan, say: Say) -> dict:
-    """Items 4b and 6: exports per second with 1 and 2 workers; queue wait at half of capacity.
+def worker_scaling(b: Bench) -> dict:
+    """Items 4b and 6: exports per second with 1 and 2 workers; queue wait at half of capacity."""
 
-    One and two workers alternate within each repeat, so drift on a shared host hits both alike.
-    """
-    result: dict = {"quota_per_worker": SCALING_QUOTA, "batch": plan.export_batch, "runs": {"1": [], "2": []}}
-    for i in range(max(2, plan.repeats - 1)):
-        for replicas in (1, 2):
-            STACK.scale("worker", replicas)
-            # The api queues each batch (exports_probe.py) while the workers are paused: its own
-            # quota only sets how long that takes, not the figure.
-            STACK.set_cpus({"worker": SCALING_QUOTA, "api": API_QUOTAS["api"]})
-            figures = _export_batch(plan.export_batch, 0, pause=True)
-            result["runs"][str(replicas)].append(figures)
-            say(
-                f"  {replicas} worker(s) {i + 1}: {figures.get('exports_per_second')} exports/s "
-                f"({figures['done']}/{figures['queued']} done), host {figures['host_busy_pct']} % busy"
-            )
+    def measure(replicas: str, label: str) -> dict:
+        STACK.scale("worker", int(replicas))
+        # The api queues each batch (exports_probe.py) while the workers are paused: its own
+        # quota only sets how long that takes, not the figure.
+        STACK.set_cpus({"worker": SCALING_QUOTA, "api": API_QUOTAS["api"]})
+        figures = _export_batch(b.plan.export_batch, 0, pause=True)
+        b.say(
+            f"{label}: {figures.get('exports_per_second')} exports/s "
+            f"({figures['done']}/{figures['queued']} done), host {figures['host_busy_pct']} % busy"
+        )
+        return figures
+
+    runs = _in_turn(max(2, b.plan.repeats - 1), ("1", "2"), measure, " worker(s)")
     per_second = {
-        n: spread([r["exports_per_second"] for r in runs if r.get("exports_per_second")])
-        for n, runs in result["runs"].items()
+        n: spread([r["exports_per_second"] for r in rows if r.get("exports_per_second")]) for n, rows in runs.items()
     }
-    result["exports_per_second"] = per_second
-    result["host_busy_pct"] = _host_busy(result["runs"])
-    eff = (
-        round(per_second["2"]["median"] / (2 * per_second["1"]["median"]), 3)
-        if per_second["1"].get("n") and per_second["2"].get("n")
-        else None
-    )
-    result.update(efficiency=eff, target=0.8, met=eff is not None and eff >= 0.8)
     # Queue wait under a steady flow at half of what the two workers can do (still 2 workers).
     rate = round(0.5 * per_second["2"].get("median", 10), 1)
     count = max(20, int(rate * 10))
-    paced = _export_batch(count, rate, pause=False)
-    say(
-        f"  steady {rate}/s for {count / rate:.0f} s: queue wait p50 {paced.get('queue_wait_ms', {}).get('p50')} ms, "
-        f"p99 {paced.get('queue_wait_ms', {}).get('p99')} ms"
-    )
-    result["steady"] = {"rate": rate, "workers": 2, **paced}
+    steady = _export_batch(count, rate, pause=False)
+    wait = steady.get("queue_wait_ms", {})
+    b.say(f"  steady {rate}/s for {count / rate:.0f} s: queue wait p50 {wait.get('p50')} ms, p99 {wait.get('p99')} ms")
     STACK.scale("worker", 1)
-    return result
+    return {
+        "quota_per_worker": SCALING_QUOTA,
+        "batch": b.plan.export_batch,
+        "runs": runs,
+        "exports_per_second": per_second,
+        **_scaling(per_second, runs),
+        "steady": {"rate": rate, "workers": 2, **steady},
+    }
 
 
-def _each_side_in_turn(
-    sides: dict, plan: Plan, say: Say, *, rate: float, label: str, saturate: bool = False
-) -> dict[str, list[dict]]:
-    """Run the mixed journeys against each side under its quotas, alternating sides per repeat."""
-    runs: dict[str, list[dict]] = {name: [] for name in sides}
-    for i in range(max(2, plan.repeats - 1)):
-        for name, (target, quotas) in sides.items():
-            STACK.set_cpus(quotas)
-            runs[name].append(
-                _openloop(
-                    target,
-                    rate=rate,
-                    seconds=plan.mixed_seconds,
-                    users=plan.mixed_users,
-                    mix=MIX,
-                    say=say,
-                    label=f"  {name} {label} {i + 1}",
-                    saturate=saturate,
-                )
-            )
-    return runs
-
-
-def mixed(plan: Plan, say: Say) -> dict:
+def mixed(b: Bench) -> dict:
     """Item 5: the decomposed stack and the monolith, mixed journeys, equal total CPU."""
     sides = {
-        "decomposed": (f"http://{STACK.one('gateway').ip}:8080", DECOMPOSED_QUOTAS),
-        "monolith": (f"http://{STACK.one('monolith').ip}:8000", MONOLITH_QUOTAS),
+        "decomposed": (_url("gateway", ""), DECOMPOSED_QUOTAS),
+        "monolith": (_url("monolith", ""), MONOLITH_QUOTAS),
     }
-    saturation = _each_side_in_turn(sides, plan, say, rate=SATURATING_RATE, label="saturated", saturate=True)
+
+    def each_side(rate: float, what: str, saturate: bool = False) -> dict[str, list[dict]]:
+        def measure(side: str, label: str) -> dict:
+            target, quotas = sides[side]
+            STACK.set_cpus(quotas)
+            seconds, users = b.plan.mixed_seconds, b.plan.mixed_users
+            settings = {"target": target, "rate": rate, "duration": seconds, "users": users, "mix": MIX}
+            return _openloop(b, f"{label} {what}", saturate=saturate, **settings)
+
+        return _in_turn(max(2, b.plan.repeats - 1), sides, measure)
+
+    saturation = each_side(SATURATING_RATE, "saturated", saturate=True)
     throughput = {
         name: spread([r["throughput"] for r in runs if not r["discarded"]]) for name, runs in saturation.items()
     }
     common_rate = round(0.5 * throughput["monolith"].get("median", 20), 1)
-    at_rate = _each_side_in_turn(sides, plan, say, rate=common_rate, label=f"at {common_rate}/s")
-    p99 = {
-        name: spread([r["latency_ms"]["p99"] for r in runs if not r["discarded"] and "p99" in r["latency_ms"]])
-        for name, runs in at_rate.items()
-    }
+    at_rate = each_side(common_rate, f"at {common_rate}/s")
+    p99 = {name: _latency_spreads(runs, "p99")["p99"] for name, runs in at_rate.items()}
     speedup = ratio(throughput["decomposed"], throughput["monolith"])
-    no_worse = bool(
-        p99["decomposed"].get("n")
-        and p99["monolith"].get("n")
-        and p99["decomposed"]["median"] <= p99["monolith"]["median"]
-    )
+    decomposed, monolith = p99["decomposed"], p99["monolith"]
+    no_worse = bool(decomposed.get("n") and monolith.get("n") and decomposed["median"] <= monolith["median"])
     return {
         "quotas": {name: quotas for name, (_, quotas) in sides.items()},
         "mix": MIX,
@@ -457,170 +446,151 @@ def mixed(plan: Plan, say: Say) -> dict:
     }
 
 
-SERVICES = ("gateway", "static", "web", "api", "worker", "postgres", "redis", "monolith")
-
-
-def cost(mixed_result: dict, memory_at_rest: dict[str, int]) -> dict:
+def cost(b: Bench) -> dict:
     """Item 7: CPU-seconds per request by service, and memory per replica at rest and under load."""
-    runs = [r for r in mixed_result["saturation"]["decomposed"] if not r["discarded"]]
+    runs = [r for r in b.done["mixed"]["saturation"]["decomposed"] if not r["discarded"]]
     per_request: dict[str, list[float]] = {}
-    for r in runs:
-        total = sum(r["requests_by_service"].values())
-        served = {
-            "gateway": total,
-            "postgres": total,
-            "redis": total,
-            "worker": r["requests_by_service"].get("api", 0),
-        }  # exports enter through api
-        for service in ("gateway", "static", "web", "api", "worker", "postgres", "redis"):
-            count = r["requests_by_service"].get(service, served.get(service, 0))
-            if count and service in r["cpu_seconds"]:
-                per_request.setdefault(service, []).append(1000 * r["cpu_seconds"][service] / count)
-    cpu_ms = {service: spread(values) for service, values in per_request.items()}
     under_load: dict[str, int] = {}
     for r in runs:
+        by_service = r["requests_by_service"]
+        total = sum(by_service.values())
+        # The gateway, PostgreSQL and Redis serve every request; exports enter through the api.
+        served = {"gateway": total, "postgres": total, "redis": total, "worker": by_service.get("api", 0), **by_service}
+        for service in ("gateway", "static", "web", "api", "worker", "postgres", "redis"):
+            if served.get(service) and service in r["cpu_seconds"]:
+                per_request.setdefault(service, []).append(1000 * r["cpu_seconds"][service] / served[service])
         for name, value in r["peak_memory"].items():
             under_load[name] = max(under_load.get(name, 0), value)
-    limits = {"web": 250, "api": 250, "gateway": 30, "static": 30}
     memory = {}
-    for name in sorted(set(memory_at_rest) | set(under_load)):
+    for name in sorted(set(b.memory_at_rest) | set(under_load)):
         service = name.split("-")[-2] if name.count("-") >= 2 else name
         memory[name] = {
             "service": service,
-            "at_rest_mb": round(memory_at_rest.get(name, 0) / 2**20, 1),
+            "at_rest_mb": round(b.memory_at_rest.get(name, 0) / 2**20, 1),
             "under_load_mb": round(under_load.get(name, 0) / 2**20, 1),
-            "limit_mb": limits.get(service),
+            "limit_mb": MEMORY_LIMITS_MB.get(service),
         }
-    met = all(
-        m["under_load_mb"] <= m["limit_mb"] and m["at_rest_mb"] <= m["limit_mb"]
-        for m in memory.values()
-        if m["limit_mb"]
-    )
     return {
-        "cpu_ms_per_request": cpu_ms,
+        "cpu_ms_per_request": {service: spread(values) for service, values in per_request.items()},
         "how": "cgroup cpuacct over the decomposed saturated mixed runs: a service's CPU divided by the "
         "requests it served (gateway, postgres, redis: all requests; worker: api requests)",
         "memory": memory,
-        "memory_met": met,
+        "memory_met": all(
+            max(m["under_load_mb"], m["at_rest_mb"]) <= m["limit_mb"] for m in memory.values() if m["limit_mb"]
+        ),
     }
 
 
-# Tuning trials on the api at its bench quota: what each gunicorn setting buys (config.env holds
-# the deployed values; a trial only recreates the bench's api replica with other ones).
-TRIALS = (
-    ("2 workers x 4 threads (config.env)", {}),
-    ("1 worker x 8 threads", {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "8"}),
-    ("1 worker x 4 threads", {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "4"}),
-)
-
-
-def tuning(plan: Plan, say: Say, capacity: float) -> dict:
+def tuning(b: Bench) -> dict | None:
     """Throughput and open-loop p99 of the api (0.5 CPU) under each gunicorn setting."""
-    rate = max(1.0, round(capacity * 0.5, 1))
-    trials = []
+    if (rate := _half_capacity(b)) is None:
+        return None
+    url, repeats, trials = _url("gateway"), max(1, b.plan.repeats - 1), []
     try:
-        for label, environment in TRIALS:
-            _recreate("api", environment)
-            STACK.set_cpus(API_QUOTAS)
-            gateway = STACK.one("gateway")
-            url = f"http://{gateway.ip}:8080/api/polls/"
-            _wait_for_replicas(url, 1)
-            time.sleep(6)  # the gateway re-resolves names every 5 s (resolver valid=5s)
-            say(f"  trial: api with {label}")
-            runs = [
-                _wrk(url, plan, say, f"    wrk {i + 1}/{plan.repeats - 1 or 1}")
-                for i in range(max(1, plan.repeats - 1))
-            ]
-            latency = _openloop(
-                f"http://{gateway.ip}:8080",
-                rate=rate,
-                seconds=plan.latency_seconds,
-                users=16,
-                mix={"api": 1},
-                scenarios=API_READ,
-                say=say,
-                label=f"    open loop at {rate}/s",
-            )
+        for setting, environment in TRIALS.items():
+            _api_ready(url, environment=environment)
+            b.say(f"  trial: api with {setting}")
+            runs = [_wrk(b, url, f"    wrk {i + 1}/{repeats}") for i in range(repeats)]
             trials.append(
                 {
-                    "setting": label,
+                    "setting": setting,
                     "environment": environment,
-                    "rps": spread(_kept(runs)),
+                    "rps": _rps(runs),
                     "runs": runs,
-                    "latency_at_rate": latency,
+                    "latency_at_rate": _api_reads(b, rate, f"    open loop at {rate}/s"),
                 }
             )
     finally:
-        _recreate("api", {})
+        _recreate_api({})
     return {"quotas": API_QUOTAS, "rate": rate, "trials": trials}
 
 
-# What the API throttles cost (issue 10: the limits must not undo the per-request savings). The
-# cached poll list through the gateway, anonymous, with the anon and user throttles counting in
-# Redis at the load stacks' rates (which never trip, so every request pays for the count) and
-# with them off ("none"), in turn. The login lockouts (django-axes) touch only login requests.
-LIMIT_TRIALS = (
-    ("throttles counting", {}),
-    ("throttles off", {"API_THROTTLE_ANON": "none", "API_THROTTLE_USER": "none"}),
-)
-
-
-def limits(plan: Plan, say: Say) -> dict:
+def limits(b: Bench) -> dict:
     """Throughput and api CPU per request of the cached list with the API throttles on and off."""
-    runs: dict[str, list[dict]] = {label: [] for label, _ in LIMIT_TRIALS}
+    url = _url("gateway")
+
+    def measure(trial: str, label: str) -> dict:
+        _api_ready(url, environment=LIMIT_TRIALS[trial])
+        return _wrk(b, url, label)
+
     try:
-        for i in range(plan.repeats):
-            for label, environment in LIMIT_TRIALS:
-                _recreate("api", environment)
-                STACK.set_cpus(API_QUOTAS)
-                url = f"http://{STACK.one('gateway').ip}:8080/api/polls/"
-                _wait_for_replicas(url, 1)
-                time.sleep(6)  # the gateway re-resolves names every 5 s (resolver valid=5s)
-                runs[label].append(_wrk(url, plan, say, f"  {label} {i + 1}/{plan.repeats}"))
+        runs = _in_turn(b.plan.repeats, LIMIT_TRIALS, measure)
     finally:
-        _recreate("api", {})
-    rps = {label: spread(_kept(rows)) for label, rows in runs.items()}
-    cpu_ms = {label: _cpu_ms_per_request(rows).get("api", {"n": 0}) for label, rows in runs.items()}
-    on, off = (label for label, _ in LIMIT_TRIALS)
+        _recreate_api({})
+    rps = {trial: _rps(rows) for trial, rows in runs.items()}
+    on, off = LIMIT_TRIALS
     return {
         "quotas": API_QUOTAS,
         "runs": runs,
         "rps": rps,
-        "api_cpu_ms_per_request": cpu_ms,
+        "api_cpu_ms_per_request": {
+            trial: _cpu_ms_per_request(rows).get("api", {"n": 0}) for trial, rows in runs.items()
+        },
         "ratio": ratio(rps[on], rps[off]),
     }
 
 
-def _recreate(service: str, environment: dict[str, str]) -> None:
-    """Recreate one replica of a service with extra environment (a tuning trial), and wait."""
+def _recreate_api(environment: dict[str, str]) -> None:
+    """Recreate the one api replica with extra environment (a tuning trial), and wait until healthy."""
     with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="polls-bench-tune-") as override:
-        yaml.safe_dump({"services": {service: {"environment": environment}}}, override)
+        yaml.safe_dump({"services": {"api": {"environment": environment}}}, override)
         override.flush()
-        STACK.compose(
-            "up",
-            "--detach",
-            "--wait",
-            "--force-recreate",
-            "--no-deps",
-            "--scale",
-            f"{service}=1",
-            service,
-            extra_files=(override.name,),
-        )
+        STACK.scale("api", 1, recreate=True, deps=False, extra_files=(override.name,))
 
 
-def _wait_for_replicas(url: str, replicas: int, *, timeout: float = 30) -> int:
-    """Wait until answers from url (through the gateway) name `replicas` distinct replicas."""
+def _api_ready(url: str, *, replicas: int = 1, quotas: dict = API_QUOTAS, environment: dict | None = None) -> int:
+    """Scale the api (or recreate its one replica with `environment`), set `quotas`, and wait until
+    the gateway balances over every replica; return how many distinct replicas answered url."""
+    if environment is None:
+        STACK.scale("api", replicas)
+    else:
+        _recreate_api(environment)
+    STACK.set_cpus(quotas)
     seen: set[str] = set()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while len(seen - {""}) < replicas and time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
                 seen.add(answer.headers.get("X-Served-By", ""))
+            time.sleep(0.2)
         except OSError:  # URLError, HTTPError: a 502 while the gateway re-resolves a new replica
             time.sleep(0.5)
-            continue
-        if len(seen - {""}) >= replicas:
-            break
-        time.sleep(0.2)
+    time.sleep(GATEWAY_RESOLVE_SECONDS)  # and a removed replica has left the gateway's list
     return len(seen - {""})
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A section of the report: `title` opens it in the progress lines; `measure` returns its
+    figures, or None when a phase it `needs` gave none. `--only` adds the phases a chosen one
+    needs; a phase without a title (figures computed from others, no load of its own) runs
+    whenever all it needs runs, and cannot be chosen alone."""
+
+    title: str | None
+    measure: Callable[[Bench], dict | None]
+    needs: tuple[str, ...] = ()
+
+
+# In the order they run. The report's item numbers are docs/performance.md's.
+PHASES = {
+    "floor": Phase("floor: a bare Django view, direct and through a gateway, and each read against it", floor),
+    "static": Phase("1. static service vs Django serving the same file", static_vs_django),
+    "gateway": Phase("2. API poll list through the gateway vs straight to the api replica", gateway_vs_direct),
+    "latency": Phase(
+        "3. API read latency, open loop, at 50 % of the capacity just measured", read_latency, ("gateway",)
+    ),
+    "api_scaling": Phase(f"4. api scaling: 1 and 2 replicas at {SCALING_QUOTA} CPU each, in turn", api_scaling),
+    "tuning": Phase("tuning: the api's gunicorn workers and threads at its 0.5 CPU quota", tuning, ("gateway",)),
+    "limits": Phase("limits: the cached API list with the API throttles counting and off, in turn", limits),
+    "workers": Phase("4/6. worker scaling and Celery queue wait", worker_scaling),
+    "mixed": Phase("5. decomposed stack vs monolith, mixed journeys, equal CPU", mixed),
+    "cost": Phase(None, cost, ("mixed",)),
+}
+
+
+def chosen(only: Iterable[str]) -> list[str]:
+    """Return the phases to run for `--only` names, with what they need, in the order they run."""
+    wanted = set(only)
+    wanted |= {need for name in wanted for need in PHASES[name].needs}
+    wanted |= {name for name, phase in PHASES.items() if not phase.title and set(phase.needs) <= wanted}
+    return [name for name in PHASES if name in wanted]

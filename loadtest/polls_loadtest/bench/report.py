@@ -15,10 +15,15 @@ def _s(spread: dict, unit: str = "", digits: int = 1) -> str:
     )
 
 
-def _host(phase: dict) -> str:
-    """How busy the whole host was in the two-replica runs: near 100 %, the host was the limit."""
-    busy = phase.get("host_busy_pct", {}).get("2", {})
-    return f"; host {busy['median']:.0f} % busy with 2" if busy.get("n") else ""
+def _scaling(compared: str, quota: float, unit: str, per_side: dict, phase: dict) -> str:
+    """Item 4's row: 1 vs 2 replicas, the efficiency, and how busy the whole host was with 2 (near
+    100 %, the host was the limit)."""
+    busy = phase["host_busy_pct"].get("2", {})
+    host = f"; host {busy['median']:.0f} % busy with 2" if busy.get("n") else ""
+    return (
+        f"| 4 | {compared} ({quota} CPU each), {unit} | {_s(per_side['1'])} vs {_s(per_side['2'])}: "
+        f"efficiency **{phase['efficiency']}**{host} | 0.8 | {_met(phase['met'])} |"
+    )
 
 
 def _met(flag: bool | None) -> str:
@@ -68,17 +73,10 @@ def markdown(r: dict) -> str:
         )
     if "api_scaling" in p:
         a = p["api_scaling"]
-        lines.append(
-            f"| 4 | api 1 vs 2 replicas ({a['quota_per_replica']} CPU each), req/s | {_s(a['rps']['1'])} vs "
-            f"{_s(a['rps']['2'])}: efficiency **{a['efficiency']}**{_host(a)} | 0.8 | {_met(a['met'])} |"
-        )
+        lines.append(_scaling("api 1 vs 2 replicas", a["quota_per_replica"], "req/s", a["rps"], a))
     if "workers" in p:
         w = p["workers"]
-        eps = w["exports_per_second"]
-        lines.append(
-            f"| 4 | worker 1 vs 2 ({w['quota_per_worker']} CPU each), exports/s | {_s(eps['1'])} vs "
-            f"{_s(eps['2'])}: efficiency **{w['efficiency']}**{_host(w)} | 0.8 | {_met(w['met'])} |"
-        )
+        lines.append(_scaling("worker 1 vs 2", w["quota_per_worker"], "exports/s", w["exports_per_second"], w))
     if "mixed" in p:
         x = p["mixed"]
         lines.append(

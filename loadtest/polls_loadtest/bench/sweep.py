@@ -11,8 +11,8 @@ used over 70 % of a core are marked: the generator may have been the limit there
 
 import argparse
 import sys
-from urllib.parse import urlsplit
 
+from polls_loadtest import is_loopback
 from polls_loadtest.bench import wrk
 
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", default="1,2,4,8,16,32,64")
     args = parser.parse_args(argv)
-    if urlsplit(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(args.url):
         print(f"{args.url}: the sweep sends only to loopback (a stack's published port).", file=sys.stderr)
         return 2
     counts = [int(c) for c in args.connections.split(",") if c]

@@ -48,17 +48,11 @@ class WrkResult:
 
 
 def ensure_wrk() -> str:
-    """Return wrk's path; on a Debian-like machine as root, install the `wrk` package first."""
+    """Return wrk's path (`make ensure-wrk` installs the Debian package where it can)."""
     found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("wrk is missing: installing the Debian package wrk (apt-get install -y wrk) ...", flush=True)
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "wrk"], check=True)
-        found = shutil.which("wrk")
-        if found:
-            return found
-    raise SystemExit("wrk is not installed: install it (Debian/Ubuntu: apt-get install wrk) and run again.")
+    if not found:
+        raise SystemExit("wrk is not installed: run `make ensure-wrk` (Debian/Ubuntu: apt-get install wrk).")
+    return found
 
 
 def run(

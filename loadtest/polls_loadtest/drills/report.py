@@ -2,7 +2,6 @@
 
 import html
 import json
-import math
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +10,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from polls_loadtest.load.report import mark_events  # noqa: E402
+from polls_loadtest.load.report import mark_events, plot_percentiles  # noqa: E402
 
 COLUMNS = (
     "drill",
@@ -79,21 +78,7 @@ def chart(result, path: Path) -> None:
         bottom=timeline.get("ok", []),
     )
     top.set_ylabel("requests")
-    bottom.plot(
-        seconds.get("t", []),
-        [math.nan if v is None else v for v in seconds.get("p99_ms", [])],
-        color="tab:red",
-        marker=".",
-        label="p99 / s",
-    )
-    bottom.plot(
-        seconds.get("t", []),
-        [math.nan if v is None else v for v in seconds.get("p50_ms", [])],
-        color="tab:green",
-        marker=".",
-        label="p50 / s",
-    )
-    bottom.set_yscale("log")
+    plot_percentiles(bottom, seconds, ("p99", "p50"), suffix=" / s")
     bottom.set_ylabel("latency (ms)")
     bottom.set_xlabel("seconds since the load started")
     start, end = result.figures.window

@@ -12,41 +12,32 @@ import math
 import sys
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from polls_loadtest import REPORTS
+from polls_loadtest import REPORTS, is_loopback
 from polls_loadtest.load import report
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun, SetupError
 from polls_loadtest.load.scenarios import parse_mix
 
+# The options that are LoadSettings' fields, with its defaults (written once, there).
+SETTINGS = ("target", "rate", "duration", "users", "timeout", "arrival", "seed", "first_account")
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    default = LoadSettings()
     parser = argparse.ArgumentParser(prog="polls_loadtest.load", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", default="http://127.0.0.1:8080", help="the gateway's base URL")
-    parser.add_argument("--rate", type=float, default=50, help="requests per second (all scenarios)")
-    parser.add_argument("--duration", type=float, default=60, help="seconds of load")
-    parser.add_argument("--users", type=int, default=20, help="simulated users (one keep-alive connection each)")
-    parser.add_argument(
-        "--mix", default="browse:6,api:3,export:1", help="scenario weights: browse, api, export, healthz"
-    )
-    parser.add_argument("--timeout", type=float, default=10, help="seconds per request")
-    parser.add_argument("--arrival", choices=["uniform", "poisson"], default="uniform")
-    parser.add_argument("--seed", type=int, default=1, help="random seed, for repeatable runs")
-    parser.add_argument("--first-account", type=int, default=0, help="number of the first demo account")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"report folder (default {REPORTS.name}/<timestamp>/ next to the package)",
-    )
-    parser.add_argument(
-        "--max-failed", type=int, default=None, help="exit 1 if more requests than this failed (CI uses 0)"
-    )
-    parser.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="allow a target other than loopback (only a cluster you run yourself)",
-    )
+    parser.add_argument("--target", default=default.target, help="the gateway's base URL")
+    parser.add_argument("--rate", type=float, default=default.rate, help="requests per second (all scenarios)")
+    parser.add_argument("--duration", type=float, default=default.duration, help="seconds of load")
+    parser.add_argument("--users", type=int, default=default.users, help="simulated users (a connection each)")
+    mix = ",".join(f"{name}:{weight}" for name, weight in default.mix.items())
+    parser.add_argument("--mix", default=mix, help="scenario weights: browse, api, export, healthz")
+    parser.add_argument("--timeout", type=float, default=default.timeout, help="seconds per request")
+    parser.add_argument("--arrival", choices=["uniform", "poisson"], default=default.arrival)
+    parser.add_argument("--seed", type=int, default=default.seed, help="random seed, for repeatable runs")
+    parser.add_argument("--first-account", type=int, default=default.first_account, help="the first demo account")
+    parser.add_argument("--out", type=Path, help=f"report folder (default {REPORTS.name}/<timestamp>/)")
+    parser.add_argument("--max-failed", type=int, help="exit 1 if more requests than this failed (CI uses 0)")
+    parser.add_argument("--allow-remote", action="store_true", help="allow a target other than loopback (your cluster)")
     return parser.parse_args(argv)
 
 
@@ -65,21 +56,10 @@ def print_progress(snapshot: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    host = urlsplit(args.target).hostname or ""
-    if host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
+    if not is_loopback(args.target) and not args.allow_remote:
         print(f"refusing to load {args.target}: only loopback targets, unless --allow-remote", file=sys.stderr)
         return 2
-    settings = LoadSettings(
-        target=args.target,
-        rate=args.rate,
-        duration=args.duration,
-        users=args.users,
-        mix=parse_mix(args.mix),
-        timeout=args.timeout,
-        arrival=args.arrival,
-        seed=args.seed,
-        first_account=args.first_account,
-    )
+    settings = LoadSettings(mix=parse_mix(args.mix), **{name: getattr(args, name) for name in SETTINGS})
     folder = args.out or REPORTS / datetime.now().strftime("%Y%m%d-%H%M%S")
     print(
         f"Open-loop load on {settings.target}: {settings.rate:g} req/s for {settings.duration:g} s, "

@@ -11,15 +11,8 @@ Like wrk2, the client holds a fixed set of keep-alive connections: one per simul
 next free user of its scenario; when all are busy it waits in the scenario's queue. Connections are
 reused, so a run opens about as many as there are users: a new connection per request would fill
 the machine with TIME_WAIT sockets and see resets that are not the site's fault
-(loadtest/README.md, "Why open loop").
-
-Use it as a library (later benchmarks and failure drills do):
-
-    run = OpenLoopRun(LoadSettings(target="http://127.0.0.1:8080", rate=100, duration=30))
-    run.start()                 # in a background thread; or results = run.run()
-    run.wait_started(120)       # True once the users have signed in and the schedule runs
-    run.mark("docker kill api-1")
-    results = run.wait()        # the dict report.write() turns into JSON, charts and HTML
+(loadtest/README.md, "Why open loop"; "Using the client from other tools" shows the API the
+bench and the drills use).
 """
 
 import asyncio
@@ -123,14 +116,12 @@ class OpenLoopRun:
         self,
         settings: LoadSettings,
         *,
-        progress: Callable[[dict], None] | None = None,
-        progress_every: float = 1.0,
+        progress: Callable[[dict], None] | None = None,  # called with a snapshot every second
         scenarios: Mapping[str, Scenario] = SCENARIOS,
         recorder: Recorder | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress
-        self.progress_every = progress_every
         self.scenarios = scenarios
         self.recorder = recorder or Recorder()  # a subclass may keep more, e.g. every request (drills)
         self.started = threading.Event()  # set when the users have signed in and the schedule begins
@@ -141,8 +132,6 @@ class OpenLoopRun:
         self._error: BaseException | None = None
         self._connections = 0
         self._lags: list[float] = []
-
-    # ---- public API -----------------------------------------------------------------------------
 
     def mark(self, label: str) -> None:
         """Put a labelled marker (a fault, a scale-out...) on the timeline now; thread-safe."""
@@ -187,8 +176,6 @@ class OpenLoopRun:
     def elapsed(self) -> float:
         """Seconds since the schedule started (0 before)."""
         return 0.0 if self._start is None else time.monotonic() - self._start
-
-    # ---- the run --------------------------------------------------------------------------------
 
     async def run_async(self) -> dict:
         s = self.settings
@@ -326,29 +313,23 @@ class OpenLoopRun:
                 reason = f"journey: {error}"
             except (ValueError, KeyError, TypeError) as error:  # an answer the journey could not read
                 reason = f"bad answer: {type(error).__name__}"
-            except asyncio.CancelledError:
+            except BaseException as error:  # cancelled when the drain time ran out, or a bug: count it, then end
+                reason = "cancelled at the end" if isinstance(error, asyncio.CancelledError) else repr(error)
+                raise
+            finally:
+                if reason:
+                    player.restart()  # the journey's state is unreliable now: start a fresh one
+                done = time.monotonic() - self._start
                 recorder.done(
                     scenario=name,
                     request=request.name,
                     due=slot.due,
                     sent=sent,
-                    done=time.monotonic() - self._start,
-                    ok=False,
-                    reason="cancelled at the end",
+                    done=done,
+                    ok=not reason,
+                    status=status,
+                    reason=reason,
                 )
-                raise
-            if reason:
-                player.restart()  # the journey's state is unreliable now: start a fresh one
-            recorder.done(
-                scenario=name,
-                request=request.name,
-                due=slot.due,
-                sent=sent,
-                done=time.monotonic() - self._start,
-                ok=not reason,
-                status=status,
-                reason=reason,
-            )
 
     async def _send(self, session: aiohttp.ClientSession, request: Request) -> Response:
         async with asyncio.timeout(self.settings.timeout):
@@ -382,7 +363,7 @@ class OpenLoopRun:
 
     async def _report_progress(self, queues: dict[str, asyncio.Queue]) -> None:
         while True:
-            await asyncio.sleep(self.progress_every)
+            await asyncio.sleep(1)
             self.progress(self._snapshot(queues))
 
     def _snapshot(self, queues: dict[str, asyncio.Queue], *, final: bool = False) -> dict:

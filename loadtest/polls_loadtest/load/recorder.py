@@ -18,6 +18,8 @@ LOWEST_US = 1
 HIGHEST_US = 120_000_000  # two minutes: longer than any request timeout
 SIGNIFICANT_DIGITS = 3
 PERCENTILES = (50, 90, 95, 99, 99.9)
+COUNTS = ("scheduled", "sent", "ok", "failed", "completed", "succeeded")  # the Bucket's counters
+TIMELINE_PERCENTILES = {"p50_ms": 50, "p95_ms": 95, "p99_ms": 99, "max_ms": 100}
 
 
 def new_histogram() -> HdrHistogram:
@@ -113,12 +115,11 @@ class Recorder:
         finished = self.bucket(done)
         finished.completed += 1
         finished.succeeded += ok
-        for tally in (self._tally(self.by_request, request), self._tally(self.by_scenario, scenario)):
+        for tallies, key in ((self.by_request, request), (self.by_scenario, scenario)):
+            tally = tallies.get(key) or tallies.setdefault(key, Tally())
             tally.histogram.record_value(latency_us)
-            if ok:
-                tally.ok += 1
-            else:
-                tally.failed += 1
+            tally.ok += ok
+            tally.failed += not ok
         self.latency.record_value(latency_us)
         if sent is not None:
             self.service_time.record_value(min(HIGHEST_US, max(LOWEST_US, round((done - sent) * 1e6))))
@@ -141,34 +142,14 @@ class Recorder:
 
     def timeline(self, *, every: int = 1) -> dict[str, list]:
         """Return the buckets as columns; every=10 merges ten 100 ms buckets into one second."""
-        columns: dict[str, list] = {
-            k: []
-            for k in (
-                "t",
-                "scheduled",
-                "sent",
-                "ok",
-                "failed",
-                "completed",
-                "succeeded",
-                "p50_ms",
-                "p95_ms",
-                "p99_ms",
-                "max_ms",
-            )
-        }
+        columns: dict[str, list] = {k: [] for k in ("t", *COUNTS, *TIMELINE_PERCENTILES)}
         for start in range(0, len(self.buckets), every):
             group = self.buckets[start : start + every]
             latencies = sorted(v for b in group for v in b.latencies_ms)
             columns["t"].append(round(start * self.bucket_seconds, 3))
-            for name in ("scheduled", "sent", "ok", "failed", "completed", "succeeded"):
+            for name in COUNTS:
                 columns[name].append(sum(getattr(b, name) for b in group))
-            for name, p in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99), ("max_ms", 100)):
+            for name, p in TIMELINE_PERCENTILES.items():
                 value = percentile(latencies, p)
                 columns[name].append(None if math.isnan(value) else round(value, 3))
         return columns
-
-    def _tally(self, tallies: dict[str, Tally], key: str) -> Tally:
-        if key not in tallies:
-            tallies[key] = Tally()
-        return tallies[key]

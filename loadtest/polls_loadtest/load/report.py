@@ -90,21 +90,23 @@ def _throughput(seconds: dict, marks: list[dict], path: Path) -> None:
     _finish(figure, axes, marks, path)
 
 
-def _latency(seconds: dict, marks: list[dict], path: Path) -> None:
-    figure, axes = _figure("Latency from the scheduled send time")
-    for key, label, color in (
-        ("p50_ms", "p50", "tab:green"),
-        ("p95_ms", "p95", "tab:orange"),
-        ("p99_ms", "p99", "tab:red"),
-    ):
-        values = [math.nan if v is None else v for v in seconds[key]]
-        axes.plot(seconds["t"], values, label=label, color=color, marker=".", markersize=3)
-    axes.set_ylabel("ms")
+def plot_percentiles(axes, seconds: dict, names=("p50", "p95", "p99"), *, suffix: str = "", **style) -> None:
+    """Plot latency percentiles per time slice (a timeline's "<name>_ms" columns) on a log scale."""
+    colors = {"p50": "tab:green", "p95": "tab:orange", "p99": "tab:red"}
+    for name in names:
+        values = [math.nan if v is None else v for v in seconds.get(f"{name}_ms", [])]
+        axes.plot(seconds.get("t", []), values, label=name + suffix, color=colors[name], marker=".", **style)
     axes.set_yscale("log")
     # Plain numbers (5, 20, 300 ms) rather than powers of ten: people read these charts at a glance.
     axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
     axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+
+
+def _latency(seconds: dict, marks: list[dict], path: Path) -> None:
+    figure, axes = _figure("Latency from the scheduled send time")
+    plot_percentiles(axes, seconds, markersize=3)
+    axes.set_ylabel("ms")
     _finish(figure, axes, marks, path)
 
 

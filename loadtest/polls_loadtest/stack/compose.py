@@ -139,20 +139,10 @@ class Stack:
             quiet=quiet,
         )
 
-    # ---- the whole stack ------------------------------------------------------------------------
-
     def up(self, *args: str, build: bool = True, timeout: float = 1200) -> None:
         """Build (unless told not to) and start the stack, and wait until it is healthy."""
-        self.compose(
-            "up",
-            "--detach",
-            "--wait",
-            "--remove-orphans",
-            *(["--build"] if build else []),
-            *args,
-            timeout=timeout,
-            quiet=False,
-        )
+        flags = ["--detach", "--wait", "--remove-orphans", *(["--build"] if build else [])]
+        self.compose("up", *flags, *args, timeout=timeout, quiet=False)
 
     def down(self) -> None:
         """Remove the stack's containers, networks and volumes."""
@@ -164,17 +154,14 @@ class Stack:
             "run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed", "--allow-public-password", *args
         )
 
-    def scale(self, service: str, replicas: int, *, timeout: float = 300, **kwargs) -> None:
+    def scale(
+        self, service: str, replicas: int, *, recreate: bool = False, deps: bool = True, timeout: float = 300, **kwargs
+    ) -> None:
+        """Run `replicas` replicas of a service and wait until they are healthy: `recreate` replaces
+        the running ones, `deps=False` leaves the services it depends on alone."""
+        flags = ["--force-recreate" if recreate else "--no-recreate", *([] if deps else ["--no-deps"])]
         self.compose(
-            "up",
-            "--detach",
-            "--wait",
-            "--no-recreate",
-            "--scale",
-            f"{service}={replicas}",
-            service,
-            timeout=timeout,
-            **kwargs,
+            "up", "--detach", "--wait", *flags, "--scale", f"{service}={replicas}", service, timeout=timeout, **kwargs
         )
 
     def restore(self) -> None:
@@ -206,8 +193,6 @@ class Stack:
             if time.monotonic() > deadline:
                 raise StackError(f"not healthy after {timeout:g} s: {', '.join(sorted(waiting))}")
             time.sleep(1)
-
-    # ---- containers -----------------------------------------------------------------------------
 
     def _ps(self, *args: str) -> str:
         return docker("ps", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.project}", *args)
@@ -257,9 +242,7 @@ class Stack:
 
     def logs(self, replica: str, *, since: float) -> str:
         """Return what a replica logged (stdout and stderr) since a Unix time."""
-        done = subprocess.run(
-            ["docker", "logs", "--since", f"{since:.3f}", replica], capture_output=True, text=True, timeout=30
-        )
+        done = process(["docker", "logs", "--since", f"{since:.3f}", replica], timeout=30)
         return done.stdout + done.stderr
 
     def exec(self, service: str, *command: str, timeout: float = 300) -> str:
@@ -271,8 +254,6 @@ class Stack:
         for service, cpus in quotas.items():
             for c in self.containers(service):
                 docker("update", "--cpus", f"{cpus:g}", c.id)
-
-    # ---- faults ---------------------------------------------------------------------------------
 
     def stop(self, replica: str, *, grace: float = 30) -> None:
         """Stop one replica gracefully: SIGTERM, then SIGKILL after `grace` seconds."""
@@ -305,16 +286,7 @@ class Stack:
         for replica in old:
             # Surge one new replica (maxSurge 1), wait until it is healthy, then retire one old one
             # (maxUnavailable 0): the service never has fewer ready replicas than it started with.
-            self.compose(
-                "up",
-                "--detach",
-                "--wait",
-                "--no-recreate",
-                "--no-deps",
-                "--scale",
-                f"{service}={len(old) + 1}",
-                service,
-            )
+            self.scale(service, len(old) + 1, deps=False)
             # The gateway re-resolves service names every 5 s (resolver valid=5s): give it time to
             # add the new replica before an old one goes, as endpoint propagation does in Kubernetes.
             time.sleep(GATEWAY_RESOLVE_SECONDS)

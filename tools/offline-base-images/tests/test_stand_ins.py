@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,19 @@ def pid1_uid(container: str) -> str:
     return line.split()[1]
 
 
+@contextmanager
+def running(kind: str, image: str, *command: str, network: str | None = None, options: tuple = ()) -> Iterator[str]:
+    """Start a detached container of `image` (skip if it is absent), named for this run, on `network`
+    with `docker run` options; yield its name and remove it afterwards."""
+    require_image(image)
+    server = name(kind)
+    try:
+        docker("run", "-d", "--name", server, *(("--network", network) if network else ()), *options, image, *command)
+        yield server
+    finally:
+        remove_containers(server)
+
+
 @pytest.fixture
 def network() -> Iterator[str]:
     """A user-defined network (with Docker's DNS), removed afterwards."""
@@ -124,16 +138,10 @@ def network() -> Iterator[str]:
 
 
 def test_postgres_initdb_and_password_login_over_tcp(network: str) -> None:
-    require_image(POSTGRES_IMAGE)
-    server = name("pg")
-    try:
-        docker(
-            "run", "-d", "--name", server, "--network", network,
-            "-e", "POSTGRES_USER=polls", "-e", "POSTGRES_PASSWORD=s3cret pw",
-            "-e", "POSTGRES_DB=pollsdb",
-            POSTGRES_IMAGE, "postgres", "-c", "max_connections=42",
-        )  # fmt: skip
-
+    credentials = ("-e", "POSTGRES_USER=polls", "-e", "POSTGRES_PASSWORD=s3cret pw", "-e", "POSTGRES_DB=pollsdb")
+    with running(
+        "pg", POSTGRES_IMAGE, "postgres", "-c", "max_connections=42", network=network, options=credentials
+    ) as server:
         # Over TCP: the temporary server of the init phase listens on the
         # socket only, so this answers once the real server runs.
         def ready() -> bool:
@@ -171,8 +179,6 @@ def test_postgres_initdb_and_password_login_over_tcp(network: str) -> None:
         assert "appears to contain a database; Skipping initialization" in logs(server)
         again = psql("s3cret pw")
         assert again.returncode == 0, again.stderr
-    finally:
-        remove_containers(server)
 
 
 def test_postgres_requires_a_password() -> None:
@@ -186,13 +192,7 @@ def test_postgres_requires_a_password() -> None:
 
 
 def test_redis_answers_other_containers_without_protected_mode(network: str) -> None:
-    require_image(REDIS_IMAGE)
-    server = name("redis")
-    try:
-        docker(
-            "run", "-d", "--name", server, "--network", network,
-            REDIS_IMAGE, "redis-server", "--save", "", "--appendonly", "no",
-        )  # fmt: skip
+    with running("redis", REDIS_IMAGE, "redis-server", "--save", "", "--appendonly", "no", network=network) as server:
 
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
             return docker(
@@ -208,8 +208,6 @@ def test_redis_answers_other_containers_without_protected_mode(network: str) -> 
         assert cli("config", "get", "dir").stdout.split() == ["dir", "/data"]
         assert pid1_uid(server) == "999"
         assert docker("exec", server, "redis-cli", "ping").stdout.strip() == "PONG"
-    finally:
-        remove_containers(server)
 
 
 # ------------------------------------------------------------------------ nginx
@@ -254,8 +252,6 @@ server {
 
 
 def test_nginx_renders_templates_read_only_as_uid_101(network: str) -> None:
-    require_image(NGINX_IMAGE)
-    server = name("nginx")
     alias = f"web-{RUN_ID}"
     workdir = Path(tempfile.mkdtemp(prefix="polls-nginx-test-"))
     try:
@@ -264,47 +260,44 @@ def test_nginx_renders_templates_read_only_as_uid_101(network: str) -> None:
         (workdir / "nginx.conf").write_text(READ_ONLY_NGINX_CONF)
         for p in [workdir, workdir / "templates", *workdir.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)  # readable by uid 101
-        docker(
-            "run", "-d", "--name", server, "--network", network, "--network-alias", alias,
-            "--user", "101:101", "--read-only", "--tmpfs", "/tmp",
+        options = (
+            "--network-alias", alias, "--user", "101:101", "--read-only", "--tmpfs", "/tmp",
             "-v", f"{workdir / 'templates'}:/etc/nginx/templates:ro",
             "-v", f"{workdir / 'nginx.conf'}:/etc/nginx/nginx.conf:ro",
             "-e", "NGINX_ENVSUBST_OUTPUT_DIR=/tmp",
             "-e", "NGINX_ENTRYPOINT_LOCAL_RESOLVERS=1",
             "-e", "GREETING=world", "-e", f"SELF_ALIAS={alias}",
-            NGINX_IMAGE,
         )  # fmt: skip
+        with running("nginx", NGINX_IMAGE, network=network, options=options) as server:
 
-        def get(path: str) -> subprocess.CompletedProcess[str]:
-            return docker(
-                "run", "--rm", "--network", network, NGINX_IMAGE,
-                "curl", "-fsS", "--max-time", "5", f"http://{alias}:8080{path}",
-                check=False,
-            )  # fmt: skip
+            def get(path: str) -> subprocess.CompletedProcess[str]:
+                return docker(
+                    "run", "--rm", "--network", network, NGINX_IMAGE,
+                    "curl", "-fsS", "--max-time", "5", f"http://{alias}:8080{path}",
+                    check=False,
+                )  # fmt: skip
 
-        wait_for("nginx to serve the rendered template", lambda: get("/").returncode == 0, timeout=60, container=server)
-        assert get("/").stdout == "hello world GET\n"
-        assert get("/proxied").stdout == "backend\n"
+            wait_for(
+                "nginx to serve the rendered template", lambda: get("/").returncode == 0, timeout=60, container=server
+            )
+            assert get("/").stdout == "hello world GET\n"
+            assert get("/proxied").stdout == "backend\n"
 
-        rendered = docker("exec", server, "cat", "/tmp/default.conf").stdout
-        # Docker's DNS on a user-defined network
-        assert "resolver 127.0.0.11 valid=10s" in rendered
-        assert "$request_method" in rendered
-        assert pid1_uid(server) == "101"
-        output = logs(server)
-        assert "Running envsubst on /etc/nginx/templates/default.conf.template to /tmp/default.conf" in output
-        assert "emerg" not in output
-        assert docker("inspect", "-f", "{{.Config.StopSignal}}", server).stdout.strip() == "SIGQUIT"
+            rendered = docker("exec", server, "cat", "/tmp/default.conf").stdout
+            # Docker's DNS on a user-defined network
+            assert "resolver 127.0.0.11 valid=10s" in rendered
+            assert "$request_method" in rendered
+            assert pid1_uid(server) == "101"
+            output = logs(server)
+            assert "Running envsubst on /etc/nginx/templates/default.conf.template to /tmp/default.conf" in output
+            assert "emerg" not in output
+            assert docker("inspect", "-f", "{{.Config.StopSignal}}", server).stdout.strip() == "SIGQUIT"
     finally:
-        remove_containers(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_nginx_default_config_as_root() -> None:
-    require_image(NGINX_IMAGE)
-    server = name("nginx-default")
-    try:
-        docker("run", "-d", "--name", server, NGINX_IMAGE)
+    with running("nginx-default", NGINX_IMAGE) as server:
 
         def welcome() -> bool:
             r = docker("exec", server, "curl", "-fsS", "--max-time", "5", "http://127.0.0.1/", check=False)
@@ -316,8 +309,6 @@ def test_nginx_default_config_as_root() -> None:
         # the workers run as the nginx user
         users = docker("exec", server, "sh", "-c", "grep -h '^Uid:' /proc/[0-9]*/status | sort -u").stdout
         assert "\t101\t" in users
-    finally:
-        remove_containers(server)
 
 
 # ----------------------------------------------------------------------- python
