@@ -114,3 +114,17 @@ def test_responses_without_a_body_still_get_their_headers(gunicorn):
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.status == 200 and response.headers["Content-Length"] == "2"
         assert response.read() == b""
+
+
+def test_workers_fork_with_the_masters_objects_frozen():
+    """pre_fork moves every object the master holds out of the collector's reach (gc.freeze)."""
+    import gc
+
+    from config import gunicorn as config
+
+    gc.unfreeze()
+    try:
+        config.pre_fork(server=None, worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
