@@ -11,6 +11,7 @@ of the phases run before it), add `"name": Phase(title, name)` to PHASES where i
 """
 
 import json
+import re
 import tempfile
 import time
 import urllib.request
@@ -530,6 +531,85 @@ def limits(b: Bench) -> dict:
     }
 
 
+# Item 3 (performance issue): reads with votes at 10 % of requests. The api journey lists, reads
+# a poll, votes and reads its results (1 vote in 4 requests); readers do the same without voting
+# (3 requests), so two readers per voter make 1 vote in 10 requests.
+VOTES_MIX = {"api": 1, "reader": 2}
+CACHE_READS = re.compile(r'^polls_cache_reads_total\{(?=.*kind="(\w+)")(?=.*result="(\w+)").*\} (\S+)$', re.M)
+VOTE_COST_SERVICES = ("api", "postgres", "redis")
+
+
+def _cache_reads() -> Counter:
+    """polls_cache_reads_total summed over the api replicas: {(kind, result): count}."""
+    counts: Counter = Counter()
+    for replica in STACK.containers("api"):
+        text = urllib.request.urlopen(f"http://{replica.ip}:8001/metrics", timeout=10).read().decode()
+        for kind, result, value in CACHE_READS.findall(text):
+            counts[(kind, result)] += float(value)
+    return counts
+
+
+def _votes_in_database() -> int:
+    return int(STACK.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-Atc", "SELECT count(*) FROM domain_vote"))
+
+
+def _hit_ratio(reads: Counter, kind: str) -> float | None:
+    looked = reads[(kind, "hit")] + reads[(kind, "miss")]
+    return round(reads[(kind, "hit")] / looked, 4) if looked else None
+
+
+def _vote_ms(service: str, alone: dict, mixed: dict) -> float:
+    """CPU ms per committed vote: what the mixed run used beyond the reads-only run beside it."""
+    extra = mixed["cpu_seconds"].get(service, 0) - alone["cpu_seconds"].get(service, 0)
+    return 1000 * extra / mixed["votes_committed"]
+
+
+def votes(b: Bench) -> dict | None:
+    """Item 3: API reads with votes at 10 % of requests, at half the capacity the gateway phase
+    measured, beside the same reads without votes, in turn: the hit ratio of the cached lists and
+    polls, the p99, and what a vote costs (the CPU the mixed run used beyond the reads-only run's,
+    per vote, invalidations and rebuilt reads included)."""
+    if (rate := _half_capacity(b)) is None:
+        return None
+    STACK.set_cpus(API_QUOTAS)
+    seconds = 2 * b.plan.latency_seconds
+
+    def measure(side: str, label: str) -> dict:
+        reads, votes_before = _cache_reads(), _votes_in_database()
+        mix = VOTES_MIX if side == "reads and votes" else {"reader": 1}
+        row = _openloop(b, label, target=_url("gateway", ""), rate=rate, duration=seconds, users=16, mix=mix)
+        reads = _cache_reads() - reads
+        row["votes_committed"] = _votes_in_database() - votes_before
+        row["hit_ratio"] = {kind: _hit_ratio(reads, kind) for kind in ("list", "poll")}
+        return row
+
+    runs = _in_turn(b.plan.repeats, ("reads only", "reads and votes"), measure)
+    kept = [pair for pair in zip(runs["reads only"], runs["reads and votes"]) if not any(r["discarded"] for r in pair)]
+    vote_ms = {
+        service: spread([_vote_ms(service, *pair) for pair in kept if pair[1]["votes_committed"]])
+        for service in VOTE_COST_SERVICES
+    }
+    mixed = [r for r in runs["reads and votes"] if not r["discarded"]]
+    hit = {
+        kind: spread([r["hit_ratio"][kind] for r in mixed if r["hit_ratio"][kind] is not None])
+        for kind in ("list", "poll")
+    }
+    p99 = _latency_spreads(mixed, "p99")["p99"]
+    return {
+        "rate": rate,
+        "quotas": API_QUOTAS,
+        "mix": VOTES_MIX,
+        "runs": runs,
+        "vote_share": spread([r["votes_committed"] / (r["ok"] + r["failed"]) for r in mixed if r["ok"]]),
+        "hit_ratio": hit,
+        "p99_ms": p99,
+        "vote_cpu_ms": vote_ms,
+        "target_hit_ratio": 0.95,
+        "target_p99_ms": 50,
+        "met": bool(hit["list"].get("n") and p99.get("n")) and hit["list"]["median"] >= 0.95 and p99["median"] <= 50,
+    }
+
+
 def _recreate_api(environment: dict[str, str]) -> None:
     """Recreate the one api replica with extra environment (a tuning trial), and wait until healthy."""
     with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="polls-bench-tune-") as override:
@@ -581,6 +661,11 @@ PHASES = {
     ),
     "api_scaling": Phase(f"4. api scaling: 1 and 2 replicas at {SCALING_QUOTA} CPU each, in turn", api_scaling),
     "tuning": Phase("tuning: the api's gunicorn workers and threads at its 0.5 CPU quota", tuning, ("gateway",)),
+    "votes": Phase(
+        "3b. API reads with votes at 10 % of requests, at 50 % of the capacity: cache hits, p99, a vote's CPU",
+        votes,
+        ("gateway",),
+    ),
     "limits": Phase("limits: the cached API list with the API throttles counting and off, in turn", limits),
     "workers": Phase("4/6. worker scaling and Celery queue wait", worker_scaling),
     "mixed": Phase("5. decomposed stack vs monolith, mixed journeys, equal CPU", mixed),

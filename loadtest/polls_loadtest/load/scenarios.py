@@ -158,17 +158,7 @@ def browse(visitor: Visitor) -> Journey:
 def api_client(visitor: Visitor) -> Journey:
     """List open polls, read one, vote in it and read its results through the API."""
     rng = visitor.rng
-    listing = yield Request(
-        "GET",
-        f"/api/polls/?status=open&page={rng.randint(1, visitor.api_pages)}",
-        "api: poll list",
-        headers=visitor.auth,
-    )
-    data = listing.json()
-    visitor.api_pages = max(1, min(5, math.ceil(data["count"] / API_PAGE_SIZE)))
-    if not data["results"]:
-        raise JourneyError("the API lists no open polls: run `make seed`")
-    poll_id = rng.choice(data["results"])["id"]
+    poll_id = yield from _an_open_poll(visitor)
     detail = yield Request("GET", f"/api/polls/{poll_id}/", "api: poll detail", headers=visitor.auth)
     poll = detail.json()
     if poll["is_open"] and poll["choices"]:
@@ -181,6 +171,28 @@ def api_client(visitor: Visitor) -> Journey:
             headers=visitor.auth,
         )
     yield Request("GET", f"/api/polls/{poll_id}/results/", "api: results", headers=visitor.auth)
+
+
+def api_reader(visitor: Visitor) -> Journey:
+    """The API client's reads without signing in or voting: open polls, one of them, its results."""
+    poll_id = yield from _an_open_poll(visitor)
+    yield Request("GET", f"/api/polls/{poll_id}/", "api: poll detail")
+    yield Request("GET", f"/api/polls/{poll_id}/results/", "api: results")
+
+
+def _an_open_poll(visitor: Visitor) -> Generator[Request, Response, int]:
+    """List a random page of open polls through the API; return the id of one of them."""
+    listing = yield Request(
+        "GET",
+        f"/api/polls/?status=open&page={visitor.rng.randint(1, visitor.api_pages)}",
+        "api: poll list",
+        headers=visitor.auth,
+    )
+    data = listing.json()
+    visitor.api_pages = max(1, min(5, math.ceil(data["count"] / API_PAGE_SIZE)))
+    if not data["results"]:
+        raise JourneyError("the API lists no open polls: run `make seed`")
+    return visitor.rng.choice(data["results"])["id"]
 
 
 def exporter(visitor: Visitor) -> Journey:
@@ -218,6 +230,7 @@ def gateway_health(visitor: Visitor) -> Journey:
 SCENARIOS: dict[str, Scenario] = {
     "browse": Scenario("browse", browse, login=web_login),
     "api": Scenario("api", api_client, login=api_login),
+    "reader": Scenario("reader", api_reader),
     "export": Scenario("export", exporter, login=api_login),
     "healthz": Scenario("healthz", gateway_health),
 }
