@@ -158,7 +158,7 @@ def _votes(v: dict) -> list[str]:
     cost = ", ".join(f"{service} {_s(ms, ' ms', 2)}" for service, ms in v["vote_cpu_ms"].items() if ms.get("n"))
     return [
         "",
-        f"## API reads with votes at 10 % of requests ({v['rate']}/s, 50 % of the list's capacity)",
+        f"## API reads with votes at 10 % of requests ({v['rate']}/s, 50 % of the mix's {v['capacity_rps']}/s)",
         "",
         "| figure | result | target | |",
         "|---|---|---|---|",
