@@ -67,6 +67,13 @@ def run(
     return done.stdout
 
 
+def _container(info: dict) -> Container:
+    """A Container from what `docker inspect` says of it."""
+    service = info["Config"]["Labels"].get("com.docker.compose.service", "")
+    ip = next(iter(info["NetworkSettings"]["Networks"].values()))["IPAddress"]
+    return Container(info["Name"].lstrip("/"), info["Id"], service, ip)
+
+
 def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
     return run(["docker", *args], timeout=timeout, check=check)
 
@@ -209,15 +216,7 @@ class Stack:
         if not ids:
             return []
         found = sorted(json.loads(docker("inspect", *ids)), key=lambda info: (info["Created"], info["Name"]))
-        return [
-            Container(
-                info["Name"].lstrip("/"),
-                info["Id"],
-                info["Config"]["Labels"].get("com.docker.compose.service", ""),
-                next(iter(info["NetworkSettings"]["Networks"].values()))["IPAddress"],
-            )
-            for info in found
-        ]
+        return [_container(info) for info in found]
 
     def replicas(self, service: str) -> list[str]:
         """Return the names of the running replicas of a service, oldest first."""
@@ -230,8 +229,8 @@ class Stack:
         return found[0]
 
     def address(self, replica: str) -> str:
-        networks = json.loads(docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", replica))
-        return next(iter(networks.values()))["IPAddress"]
+        """Return a replica's address on the stack's network."""
+        return _container(json.loads(docker("inspect", replica))[0]).ip
 
     def restart_counts(self) -> dict[str, int]:
         """Return how often each container was restarted by its restart policy (crash loops)."""
