@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 
 from runtime.metrics import CACHE_READS
@@ -48,17 +49,35 @@ def poll_voted(poll_id: int) -> None:
     cache.set(_poll_version(poll_id), uuid.uuid4().hex, timeout=None)
 
 
+# Each process keeps the lists it served for POLL_LIST_LOCAL_SECONDS, so a busy page costs one
+# Redis round trip per process per interval instead of one per request. A new or closed poll
+# therefore reaches a process's lists up to that much later (a second by default).
+_local_lists: dict[str, tuple[float, object]] = {}  # key -> (until, by time.monotonic(); the value)
+_LOCAL_LISTS_MAX = 256
+
+
 def cached_poll_list(
     key: str, build: Callable[[], T], *, timeout: int, stored_as: Callable[[T], str] | None = None
 ) -> T:
-    """Return build(), cached until the poll set changes or timeout seconds pass (votes don't count).
+    """Return build(), cached until the poll set changes or timeout seconds pass (votes don't count),
+    and in this process for POLL_LIST_LOCAL_SECONDS more.
 
     stored_as names the key a fresh result is stored under when it differs from the one asked
     for (a page number out of range that shows the last page), so odd requests cannot fill Redis
     with copies.
     """
+    seconds = settings.POLL_LIST_LOCAL_SECONDS
+    copy = _local_lists.get(key)
+    if copy is not None and copy[0] > time.monotonic():
+        CACHE_READS.labels("list", "local").inc()
+        return copy[1]
     stored_key = (lambda value: f"polls:list:{stored_as(value)}") if stored_as else None
-    return _cached("list", f"polls:list:{key}", (_POLL_SET_VERSION,), build, timeout=timeout, stored_key=stored_key)
+    value = _cached("list", f"polls:list:{key}", (_POLL_SET_VERSION,), build, timeout=timeout, stored_key=stored_key)
+    if seconds > 0:
+        if len(_local_lists) >= _LOCAL_LISTS_MAX:  # odd keys (page numbers) cannot grow it without bound
+            _local_lists.clear()
+        _local_lists[key] = (time.monotonic() + seconds, value)
+    return value
 
 
 def cached_poll_read(poll_id: int, key: str, build: Callable[[], T], *, timeout: int | Callable[[T], int]) -> T:

@@ -259,6 +259,8 @@ def _openloop(b: Bench, label: str, *, scenarios=SCENARIOS, saturate: bool = Fal
         "latency_ms": lat,
         "service_time_ms": summary["service_time_ms"],
         "requests_by_service": dict(by_service),
+        "requests_by_name": {name: tally["ok"] + tally["failed"] for name, tally in results["by_request"].items()},
+        "failed_by_name": {name: tally["failed"] for name, tally in results["by_request"].items() if tally["failed"]},
         "client_cpu_pct": client_cpu,
         "discarded": client_cpu > CLIENT_CPU_LIMIT_PCT,
         "cpu_seconds": usage.cpu_by_service,
@@ -550,13 +552,19 @@ def _cache_reads() -> Counter:
     return counts
 
 
+def _clear_votes() -> None:
+    STACK.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-c", CLEAR_VOTES)
+
+
 def _votes_in_database() -> int:
     return int(STACK.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-Atc", "SELECT count(*) FROM domain_vote"))
 
 
 def _hit_ratio(reads: Counter, kind: str) -> float | None:
-    looked = reads[(kind, "hit")] + reads[(kind, "miss")]
-    return round(reads[(kind, "hit")] / looked, 4) if looked else None
+    """Reads the cache answered (Redis, or the process's own copy of a list) over all reads."""
+    hits = reads[(kind, "hit")] + reads[(kind, "local")]
+    looked = hits + reads[(kind, "miss")]
+    return round(hits / looked, 4) if looked else None
 
 
 def _vote_ms(service: str, alone: dict, mixed: dict) -> float:
@@ -571,13 +579,14 @@ def votes(b: Bench) -> dict:
     and what a vote costs (the CPU the mixed run used beyond the reads-only run's, per committed
     vote, invalidations and rebuilt reads included).
 
-    The seed's voters have already voted in most polls (a repeated vote is a 409 that writes
-    nothing), so the bench database's votes are cleared first, counters with them.
+    A voter lists the first pages of open polls, so five voters run out of polls they have not
+    voted in within a run (a repeated vote is a 409 that writes nothing): the bench database's
+    votes, counters with them, are cleared before every run.
     """
-    STACK.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-c", CLEAR_VOTES)
     STACK.set_cpus(API_QUOTAS)
     seconds = 2 * b.plan.latency_seconds
     gateway = _url("gateway", "")
+    _clear_votes()
     saturated = _openloop(
         b,
         "  capacity of the mix",
@@ -591,6 +600,7 @@ def votes(b: Bench) -> dict:
     rate = max(1.0, round(saturated["throughput"] * 0.5, 1))
 
     def measure(side: str, label: str) -> dict:
+        _clear_votes()
         reads, votes_before = _cache_reads(), _votes_in_database()
         mix = VOTES_MIX if side == "reads and votes" else {"reader": 1}
         row = _openloop(b, label, target=gateway, rate=rate, duration=seconds, users=16, mix=mix)

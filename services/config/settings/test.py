@@ -33,6 +33,10 @@ INSTALLED_APPS = [*INSTALLED_APPS, "worker", "django_migration_linter"]  # noqa:
 ROOT_URLCONF = "tests.urls"
 SERVICE_NAME = "test"
 
+# Tests read lists right after the writes that change them; the per-process copies, which delay
+# that by up to a second, have a test of their own (tests/domain/test_cache.py).
+POLL_LIST_LOCAL_SECONDS = 0
+
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

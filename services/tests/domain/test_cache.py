@@ -145,3 +145,25 @@ def test_an_unknown_poll_is_not_found_and_not_cached():
     with pytest.raises(NotFound):
         poll_cached(poll_id=999_999, view="question", render=lambda poll, now: poll.question)
     assert cache.get("polls:poll:999999:question") is None
+
+
+def test_a_process_serves_a_list_it_just_fetched_without_asking_redis(settings, monkeypatch):
+    """Within POLL_LIST_LOCAL_SECONDS a list comes from the process's copy: no Redis round trip, and
+    a new poll shows once the copy has expired."""
+    settings.POLL_LIST_LOCAL_SECONDS = 1
+    monkeypatch.setattr(poll_cache, "_local_lists", {})
+    now = [1000.0]
+    monkeypatch.setattr(poll_cache.time, "monotonic", lambda: now[0])
+    calls: list = []
+    build = _counting_build(calls)
+    assert cached_poll_list("local", build, timeout=30) == {"built": 1}
+    local_before = _reads("list", "local")
+
+    polls_changed()
+    monkeypatch.setattr(cache, "get_many", lambda *args, **kwargs: pytest.fail("asked Redis"))
+    assert cached_poll_list("local", build, timeout=30) == {"built": 1}, "the copy, a new poll not yet shown"
+    assert _reads("list", "local") == local_before + 1
+
+    monkeypatch.undo()  # Redis again, and the real clock: the copy has expired
+    monkeypatch.setattr(poll_cache, "_local_lists", {"local": (0.0, {"built": 1})})
+    assert cached_poll_list("local", build, timeout=30) == {"built": 2}

@@ -16,3 +16,8 @@ CACHES = {
 # opening or closing time invalidate them sooner (domain.cache), so this only bounds what a lost
 # invalidation (Redis briefly down) can leave stale.
 POLL_CACHE_SECONDS = env_int("POLL_CACHE_SECONDS", 300)
+
+# How long each process serves a poll list it fetched from Redis without asking Redis again
+# (domain.cache): one round trip fewer on most list reads, for at most this much delay before a new
+# or closed poll shows in that process's lists. 0 turns the copies off.
+POLL_LIST_LOCAL_SECONDS = env_int("POLL_LIST_LOCAL_SECONDS", 1)
