@@ -5,11 +5,11 @@ Two kinds of version key, bumped after a write commits:
 - each poll's own: a vote in that poll. Only that poll's detail and results are stamped with it.
 
 So a vote leaves every list cached: counts in lists are at most their TTL old
-(API_POLL_LIST_CACHE_SECONDS, HOME_CACHE_SECONDS), while one poll's detail and results show the
-committed counts at once. A read fetches its versions and its value in one MGET (one Redis round
-trip) and uses the value only if it was built under the versions now current. Bumping a version
-invalidates on every replica without scanning Redis. While Redis is down reads miss and bumps are
-lost; the TTLs bound staleness.
+(API_POLL_LIST_CACHE_SECONDS, HOME_CACHE_SECONDS, plus POLL_LIST_LOCAL_SECONDS of a process's own
+copy), while one poll's detail and results show the committed counts at once. A read fetches its
+versions and its value in one MGET (one Redis round trip) and uses the value only if it was built
+under the versions now current. Bumping a version invalidates on every replica without scanning
+Redis. While Redis is down reads miss and bumps are lost; the TTLs bound staleness.
 """
 
 import time
