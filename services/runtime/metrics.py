@@ -34,8 +34,9 @@ LATENCY = Histogram(
 )
 
 # Cached reads of polls (domain.cache), by what was read: "list" (API pages, the home page) or
-# "poll" (one poll's detail or results), and whether the cache answered. The bench reads the hit
-# ratio from these under a mix of reads and votes.
+# "poll" (one poll's detail or results), and how it was answered: "hit" (Redis), "local" (the
+# process's own copy of a list) or "miss" (built). The bench reads the hit ratio from these under a
+# mix of reads and votes.
 CACHE_READS = Counter("polls_cache_reads_total", "Cached poll reads, by kind and result.", ["kind", "result"])
 
 
