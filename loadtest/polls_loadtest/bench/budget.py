@@ -1,11 +1,13 @@
 """PostgreSQL connection budget: how many connections the replicas can open, against the limit.
 
-Each gunicorn gthread thread holds one persistent connection (CONN_MAX_AGE > 0), so a web or api
-replica needs workers x threads; a Celery prefork worker needs one per child (its concurrency);
-beat and the one-off migrate hold one each. PostgreSQL keeps superuser_reserved_connections (3 by
-default) for administrators. Past about 80 % of max_connections, a pooler (PgBouncer in
-transaction mode, with CONN_MAX_AGE 0 and server-side cursors off) is the usual answer: more
-backends cost PostgreSQL memory and context switches even while idle.
+Each gunicorn process of web and api borrows connections from its own pool of at most
+POSTGRES_POOL_SIZE (config.settings.parts.database), so a replica holds at most workers x pool
+size, however many threads it runs (without a pool, POSTGRES_POOL_SIZE 0, each thread holds a
+persistent connection: workers x threads). A Celery prefork worker holds one persistent
+connection per child (its concurrency); beat and the one-off migrate hold one each. PostgreSQL
+keeps superuser_reserved_connections (3 by default) for administrators. Past about 80 % of
+max_connections, a pooler in front of PostgreSQL (PgBouncer in transaction mode) is the next
+step: more backends cost PostgreSQL memory and context switches even while idle.
 """
 
 from collections.abc import Mapping
@@ -42,14 +44,15 @@ def connection_budget(
     *,
     gunicorn_workers: int,
     gunicorn_threads: int,
+    pool_size: int,
     celery_concurrency: int,
     max_connections: int,
     reserved: int = RESERVED,
 ) -> Budget:
     """Return the budget for {service: replicas} (web, api, worker; beat and migrate add 1 each)."""
     per_replica = {
-        "web": gunicorn_workers * gunicorn_threads,
-        "api": gunicorn_workers * gunicorn_threads,
+        "web": gunicorn_workers * (pool_size or gunicorn_threads),
+        "api": gunicorn_workers * (pool_size or gunicorn_threads),
         "worker": celery_concurrency,
         "beat": 1,
         "migrate": 1,

@@ -13,4 +13,5 @@ SERVICE_NAME = "worker"
 # merged settings (test, build, monolith) keep the values requests get.
 # The worker waits on the broker by design; give its commands more room than a request gets.
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "socket_timeout": 5}  # noqa: F405
-DATABASES = databases(statement_timeout_ms=WORKER_STATEMENT_TIMEOUT_MS)  # noqa: F405
+# Prefork children run one task at a time: one persistent connection each, no pool threads.
+DATABASES = databases(statement_timeout_ms=WORKER_STATEMENT_TIMEOUT_MS, pool_size=0)  # noqa: F405
