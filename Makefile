@@ -347,7 +347,7 @@ P99_MS ?= 50
 SWEEP_URL ?= http://127.0.0.1:$(GATEWAY_PORT)/api/polls/
 BENCH := $(BIN)/python -m polls_loadtest.bench
 
-.PHONY: bench bench-down profile capacity wrk-sweep ensure-wrk loadtest-image
+.PHONY: bench bench-down profile capacity capacity-reference wrk-sweep ensure-wrk loadtest-image
 
 bench: prerequisites ensure-wrk ## Every performance figure side by side in one run: Markdown + JSON report (BENCH_ARGS)
 	$(BENCH) $(BENCH_ARGS)
@@ -360,8 +360,11 @@ bench-down: ## Remove the benchmark stack (polls-bench), e.g. one kept after a f
 profile: prerequisites ensure-wrk ## py-spy flame graphs of api and web under wrk (bench stack; as root): loadtest/reports/profile-<time>/
 	$(BENCH).profile $(PROFILE_ARGS)
 
-capacity: ## Replicas per service and the PostgreSQL budget for TARGET_RPS at P99_MS, from the latest bench
+capacity: $(VENV)/.installed ## Replicas and PostgreSQL budget for TARGET_RPS at P99_MS, from the latest bench (else the committed reference run)
 	$(BENCH).capacity --target-rps $(TARGET_RPS) --p99-ms $(P99_MS)
+
+capacity-reference: $(VENV)/.installed ## Copy the latest complete bench run into the committed reference `make capacity` falls back to
+	$(BENCH).capacity --save-reference
 
 wrk-sweep: ensure-wrk ## wrk throughput and latency at 1..64 connections against SWEEP_URL (a loopback URL)
 	$(BENCH).sweep --url $(SWEEP_URL)

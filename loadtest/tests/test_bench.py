@@ -3,11 +3,15 @@
 Pure logic only: the benchmark itself is not a test (it measures, it does not assert).
 """
 
-import pytest
+import json
+import re
 
-from polls_loadtest.bench import phases
+import pytest
+import yaml
+
+from polls_loadtest.bench import capacity, phases, report
 from polls_loadtest.bench.budget import connection_budget
-from polls_loadtest.bench.capacity import plan, render
+from polls_loadtest.bench.capacity import CONFIG_ENV, MAX_CONNECTIONS, REFERENCE, plan, read_env, reference_of, render
 from polls_loadtest.bench.celery_figures import export_figures
 from polls_loadtest.bench.stats import ratio, spread
 from polls_loadtest.bench.usl import USL, efficiency, fit
@@ -52,12 +56,13 @@ def test_efficiency():
     assert efficiency(100, 180) == pytest.approx(0.9)
 
 
-def test_connection_budget_counts_threads_and_celery_children():
-    """web/api: workers x threads per replica; worker: concurrency; beat and migrate one each."""
+def test_connection_budget_counts_pools_and_celery_children():
+    """web/api: workers x pool size per replica; worker: concurrency; beat and migrate one each."""
     budget = connection_budget(
         {"web": 3, "api": 4, "worker": 2},
         gunicorn_workers=2,
-        gunicorn_threads=4,
+        gunicorn_threads=8,
+        pool_size=4,
         celery_concurrency=2,
         max_connections=100,
     )
@@ -65,17 +70,79 @@ def test_connection_budget_counts_threads_and_celery_children():
     assert budget.total == 62
     assert budget.usable == 97
     assert not budget.needs_pooler
+    # Without a pool, each thread holds its own connection.
+    threads = connection_budget(
+        {"web": 1}, gunicorn_workers=2, gunicorn_threads=8, pool_size=0, celery_concurrency=2, max_connections=100
+    )
+    assert threads.by_service["web"] == 16
 
 
 def test_connection_budget_warns_before_the_limit():
     budget = connection_budget(
-        {"web": 5, "api": 5}, gunicorn_workers=2, gunicorn_threads=4, celery_concurrency=2, max_connections=100
+        {"web": 5, "api": 5},
+        gunicorn_workers=2,
+        gunicorn_threads=8,
+        pool_size=4,
+        celery_concurrency=2,
+        max_connections=100,
     )
     assert budget.total == 82 and budget.needs_pooler and not budget.over_limit
     budget = connection_budget(
-        {"api": 20}, gunicorn_workers=2, gunicorn_threads=4, celery_concurrency=2, max_connections=100
+        {"api": 20}, gunicorn_workers=2, gunicorn_threads=8, pool_size=4, celery_concurrency=2, max_connections=100
     )
     assert budget.over_limit
+
+
+def _max_replicas(path: str) -> dict[str, int]:
+    """Return {Deployment: most replicas} from the HPAs and KEDA ScaledObjects in a manifest."""
+    most = {}
+    for doc in yaml.safe_load_all((REPO / path).read_text()):
+        spec = (doc or {}).get("spec", {})
+        if count := spec.get("maxReplicas") or spec.get("maxReplicaCount"):
+            most[spec["scaleTargetRef"]["name"]] = count
+    return most
+
+
+def test_the_autoscaling_maxima_fit_postgres_with_margin():
+    """At every autoscaler's maximum, the connections stay under the pooler threshold.
+
+    Holds together k8s/components/autoscaling (maxima), config.env (workers, pool size, Celery
+    concurrency) and PostgreSQL's max_connections in compose and Kubernetes.
+    """
+    manifests = ("hpa.yaml", "worker-scaledobject.yaml", "worker-cpu-fallback.yaml")
+    maxima: dict[str, int] = {}
+    for name in manifests:
+        for service, count in _max_replicas(f"k8s/components/autoscaling/{name}").items():
+            maxima[service] = max(count, maxima.get(service, 0))
+    for path in ("docker-compose.yml", "k8s/components/backing-services/postgres.yaml"):
+        assert re.findall(r"max_connections=(\d+)", (REPO / path).read_text()) == [str(MAX_CONNECTIONS)], path
+    env = read_env(CONFIG_ENV)
+    budget = connection_budget(
+        {service: maxima[service] for service in ("web", "api", "worker")},
+        gunicorn_workers=int(env["GUNICORN_WORKERS"]),
+        gunicorn_threads=int(env["GUNICORN_THREADS"]),
+        pool_size=int(env["POSTGRES_POOL_SIZE"]),
+        celery_concurrency=int(env["CELERY_WORKER_CONCURRENCY"]),
+        max_connections=MAX_CONNECTIONS,
+    )
+    assert not budget.needs_pooler, f"{budget.total} of {budget.usable} connections at the maxima {maxima}"
+
+
+def test_the_bench_measures_the_configuration_make_up_load_runs():
+    """The bench stack is `make up LOAD=1`'s files plus loadtest/compose/bench.yml, which adds CPU
+    quotas and the host allow-list (the load generator uses container addresses) to the services
+    both run, and nothing else: the bench's figures are those of the defaults."""
+    make_up_load = re.search(r"^up stack-up: export COMPOSE_FILE := (\S+)$", (REPO / "Makefile").read_text(), re.M)
+    assert make_up_load, "the Makefile's LOAD=1 compose files"
+    assert phases.STACK.files.startswith(make_up_load[1] + ":")
+    base = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    bench = yaml.safe_load((REPO / "loadtest/compose/bench.yml").read_text())["services"]
+    for name in set(base) & set(bench):
+        extra = dict(bench[name])
+        limits = extra.pop("deploy", {}).get("resources", {}).get("limits", {})
+        assert set(limits) <= {"cpus"}, (name, limits)
+        assert set(extra.pop("environment", {})) <= {"DJANGO_ALLOWED_HOSTS"}, name
+        assert set(extra) <= {"cpus"}, (name, extra)
 
 
 def test_spread_and_ratio():
@@ -98,9 +165,22 @@ def test_export_figures_span_from_first_start_to_last_finish():
     assert figures["queue_wait_ms"]["p50"] == 1000.0
 
 
-def test_capacity_plan_from_a_report():
-    """Replicas come from the fitted curve at 50 % utilisation; the budget follows from them."""
-    bench = {
+PLAN_ARGS = {
+    "target_rps": 300,
+    "p99_ms": 50,
+    "shares": {"web": 0.6, "api": 0.4},
+    "exports_per_request": 0.01,
+    "env": {},
+    "max_connections": 200,
+}
+
+
+def _report() -> dict:
+    """A complete bench report as far as a plan reads it, with one phase a plan does not read."""
+    return {
+        "started_at": "2026-12-01T10:00:00+00:00",
+        "commit": "abc1234",
+        "machine": {"cores": 2, "cpu_model": "Test CPU", "load_average": [0.5, 0.5, 0.5]},
         "phases": {
             "api_scaling": {
                 "quota_per_replica": 0.3,
@@ -111,18 +191,15 @@ def test_capacity_plan_from_a_report():
                 "exports_per_second": {"1": {"n": 2, "median": 20}, "2": {"n": 2, "median": 40}},
             },
             "latency": {"latency_ms": {"p99": {"n": 3, "median": 30}}},
-            "cost": {"cpu_ms_per_request": {"web": {"median": 5}, "api": {"median": 10}}},
-        }
+            "cost": {"cpu_ms_per_request": {"web": {"median": 5}, "api": {"median": 10}}, "runs": [1, 2]},
+            "static": {"rps": {}},
+        },
     }
-    result = plan(
-        bench,
-        target_rps=300,
-        p99_ms=50,
-        shares={"web": 0.6, "api": 0.4},
-        exports_per_request=0.01,
-        env={},
-        max_connections=200,
-    )
+
+
+def test_capacity_plan_from_a_report():
+    """Replicas come from the fitted curve at 50 % utilisation; the budget follows from them."""
+    result = plan(_report(), **PLAN_ARGS)
     assert result["latency_target_known_met"]
     # Replicas are counted in the size they were measured at, and the printed plan says so.
     assert {s["replica_cpu"] for s in result["services"].values()} == {0.3}
@@ -132,7 +209,31 @@ def test_capacity_plan_from_a_report():
     # web: one replica does 200/s (half api's CPU per request); 180/s at 50 % -> 360/s -> 2.
     assert result["services"]["web"]["replicas"] == 2
     assert result["services"]["worker"]["replicas"] == 1
-    assert result["postgres"]["total"] == 2 * 8 + 3 * 8 + 2 + 2
+    # Per replica: 2 gunicorn workers x a pool of 2 (the default); a worker child holds one.
+    assert result["postgres"]["total"] == 2 * 4 + 3 * 4 + 2 + 2
+
+
+def test_the_reference_keeps_what_a_plan_reads_and_where_it_was_measured():
+    reference = reference_of(_report())
+    assert set(reference["phases"]) == {"api_scaling", "workers", "latency", "cost"}
+    assert "runs" not in reference["phases"]["cost"]
+    assert reference["commit"] == "abc1234" and reference["machine"]["cores"] == 2
+    assert plan(reference, **PLAN_ARGS) == plan(_report(), **PLAN_ARGS)
+    incomplete = _report()
+    del incomplete["phases"]["workers"]
+    with pytest.raises(ValueError, match="missing workers"):
+        reference_of(incomplete)
+
+
+def test_capacity_without_a_local_run_plans_from_the_committed_reference(monkeypatch, capsys):
+    """A fresh clone has no bench-latest: `make capacity` plans from reference.json and says so."""
+    monkeypatch.setattr(capacity, "LATEST", REPO / "loadtest" / "reports" / "no-such-run" / "bench.json")
+    assert capacity.main(["--target-rps", "100", "--json"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert "committed reference run" in err and capacity.measured_on(json.loads(REFERENCE.read_text())) in err
+    # The committed run holds every figure a plan needs.
+    assert all("error" not in service for service in result["services"].values()), result["services"]
 
 
 def test_amdahl_ceiling_makes_a_high_target_unreachable():
@@ -190,3 +291,21 @@ def test_a_chosen_phase_brings_what_it_needs_in_the_order_they_run():
     assert phases.chosen(["latency"]) == ["gateway", "latency"]
     assert phases.chosen(["mixed", "static"]) == ["static", "mixed", "cost"]
     assert "cost" not in phases.chosen(["floor"])
+
+
+def test_the_votes_table_marks_each_target_on_its_own_row():
+    """The hit ratio and the p99 each say whether they met their target (one can miss alone)."""
+    figure = {"n": 3, "min": 0, "max": 0}
+    votes = {
+        "rate": 70,
+        "capacity_rps": 140,
+        "hit_ratio": {"list": {**figure, "median": 0.98}, "poll": {**figure, "median": 0.8}},
+        "p99_ms": {**figure, "median": 64.6},
+        "vote_share": {**figure, "median": 0.08},
+        "vote_cpu_ms": {"api": {**figure, "median": 16}},
+        "target_hit_ratio": 0.95,
+        "target_p99_ms": 50,
+    }
+    rows = {line.split(" | ")[0].strip("| "): line for line in report._votes(votes) if line.startswith("| ")}
+    assert rows["list cache hit ratio"].endswith("| met |")
+    assert rows["p99, every request of the mix"].endswith("| **not met** |")

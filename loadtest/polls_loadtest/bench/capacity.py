@@ -1,6 +1,8 @@
 """`make capacity TARGET_RPS=... P99_MS=...`: replicas per service and the PostgreSQL budget.
 
-Reads the latest `make bench` report (loadtest/reports/bench-latest/bench.json), fits the
+Reads the latest complete `make bench` report (loadtest/reports/bench-latest/bench.json, or, on a
+clone where no bench has run, the committed reference run reference.json beside this file, which
+says the machine and commit it came from; `make capacity-reference` refreshes it), fits the
 Universal Scalability Law to the measured per-replica throughputs (usl.py), and prints, for a
 target request rate, how many replicas each service needs and how many PostgreSQL connections
 they would open (budget.py).
@@ -26,8 +28,18 @@ from polls_loadtest.bench.usl import fit
 from polls_loadtest.stack.compose import REPO
 
 LATEST = REPORTS / "bench-latest" / "bench.json"
+REFERENCE = Path(__file__).with_name("reference.json")
+# What a plan reads from a bench report (measured_points, replica_cpu, web_point, plan): the rest of
+# a report (every run, the other phases) stays out of the committed reference.
+PLANNED_FROM = {
+    "api_scaling": ("quota_per_replica", "rps"),
+    "workers": ("quota_per_worker", "exports_per_second"),
+    "latency": ("latency_ms",),
+    "cost": ("cpu_ms_per_request",),
+}
 CONFIG_ENV = REPO / "config.env"
 HEADROOM = 0.5  # planned utilisation: the load at which bench item 3 measured latency
+MAX_CONNECTIONS = 200  # PostgreSQL's, as docker-compose.yml and the k8s postgres set it (a test checks)
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -142,6 +154,7 @@ def plan(
         counts,
         gunicorn_workers=int(env.get("GUNICORN_WORKERS", 2)),
         gunicorn_threads=int(env.get("GUNICORN_THREADS", 4)),
+        pool_size=int(env.get("POSTGRES_POOL_SIZE", 2)),
         celery_concurrency=int(env.get("CELERY_WORKER_CONCURRENCY", 2)),
         max_connections=max_connections,
     )
@@ -201,38 +214,88 @@ def render(result: dict) -> str:
     )
     if pg["over_limit"]:
         lines.append(
-            "  WARNING: over max_connections: put a pooler (PgBouncer, transaction mode) in front "
-            "of PostgreSQL, or raise max_connections."
+            "  WARNING: over max_connections: lower POSTGRES_POOL_SIZE, put a pooler (PgBouncer, "
+            "transaction mode) in front of PostgreSQL, or raise max_connections."
         )
     elif pg["needs_pooler"]:
         lines.append(
-            f"  WARNING: above {100 * POOLER_THRESHOLD:.0f} % of the limit: a pooler (PgBouncer, "
-            "transaction mode, CONN_MAX_AGE=0) is needed before the next scale-out."
+            f"  WARNING: above {100 * POOLER_THRESHOLD:.0f} % of the limit: lower POSTGRES_POOL_SIZE "
+            "or put a pooler (PgBouncer, transaction mode) in front of PostgreSQL before the next scale-out."
         )
     return "\n".join(lines)
 
 
+def reference_of(bench: dict) -> dict:
+    """Return what a plan needs of a complete bench report, with where and when it was measured."""
+    missing = [name for name in PLANNED_FROM if name not in bench["phases"]]
+    if missing or "error" in bench:
+        raise ValueError(f"not a complete bench run (missing {', '.join(missing) or 'nothing'}; {bench.get('error')})")
+    return {
+        **{key: bench.get(key) for key in ("schema", "started_at", "commit", "machine", "versions", "seconds")},
+        "phases": {
+            name: {key: bench["phases"][name][key] for key in keys if key in bench["phases"][name]}
+            for name, keys in PLANNED_FROM.items()
+        },
+    }
+
+
+def measured_on(bench: dict) -> str:
+    """Return one line naming the run a plan comes from: when, which commit, which machine."""
+    m = bench.get("machine") or {}
+    return (
+        f"{bench.get('started_at', 'an unknown time')}, commit {bench.get('commit', 'unknown')}, "
+        f"{m.get('cores', '?')} cores ({m.get('cpu_model', 'unknown CPU')}), load average {m.get('load_average')}"
+    )
+
+
+def save_reference(source: Path = LATEST, target: Path = REFERENCE) -> dict:
+    """Write the committed reference run from a complete bench report; return it."""
+    reference = reference_of(json.loads(source.read_text()))
+    target.write_text(json.dumps(reference, indent=1) + "\n")
+    return reference
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="polls_loadtest.bench.capacity", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target-rps", type=float, required=True)
+    parser.add_argument("--target-rps", type=float)
     parser.add_argument("--p99-ms", type=float, default=50)
-    parser.add_argument("--bench", type=Path, default=LATEST, help="a bench.json (default: the latest)")
+    parser.add_argument(
+        "--bench", type=Path, default=None, help="a bench.json (default: the latest, else the committed reference)"
+    )
+    parser.add_argument(
+        "--save-reference", action="store_true", help=f"write {REFERENCE.name} from the latest complete run"
+    )
     parser.add_argument(
         "--shares",
         default="web:0.6,api:0.4",
         help="share of requests each service serves (the default is the mixed scenario's)",
     )
     parser.add_argument("--exports-per-request", type=float, default=0.01, help="exports started per api request")
-    parser.add_argument(
-        "--max-connections", type=int, default=200, help="PostgreSQL max_connections (docker-compose.yml sets 200)"
-    )
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, help="PostgreSQL's max_connections")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if not args.bench.exists():
-        print(f"No benchmark report at {args.bench}: run `make bench` first.", file=sys.stderr)
+    if args.save_reference:
+        if not LATEST.exists():
+            print(f"No complete benchmark run at {LATEST}: run `make bench` first.", file=sys.stderr)
+            return 2
+        print(f"{REFERENCE}: the run of {measured_on(save_reference())}")
+        return 0
+    if args.target_rps is None:
+        parser.error("--target-rps is required")
+    source = args.bench or (LATEST if LATEST.exists() else REFERENCE)
+    if not source.exists():
+        print(f"No benchmark report at {source}: run `make bench` first.", file=sys.stderr)
         return 2
+    bench = json.loads(source.read_text())
+    if source == REFERENCE:
+        # stderr: --json keeps stdout parseable.
+        print(
+            f"No `make bench` run here yet: planning from the committed reference run ({measured_on(bench)}). "
+            "Figures from another machine: run `make bench` to plan from this one.",
+            file=sys.stderr,
+        )
     result = plan(
-        json.loads(args.bench.read_text()),
+        bench,
         target_rps=args.target_rps,
         p99_ms=args.p99_ms,
         shares=parse_shares(args.shares),

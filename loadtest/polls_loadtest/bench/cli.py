@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         "tool": "polls_loadtest.bench",
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine.machine(),
+        "commit": machine.commit(),
         "plan": bench.plan.__dict__,
         "phases": bench.done,
     }

@@ -5,6 +5,7 @@ import platform
 import subprocess
 
 from polls_loadtest.bench import STACK
+from polls_loadtest.stack.compose import REPO as STACK_REPO
 
 
 def machine() -> dict:
@@ -32,6 +33,14 @@ def _first_line(command: list[str]) -> str:
         return "unknown"
     text = (out.stdout or out.stderr).strip()
     return text.splitlines()[0] if text else "unknown"
+
+
+def commit() -> str:
+    """Return the commit the stack was built from, with "+changes" when the tree differed from it."""
+    git = ["git", "-C", str(STACK_REPO)]
+    head = _first_line([*git, "rev-parse", "--short", "HEAD"])
+    changed = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return head + ("+changes" if changed.stdout.strip() else "")
 
 
 def versions() -> dict:

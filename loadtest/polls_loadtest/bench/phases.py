@@ -345,8 +345,12 @@ def api_scaling(b: Bench) -> dict:
 
 
 def _probe(*args: str, timeout: float = 300) -> dict:
-    """Run exports_probe.py in the api container with these arguments; return what it printed."""
-    return json.loads(STACK.exec("api", "python", "-c", PROBE.read_text(), *map(str, args), timeout=timeout))
+    """Run exports_probe.py in the api container with these arguments; return what it printed.
+
+    Its answer is the last line: Django's JSON logs (axes says hello on start) go to stdout too.
+    """
+    output = STACK.exec("api", "python", "-c", PROBE.read_text(), *map(str, args), timeout=timeout)
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def _export_batch(count: int, rate: float, *, pause: bool) -> dict:

@@ -153,6 +153,11 @@ def markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _median(figure: dict) -> float:
+    """A spread's median; NaN (which meets no target) when nothing was measured."""
+    return figure["median"] if figure.get("n") else float("nan")
+
+
 def _votes(v: dict) -> list[str]:
     """Reads with votes at 10 % of requests: cache hit ratios, p99 and what a vote costs."""
     cost = ", ".join(f"{service} {_s(ms, ' ms', 2)}" for service, ms in v["vote_cpu_ms"].items() if ms.get("n"))
@@ -163,9 +168,10 @@ def _votes(v: dict) -> list[str]:
         "| figure | result | target | |",
         "|---|---|---|---|",
         f"| list cache hit ratio | {_s(v['hit_ratio']['list'], '', 3)} | >= {v['target_hit_ratio']} | "
-        f"{_met(v['met'])} |",
+        f"{_met(_median(v['hit_ratio']['list']) >= v['target_hit_ratio'])} |",
         f"| poll cache hit ratio (detail, results) | {_s(v['hit_ratio']['poll'], '', 3)} | reported | |",
-        f"| p99, every request of the mix | {_s(v['p99_ms'], ' ms')} | <= {v['target_p99_ms']} ms | |",
+        f"| p99, every request of the mix | {_s(v['p99_ms'], ' ms')} | <= {v['target_p99_ms']} ms | "
+        f"{_met(_median(v['p99_ms']) <= v['target_p99_ms'])} |",
         f"| votes committed, share of requests | {_s(v['vote_share'], '', 3)} | 0.10 | |",
         f"| CPU per vote beyond the reads it replaced | {cost} | reported | |",
     ]
