@@ -25,17 +25,18 @@ def test_returns_at_once_when_the_database_is_ready(flags, said):
 def test_database_only_keeps_waiting_for_an_unreachable_database_then_names_it():
     """The migrate Job's init container: no database yet means wait (and say so), not fail at once.
 
-    Each attempt takes POSTGRES_POOL_WAIT_MS (1 s: the test settings pool connections, and a pool
-    waits that long for one even when the connection is refused), so 3 s leave room for two.
+    The test settings pool connections, and a pool waits POSTGRES_POOL_WAIT_MS for one even when
+    the connection is refused: half a second here, so the 2 s leave room for several attempts.
     """
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "POSTGRES_PORT": "1",
         "POSTGRES_CONNECT_TIMEOUT": "1",
+        "POSTGRES_POOL_WAIT_MS": "500",
     }
     result = subprocess.run(
-        [sys.executable, "manage.py", "wait_for_migrations", "--database-only", "--timeout", "3", "--interval", "0.5"],
+        [sys.executable, "manage.py", "wait_for_migrations", "--database-only", "--timeout", "2", "--interval", "0.5"],
         cwd=SERVICES,
         env=env,
         capture_output=True,
@@ -44,4 +45,4 @@ def test_database_only_keeps_waiting_for_an_unreachable_database_then_names_it()
     )
     assert result.returncode != 0
     assert result.stdout.count("Waiting: database not reachable (OperationalError).") >= 2
-    assert "Gave up after 3s: database not reachable (OperationalError)." in result.stderr
+    assert "Gave up after 2s: database not reachable (OperationalError)." in result.stderr

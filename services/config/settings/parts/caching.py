@@ -21,3 +21,7 @@ POLL_CACHE_SECONDS = env_int("POLL_CACHE_SECONDS", 300)
 # (domain.cache): one round trip fewer on most list reads, for at most this much delay before a new
 # or closed poll shows in that process's lists. 0 turns the copies off.
 POLL_LIST_LOCAL_SECONDS = env_int("POLL_LIST_LOCAL_SECONDS", 1)
+
+# How long an API token and its user stay cached (domain.token_cache). Deleting the token or saving
+# its user drops the entry at once; this bounds what a change that sends no signal leaves valid.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 60)

@@ -37,8 +37,8 @@ def postgres_session_options(*, statement_timeout_ms: int) -> str:
 # keeps trying to connect in the background and every request waits out the full time, holding a
 # gunicorn thread that cached reads need (docs/decisions/0005-connection-pool-per-process.md).
 # 0 turns the pool off: one persistent connection per thread (behind PgBouncer, say).
-POSTGRES_POOL_SIZE = env_int("POSTGRES_POOL_SIZE", 2)
-POSTGRES_POOL_WAIT_MS = env_int("POSTGRES_POOL_WAIT_MS", 1000)
+POSTGRES_POOL_SIZE = env_int("POSTGRES_POOL_SIZE", 3)
+POSTGRES_POOL_WAIT_MS = env_int("POSTGRES_POOL_WAIT_MS", 2000)
 if POSTGRES_POOL_SIZE < 0:
     raise ImproperlyConfigured(f"POSTGRES_POOL_SIZE must be 0 (no pool) or more, got {POSTGRES_POOL_SIZE}.")
 if POSTGRES_POOL_WAIT_MS < 1:

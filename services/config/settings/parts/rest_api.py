@@ -6,7 +6,8 @@ from runtime import url_numbers
 REST_FRAMEWORK = {
     # Tokens only: a client sends what it authenticates with, so no ambient cookie can act for a
     # user (nothing for CSRF to guard), and the api runs without session middleware.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    # The token and its user are read through the cache (domain.token_cache).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.CachedTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
