@@ -82,9 +82,6 @@ def build(
     return tag
 
 
-# ---- containers of the new release ------------------------------------------------------------
-
-
 def _inspect(name: str) -> dict:
     return json.loads(docker("inspect", name))[0]
 
@@ -137,19 +134,10 @@ def _run_args(
     check = config.get("Healthcheck") or {}
     test = check.get("Test") or []
     if test and test[0] in ("CMD", "CMD-SHELL"):
-        command = shlex.join(test[1:]) if test[0] == "CMD" else test[1]
-        args += [
-            "--health-cmd",
-            command,
-            "--health-interval",
-            _seconds(check.get("Interval")),
-            "--health-timeout",
-            _seconds(check.get("Timeout")),
-            "--health-start-period",
-            _seconds(check.get("StartPeriod")),
-            "--health-retries",
-            str(check.get("Retries") or 3),
-        ]
+        args += ["--health-cmd", shlex.join(test[1:]) if test[0] == "CMD" else test[1]]
+        for option, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod")):
+            args += [f"--health-{option}", _seconds(check.get(key))]
+        args += ["--health-retries", str(check.get("Retries") or 3)]
     if config.get("Entrypoint"):
         args += ["--entrypoint", config["Entrypoint"][0]]
     return [*args, image, *(config["Entrypoint"] or [])[1:], *(config.get("Cmd") or [])], env
@@ -235,14 +223,6 @@ def migrate(stack: Stack, image: str, *, release: str) -> float:
 def remove_release_containers(stack: Stack) -> None:
     """Remove what the drill started (its replicas carry the label polls.release), so that the
     stack's own `compose up` brings back the declared services."""
-    ids = docker(
-        "ps",
-        "--all",
-        "--quiet",
-        "--filter",
-        f"label=com.docker.compose.project={stack.project}",
-        "--filter",
-        "label=polls.release",
-    ).split()
+    ids = stack.ps("--all", "--quiet", "--filter", "label=polls.release").split()
     if ids:
         docker("rm", "--force", *ids, timeout=120)

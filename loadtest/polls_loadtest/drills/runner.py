@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from polls_loadtest.drills.drills import DRILLS, Check, Context, Drill
-from polls_loadtest.drills.figures import EventRecorder, Figures, compute
+from polls_loadtest.drills.figures import Figures, compute
 from polls_loadtest.drills.site import Site
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
+from polls_loadtest.load.recorder import Recorder
 
 # About half of what this stack answered on the 2-core machine (loadtest/README.md: ~100 mixed
 # requests/s), so a drill measures the fault rather than saturation.
@@ -47,19 +48,17 @@ def run_drill(
     began = time.monotonic()
     log(f"== {drill.name}: {drill.title}")
     site.stack.restore()
-    recorder = EventRecorder()
-    run = OpenLoopRun(
-        LoadSettings(
-            target=site.stack.target,
-            rate=rate,
-            duration=drill.duration,
-            users=users,
-            mix=DEFAULT_MIX,
-            timeout=10.0,
-            drain=15.0,
-        ),
-        recorder=recorder,
+    recorder = Recorder(keep_events=True)
+    settings = LoadSettings(
+        target=site.stack.target,
+        rate=rate,
+        duration=drill.duration,
+        users=users,
+        mix=DEFAULT_MIX,
+        timeout=10.0,
+        drain=15.0,
     )
+    run = OpenLoopRun(settings, recorder=recorder)
     ctx = Context(site=site, run=run, deadline=time.monotonic() + SIGN_IN_LIMIT_S + drill.duration + EXTRA_TIME_S)
     error, results = "", {}
     run.start()
@@ -93,17 +92,8 @@ def run_drill(
         except Exception:  # noqa: BLE001
             error = traceback.format_exc(limit=4)
     passed = not error and bool(checks) and all(c.passed for c in checks)
-    result = DrillResult(
-        drill.name,
-        drill.title,
-        drill.criterion,
-        passed,
-        checks,
-        figures,
-        round(time.monotonic() - began, 1),
-        error,
-        results,
-    )
+    seconds = round(time.monotonic() - began, 1)
+    result = DrillResult(drill.name, drill.title, drill.criterion, passed, checks, figures, seconds, error, results)
     log(
         f"   {'PASS' if passed else 'FAIL'} in {result.seconds:.0f} s: "
         + "; ".join(f"{'ok' if c.passed else 'NOT OK'} {c.name} ({c.detail})" for c in checks)

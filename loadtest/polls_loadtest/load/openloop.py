@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from polls_loadtest.load.recorder import Recorder, histogram_summary, percentile
+from polls_loadtest.load.recorder import Event, Recorder, histogram_summary, percentile
 from polls_loadtest.load.scenarios import (
     DEMO_ACCOUNTS,
     DEMO_PASSWORD,
@@ -320,16 +320,7 @@ class OpenLoopRun:
                 if reason:
                     player.restart()  # the journey's state is unreliable now: start a fresh one
                 done = time.monotonic() - self._start
-                recorder.done(
-                    scenario=name,
-                    request=request.name,
-                    due=slot.due,
-                    sent=sent,
-                    done=done,
-                    ok=not reason,
-                    status=status,
-                    reason=reason,
-                )
+                recorder.done(Event(slot.due, sent, done, request.name, status, not reason, reason, name))
 
     async def _send(self, session: aiohttp.ClientSession, request: Request) -> Response:
         async with asyncio.timeout(self.settings.timeout):
@@ -351,15 +342,8 @@ class OpenLoopRun:
             while not queue.empty():
                 slot = queue.get_nowait()
                 if slot is not None:
-                    self.recorder.done(
-                        scenario=name,
-                        request="(never sent)",
-                        due=slot.due,
-                        sent=None,
-                        done=end,
-                        ok=False,
-                        reason="never sent: client backlog at the end",
-                    )
+                    reason = "never sent: client backlog at the end"
+                    self.recorder.done(Event(slot.due, None, end, "(never sent)", None, False, reason, name))
 
     async def _report_progress(self, queues: dict[str, asyncio.Queue]) -> None:
         while True:

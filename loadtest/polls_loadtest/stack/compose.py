@@ -1,5 +1,5 @@
 """One driver for the repository's compose stacks, used by the e2e tests, the drills, the bench and
-the base-image tests: start, wait, scale, stop, kill, pause, exec, logs, ps.
+the base-image tests: start, wait, scale, stop, kill, pause, exec, sql, logs, ps.
 
 The named stacks (test, chaos, bench) are declared once, in loadtest/compose/stacks.mk, which the
 Makefile includes too. Every command is bounded in time, and only ever addresses the containers
@@ -175,7 +175,7 @@ class Stack:
         """Bring the stack back to its declared state: every replica up and healthy."""
         # Unfreeze first (compose cannot stop or start a paused container), then start whatever is
         # stopped and bring the replica counts back to what the compose files declare.
-        for container in self._ps("--quiet", "--filter", "status=paused").split():
+        for container in self.ps("--quiet", "--filter", "status=paused").split():
             docker("unpause", container)
         self.compose("up", "--detach", "--wait", "--remove-orphans")
         self.wait_healthy()
@@ -201,14 +201,15 @@ class Stack:
                 raise StackError(f"not healthy after {timeout:g} s: {', '.join(sorted(waiting))}")
             time.sleep(1)
 
-    def _ps(self, *args: str) -> str:
+    def ps(self, *args: str) -> str:
+        """Run `docker ps ARGS` on this stack's containers only; return its output."""
         return docker("ps", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.project}", *args)
 
     def _rows(self, service: str | None, *, all_states: bool = False) -> list[dict]:
         args = ["--format", "{{json .}}", *(["--all"] if all_states else [])]
         if service:
             args += ["--filter", f"label=com.docker.compose.service={service}"]
-        return [json.loads(line) for line in self._ps(*args).splitlines() if line.strip()]
+        return [json.loads(line) for line in self.ps(*args).splitlines() if line.strip()]
 
     def containers(self, service: str | None = None) -> list[Container]:
         """Return the running containers of the project (of one service), oldest first."""
@@ -234,7 +235,7 @@ class Stack:
 
     def restart_counts(self) -> dict[str, int]:
         """Return how often each container was restarted by its restart policy (crash loops)."""
-        ids = self._ps("--all", "--quiet").split()
+        ids = self.ps("--all", "--quiet").split()
         return (
             {row["Name"].lstrip("/"): row["RestartCount"] for row in json.loads(docker("inspect", *ids))} if ids else {}
         )
@@ -247,6 +248,11 @@ class Stack:
     def exec(self, service: str, *command: str, timeout: float = 300) -> str:
         """Run a command in the oldest replica of a service; return its output."""
         return docker("exec", self.one(service).id, *command, timeout=timeout)
+
+    def sql(self, query: str, *, timeout: float = 30) -> list[list[str]]:
+        """Run SQL with psql in the postgres service; return the rows as lists of text."""
+        out = self.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-AtF", "\t", "-c", query, timeout=timeout)
+        return [line.split("\t") for line in out.splitlines() if line]
 
     def set_cpus(self, quotas: dict[str, float]) -> None:
         """Hold every container of each service to a CPU quota (CFS), without restarting it."""
