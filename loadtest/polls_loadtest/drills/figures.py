@@ -2,7 +2,7 @@
 
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from polls_loadtest.load.recorder import Event, percentile
 
@@ -40,9 +40,6 @@ class Figures:
     max_during_ms: float | None = None
     window: tuple[float, float] = (0.0, 0.0)
     statuses_in_window: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _p99(events: list[Event]) -> float | None:
