@@ -1,17 +1,10 @@
 """The release drill (issue 14, docs/releases.md): release N -> N+1 (expand) -> N+2 (contract) under load.
 
-Release N is the stack as built from the current tree. N+1 is N plus an expand step, kept as a
-patch in loadtest/release/: a nullable column (ResultExport.row_count) that the worker writes, the
-api and the web export page read, and a Celery task that beat sends to backfill it in batches. N+2
-is the contract step: the backfill leaves beat's schedule and a CHECK constraint (added NOT VALID,
-then validated) makes every done export carry the column.
-
-Under the drills' open-loop load: N+1's migrate; web, api and worker rolled to N+1 one replica at a
-time (surge 1, unavailable 0; the three services roll side by side, as Deployments do); beat
-replaced (exactly one); the backfill watched until no export lacks the column; then N+2's migrate
-and the same rollout again. With `unsafe=True` the same release carries an unsafe migration instead
-(loadtest/release/unsafe.patch: the column NOT NULL with a Python-side default only), and the
-drill records what users saw: it passes when the errors show.
+N+1 adds ResultExport.row_count (nullable: the worker writes it, a task that beat sends backfills
+older exports in batches); N+2 makes every done export carry it (a CHECK constraint); both are
+patches in loadtest/release/. Under the drills' load each release runs its migrate, rolls web, api
+and worker one replica at a time side by side, and replaces beat. `unsafe=True` releases an unsafe
+migration instead (NOT NULL, a Python-side default only): the drill passes when users see errors.
 """
 
 import argparse

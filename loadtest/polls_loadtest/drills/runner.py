@@ -3,10 +3,8 @@
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 
-from polls_loadtest.drills.drills import DRILLS, Check, Context, Drill
+from polls_loadtest.drills.drills import Check, Context, Drill
 from polls_loadtest.drills.figures import Figures, compute
 from polls_loadtest.drills.site import Site
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
@@ -99,13 +97,3 @@ def run_drill(
         + "; ".join(f"{'ok' if c.passed else 'NOT OK'} {c.name} ({c.detail})" for c in checks)
     )
     return result
-
-
-def run_all(names: list[str], site: Site, out: Path, **kwargs) -> list[DrillResult]:
-    """Run the named drills in order, then write the report folder; return the results."""
-    from polls_loadtest.drills import report  # matplotlib is imported only when a report is written
-
-    results = [run_drill(DRILLS[name], site, **kwargs) for name in names]
-    out.mkdir(parents=True, exist_ok=True)
-    report.write(results, out, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
-    return results

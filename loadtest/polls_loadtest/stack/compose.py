@@ -126,25 +126,12 @@ class Stack:
             env["IMAGE_TAG"] = self.image_tag
         return env
 
-    def compose(
-        self,
-        *args: str,
-        timeout: float = 300,
-        check: bool = True,
-        quiet: bool = True,
-        extra_files: Iterable[str] = (),
-        without: Iterable[str] = (),
-    ) -> str:
-        """Run `docker compose ARGS` on this stack; return its stdout."""
+    def compose(self, *args: str, extra_files: Iterable[str] = (), without: Iterable[str] = (), **options) -> str:
+        """Run `docker compose ARGS` on this stack, with run()'s `options` (timeout 300 s by default);
+        return its stdout. `extra_files` are compose files beyond the stack's own."""
         extra = list(extra_files)
         files = [arg for f in (*self.files.split(":"), *extra) for arg in ("-f", f)] if extra else []
-        return run(
-            ["docker", "compose", *files, *args],
-            env=self.env(without=without),
-            timeout=timeout,
-            check=check,
-            quiet=quiet,
-        )
+        return run(["docker", "compose", *files, *args], env=self.env(without=without), **{"timeout": 300, **options})
 
     def up(self, *args: str, build: bool = True, timeout: float = 1200) -> None:
         """Build (unless told not to) and start the stack, and wait until it is healthy."""
