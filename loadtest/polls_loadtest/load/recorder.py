@@ -70,7 +70,7 @@ class Event:
 
     @property
     def outcome(self) -> str:
-        """The status, or where none came the kind of failure ("timeout after 10 s": "timeout after 10 s")."""
+        """Return the status, or where none came the kind of failure ("connection", "journey", "timeout after 10 s")."""
         return str(self.status) if self.status is not None else (self.reason.split(":")[0] or "none")
 
 

@@ -41,17 +41,9 @@ def process(
     """Run a command in the repository, stdin closed and bounded in time; return the finished process
     (stderr goes to the terminal unless `quiet`)."""
     command = list(command)
+    streams = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE if quiet else None}
     try:
-        return subprocess.run(
-            command,
-            cwd=REPO,
-            env=env,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE if quiet else None,
-        )
+        return subprocess.run(command, cwd=REPO, env=env, text=True, timeout=timeout, **streams)
     except subprocess.TimeoutExpired as error:
         raise StackError(f"{' '.join(command[:6])} ...: no answer within {timeout:g} s") from error
 
@@ -148,15 +140,11 @@ class Stack:
             "run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed", "--allow-public-password", *args
         )
 
-    def scale(
-        self, service: str, replicas: int, *, recreate: bool = False, deps: bool = True, timeout: float = 300, **kwargs
-    ) -> None:
+    def scale(self, service: str, replicas: int, *, recreate: bool = False, deps: bool = True, **options) -> None:
         """Run `replicas` replicas of a service and wait until they are healthy: `recreate` replaces
-        the running ones, `deps=False` leaves the services it depends on alone."""
+        the running ones, `deps=False` leaves the services it depends on alone (`options`: compose()'s)."""
         flags = ["--force-recreate" if recreate else "--no-recreate", *([] if deps else ["--no-deps"])]
-        self.compose(
-            "up", "--detach", "--wait", *flags, "--scale", f"{service}={replicas}", service, timeout=timeout, **kwargs
-        )
+        self.compose("up", "--detach", "--wait", *flags, "--scale", f"{service}={replicas}", service, **options)
 
     def restore(self) -> None:
         """Bring the stack back to its declared state: every replica up and healthy."""
