@@ -110,7 +110,7 @@ class OpenLoopRun:
         self.settings = settings
         self.progress = progress
         self.scenarios = scenarios
-        self.recorder = recorder or Recorder()  # the drills' keeps every request (keep_events)
+        self.recorder = recorder or Recorder()  # the drills pass Recorder(keep_events=True)
         self.started = threading.Event()  # set when the users have signed in and the schedule begins
         self._marks: list[tuple[float, str]] = []  # (time.monotonic(), label)
         self._start: float | None = None
@@ -302,7 +302,7 @@ class OpenLoopRun:
                 if reason:
                     player.restart()  # the journey's state is unreliable now: start a fresh one
                 done = time.monotonic() - self._start
-                recorder.done(Event(due, sent, done, request.name, status, not reason, reason, name))
+                recorder.done(Event(due, sent, done, request.name, status, ok=not reason, reason=reason, scenario=name))
 
     async def _send(self, session: aiohttp.ClientSession, request: Request) -> Response:
         async with asyncio.timeout(self.settings.timeout):
@@ -325,7 +325,9 @@ class OpenLoopRun:
                 due = queue.get_nowait()
                 if due is not None:
                     reason = "never sent: client backlog at the end"
-                    self.recorder.done(Event(due, None, end, "(never sent)", None, False, reason, name))
+                    self.recorder.done(
+                        Event(due, None, end, "(never sent)", None, ok=False, reason=reason, scenario=name)
+                    )
 
     async def _report_progress(self, queues: dict[str, asyncio.Queue]) -> None:
         while True:
