@@ -63,9 +63,9 @@ class Site:
 
     def wait_exports(self, ids: list[int], *, timeout: float) -> dict[int, tuple[str, int]]:
         """Wait (bounded) until every export is done or failed; return {id: (status, attempts)}."""
+        query = f"SELECT id, status, attempts FROM domain_resultexport WHERE id IN ({','.join(map(str, ids))})"
         deadline = time.monotonic() + timeout
         while True:
-            query = f"SELECT id, status, attempts FROM domain_resultexport WHERE id IN ({','.join(map(str, ids))})"
             states = {int(i): (status, int(attempts)) for i, status, attempts in self.stack.sql(query)} if ids else {}
             if all(status in ("done", "failed") for status, _ in states.values()) or time.monotonic() > deadline:
                 return states
