@@ -12,7 +12,6 @@ import re
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from polls_loadtest import REPORTS
 from polls_loadtest.drills import report, rollout
 from polls_loadtest.drills.drills import Check, Context, Drill, export_checks, zero_failed
 from polls_loadtest.drills.figures import Figures, slowest_service_s
+from polls_loadtest.drills.rollout import Release
 from polls_loadtest.drills.runner import DrillResult, run_drill
 from polls_loadtest.drills.site import Site
 from polls_loadtest.load.recorder import Event
@@ -48,15 +48,6 @@ def lock_timeout_s() -> float:
     return int(default.group(1)) / 1000
 
 
-@dataclass(frozen=True)
-class Release:
-    """A release after N: its name (image tag suffix) and the patches that make it from services/."""
-
-    name: str
-    title: str
-    patches: tuple[str, ...]
-
-
 EXPAND = Release("n1", "N+1 (expand)", ("expand.patch",))
 CONTRACT = Release("n2", "N+2 (contract)", ("expand.patch", "contract.patch"))
 UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
@@ -64,7 +55,7 @@ UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
 
 def build_images(stack: Stack, releases: tuple[Release, ...], *, log=print) -> dict[str, str]:
     """Build each release's images before the load starts; return {release name: image tag}."""
-    return {r.name: rollout.build(stack, r.name, r.patches, title=r.title, log=log) for r in releases}
+    return {r.name: rollout.build(stack, r, log=log) for r in releases}
 
 
 def _roll_all(ctx: Context, tag: str, release: Release) -> None:
