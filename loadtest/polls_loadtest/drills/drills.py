@@ -75,7 +75,8 @@ class Context:
         self.facts["first_id"] = self.site.last_export_id()
 
     def settle_exports(self, *, within: float = float("inf")) -> None:
-        """Wait until the exports requested since exports_from_now() are done (bounded by the deadline)."""
+        """Wait (bounded by the deadline) until the exports requested since exports_from_now() are done or
+        failed; keep their states in facts["exports"]."""
         ids = self.site.export_ids_after(self.facts["first_id"])
         timeout = max(5.0, min(within, self.deadline - time.monotonic() - 5))
         self.facts["exports"] = self.site.wait_exports(ids, timeout=timeout)
@@ -299,7 +300,8 @@ def _worker_drill(ctx: Context, *, kill: bool) -> None:
 
 
 def export_checks(ctx: Context, *, duplicates_allowed: int, what: str = "export") -> list[Check]:
-    """Every export of the settled ones done, at most `duplicates_allowed` built twice (`what` names them)."""
+    """Return the checks that every settled export is done and at most `duplicates_allowed` were built twice
+    (`what` names the exports in the checks)."""
     states = ctx.facts.get("exports", {})
     unfinished = {i: s for i, (s, _) in states.items() if s != "done"}
     duplicates = sum(1 for _, attempts in states.values() if attempts > 1)
