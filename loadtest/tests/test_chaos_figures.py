@@ -1,6 +1,7 @@
 """A drill's figures from its events: failures, the window, and when the stack counts as recovered."""
 
-from polls_loadtest.drills.figures import STABLE_SECONDS, Event, compute
+from polls_loadtest.drills.figures import STABLE_SECONDS, compute
+from polls_loadtest.load.recorder import Event
 
 
 def _steady(first: float, last: float, latency_s: float = 0.01, ok: bool = True) -> list[Event]:

@@ -19,7 +19,8 @@ import pytest
 from polls_loadtest import REPORTS
 from polls_loadtest.drills import release, report, rollout
 from polls_loadtest.drills.drills import Context
-from polls_loadtest.drills.figures import Event, compute
+from polls_loadtest.drills.figures import compute
+from polls_loadtest.load.recorder import Event
 from polls_loadtest.stack.compose import REPO
 
 RELEASES = (release.EXPAND, release.CONTRACT, release.UNSAFE)

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from polls_loadtest.drills.figures import Event, Figures
-from polls_loadtest.drills.site import Site
+from polls_loadtest.drills.figures import Figures, is_write, slowest_service_s
+from polls_loadtest.drills.site import OPEN_POLLS, PROBE_ACCOUNT, Site
 from polls_loadtest.load.openloop import OpenLoopRun
+from polls_loadtest.load.recorder import Event
 from polls_loadtest.stack import Stack
 
 # How soon after a fault p99 and failures must be back to normal (docs/resilience.md).
@@ -69,6 +70,21 @@ class Context:
         thread.start()
         return thread
 
+    def exports_from_now(self) -> None:
+        """Remember the last export, so that settle_exports() waits for every one requested after it."""
+        self.facts["first_id"] = self.site.last_export_id()
+
+    def settle_exports(self, *, within: float = float("inf")) -> None:
+        """Wait (bounded by the deadline) until the exports requested since exports_from_now() are done or
+        failed; keep their states in facts["exports"]."""
+        ids = self.site.export_ids_after(self.facts["first_id"])
+        timeout = max(5.0, min(within, self.deadline - time.monotonic() - 5))
+        self.facts["exports"] = self.site.wait_exports(ids, timeout=timeout)
+        self.mark("exports settled")
+
+
+Judge = Callable[[Context, Figures, list[Event]], list[Check]]
+
 
 @dataclass(frozen=True)
 class Drill:
@@ -77,7 +93,7 @@ class Drill:
     criterion: str
     duration: float  # seconds of load
     inject: Callable[[Context], None]
-    judge: Callable[[Context, Figures, list[Event]], list[Check]]
+    judge: Judge
     # Runs after the load, before the stack is restored: takes away what the drill started itself
     # (the release drill's replicas of newer releases), so restoring starts from compose's own.
     cleanup: Callable[[Stack], None] | None = None
@@ -86,24 +102,18 @@ class Drill:
 DRILLS: dict[str, Drill] = {}
 
 
-def drill(name: str, title: str, criterion: str, duration: float):
-    def register(inject):
-        def attach(judge):
-            DRILLS[name] = Drill(name, title, criterion, duration, inject, judge)
-            return judge
+def drill(name: str, title: str, criterion: str, *, duration: float, judge: Judge):
+    """Register the decorated inject function as a drill, judged by `judge`."""
 
-        inject.judge = attach
+    def register(inject: Callable[[Context], None]) -> Callable[[Context], None]:
+        DRILLS[name] = Drill(name, title, criterion, duration, inject, judge)
         return inject
 
     return register
 
 
-def _zero_failed(figures: Figures) -> Check:
+def zero_failed(figures: Figures) -> Check:
     return Check("zero failed requests", figures.failed == 0, f"{figures.failed} failed of {figures.sent}")
-
-
-def _judge_zero_failed(ctx, figures, events) -> list[Check]:
-    return [_zero_failed(figures)]
 
 
 def _recovered(figures: Figures, limit: float = RECOVERY_LIMIT_S) -> Check:
@@ -114,11 +124,21 @@ def _recovered(figures: Figures, limit: float = RECOVERY_LIMIT_S) -> Check:
 def _no_crash_loops(ctx: Context) -> Check:
     before, after = ctx.facts.get("restarts_before", {}), ctx.stack.restart_counts()
     restarted = {name: n - before.get(name, 0) for name, n in after.items() if n > before.get(name, 0)}
-    return Check(
-        "no restarts by the restart policy (no crash loop)",
-        not restarted,
-        ", ".join(f"{k} +{v}" for k, v in restarted.items()) or "none",
-    )
+    detail = ", ".join(f"{k} +{v}" for k, v in restarted.items()) or "none"
+    return Check("no restarts by the restart policy (no crash loop)", not restarted, detail)
+
+
+def _in_window(figures: Figures, events: list[Event]) -> list[Event]:
+    start, end = figures.window
+    return [e for e in events if start <= e.due < end]
+
+
+def _reasons(events: list[Event]) -> list[str]:
+    return sorted({e.reason for e in events})[:4]
+
+
+def _judge_zero_failed(ctx, figures, events) -> list[Check]:
+    return [zero_failed(figures)]
 
 
 def _outage(ctx: Context, service: str, *, at: float, seconds: float) -> None:
@@ -131,22 +151,18 @@ def _outage(ctx: Context, service: str, *, at: float, seconds: float) -> None:
     ctx.fault_ends(f"{service} back")
 
 
-def _max_id(site: Site) -> int:
-    return int(site.sql("SELECT coalesce(max(id), 0) FROM domain_resultexport")[0][0])
-
-
-def _exports_since(site: Site, first_id: int) -> list[int]:
-    return [int(r[0]) for r in site.sql(f"SELECT id FROM domain_resultexport WHERE id > {first_id}")]
-
-
-# ---- 1 -----------------------------------------------------------------------------------------
-@drill("graceful-stop", "Graceful stop (SIGTERM) of one web and one api replica", "zero failed requests", duration=35)
+@drill(
+    "graceful-stop",
+    "Graceful stop (SIGTERM) of one web and one api replica",
+    "zero failed requests",
+    duration=35,
+    judge=_judge_zero_failed,
+)
 def graceful_stop(ctx: Context) -> None:
     web, api = ctx.stack.replicas("web")[0], ctx.stack.replicas("api")[0]
     ctx.at(8)
     ctx.fault_begins(f"SIGTERM {web}, {api}")
-    stops = [ctx.background(ctx.stack.stop, replica) for replica in (web, api)]
-    for thread in stops:
+    for thread in [ctx.background(ctx.stack.stop, replica) for replica in (web, api)]:
         thread.join(60)
     ctx.mark("both stopped")
     ctx.stack.start(web)
@@ -155,11 +171,16 @@ def graceful_stop(ctx: Context) -> None:
     ctx.fault_ends("both replicas back")
 
 
-graceful_stop.judge(_judge_zero_failed)
-
-
-# ---- 2 -----------------------------------------------------------------------------------------
 PROBE_SECONDS = 5
+# The probe's vote: sent by curl in the gateway container straight to one api replica.
+CURL_POST = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "40", "-X", "POST"]
+
+
+def _judge_rolling_restart(ctx, figures, events) -> list[Check]:
+    probe = ctx.facts.get("probe", {})
+    ok = probe.get("status") in ("201", "409") and probe.get("seconds", 0) >= PROBE_SECONDS - 1.5
+    detail = f"vote on {ctx.facts.get('probe_replica')}: status {probe.get('status')} after {probe.get('seconds')} s"
+    return [zero_failed(figures), Check("the 5 s request in flight at SIGTERM completed", ok, detail)]
 
 
 @drill(
@@ -167,53 +188,31 @@ PROBE_SECONDS = 5
     "Rolling restart of api (maxSurge 1, maxUnavailable 0)",
     "zero failed requests; a 5 s request in flight when its replica is told to stop completes",
     duration=75,
+    judge=_judge_rolling_restart,
 )
 def rolling_restart(ctx: Context) -> None:
     site = ctx.site
     # The in-flight request: a vote whose choice row is locked for 5 s by another transaction, so
     # it is held inside the replica (not in the gateway's buffers) when the replica gets SIGTERM.
-    row = site.sql(
-        "SELECT c.poll_id, c.id FROM domain_choice c JOIN domain_poll p ON p.id = c.poll_id "
-        "WHERE p.closed_at IS NULL AND p.opens_at <= now() AND p.closes_at > now() + interval '1 hour' "
+    row = ctx.stack.sql(
+        f"SELECT c.poll_id, c.id FROM domain_choice c JOIN domain_poll p ON p.id = c.poll_id WHERE {OPEN_POLLS} "
         "AND NOT EXISTS (SELECT 1 FROM domain_vote v JOIN auth_user u ON u.id = v.user_id "
-        f"WHERE v.poll_id = p.id AND u.username = 'demo{199:05d}') ORDER BY c.id DESC LIMIT 1"
+        f"WHERE v.poll_id = p.id AND u.username = 'demo{PROBE_ACCOUNT:05d}') ORDER BY c.id DESC LIMIT 1"
     )
     poll_id, choice_id = map(int, row[0])
     token = site.token()
 
     def lock() -> None:
-        site.sql(
-            f"BEGIN; SELECT id FROM domain_choice WHERE id = {choice_id} FOR UPDATE; "
-            f"SELECT pg_sleep({PROBE_SECONDS}); COMMIT;",
-            timeout=PROBE_SECONDS + 20,
-        )
+        lock_row = f"SELECT id FROM domain_choice WHERE id = {choice_id} FOR UPDATE"
+        ctx.stack.sql(f"BEGIN; {lock_row}; SELECT pg_sleep({PROBE_SECONDS}); COMMIT;", timeout=PROBE_SECONDS + 20)
 
     def probe(address: str) -> None:
         started = time.monotonic()
+        headers = ["Host: 127.0.0.1", "Content-Type: application/json", f"Authorization: Token {token}"]
+        vote = [*(arg for header in headers for arg in ("-H", header)), "-d", f'{{"choice_id": {choice_id}}}']
         try:
-            out = ctx.stack.exec(
-                "gateway",
-                "curl",
-                "-sS",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "--max-time",
-                "40",
-                "-X",
-                "POST",
-                "-H",
-                "Host: 127.0.0.1",
-                "-H",
-                "Content-Type: application/json",
-                "-H",
-                f"Authorization: Token {token}",
-                "-d",
-                f'{{"choice_id": {choice_id}}}',
-                f"http://{address}:8001/api/polls/{poll_id}/vote/",
-                timeout=60,
-            )
+            url = f"http://{address}:8001/api/polls/{poll_id}/vote/"
+            out = ctx.stack.exec("gateway", *CURL_POST, *vote, url, timeout=60)
         except Exception as error:  # noqa: BLE001 - recorded as the probe's outcome
             out = f"error: {error}"
         ctx.facts["probe"] = {"status": out.strip(), "seconds": round(time.monotonic() - started, 2)}
@@ -239,26 +238,26 @@ def rolling_restart(ctx: Context) -> None:
             ctx.facts.pop(key).join(60)
 
 
-@rolling_restart.judge
-def _(ctx, figures, events):
-    probe = ctx.facts.get("probe", {})
-    ok = probe.get("status") in ("201", "409") and probe.get("seconds", 0) >= PROBE_SECONDS - 1.5
+def _judge_kill_api(ctx, figures, events) -> list[Check]:
+    t = ctx.facts.get("kill_at", 0.0)
+    in_flight = sum(1 for e in events if is_write(e) and e.sent is not None and e.sent <= t < e.done)
     return [
-        _zero_failed(figures),
+        Check("zero failed GETs", figures.failed_gets == 0, f"{figures.failed_gets} failed GETs"),
         Check(
-            "the 5 s request in flight at SIGTERM completed",
-            ok,
-            f"vote on {ctx.facts.get('probe_replica')}: status {probe.get('status')} after {probe.get('seconds')} s",
+            "failed writes <= writes in flight at the kill",
+            figures.failed_writes <= max(in_flight, 0),
+            f"{figures.failed_writes} failed writes, {in_flight} writes in flight (all replicas)",
         ),
+        _recovered(figures),
     ]
 
 
-# ---- 3 -----------------------------------------------------------------------------------------
 @drill(
     "kill-api",
     "SIGKILL of one api replica",
     "zero failed GETs; failed writes <= writes in flight; p99 at baseline within 10 s",
     duration=35,
+    judge=_judge_kill_api,
 )
 def kill_api(ctx: Context) -> None:
     replica = ctx.stack.replicas("api")[0]
@@ -274,22 +273,6 @@ def kill_api(ctx: Context) -> None:
     ctx.mark("replacement ready")
 
 
-@kill_api.judge
-def _(ctx, figures, events):
-    t = ctx.facts.get("kill_at", 0.0)
-    in_flight = sum(1 for e in events if e.is_write and e.sent is not None and e.sent <= t < e.done)
-    return [
-        Check("zero failed GETs", figures.failed_gets == 0, f"{figures.failed_gets} failed GETs"),
-        Check(
-            "failed writes <= writes in flight at the kill",
-            figures.failed_writes <= max(in_flight, 0),
-            f"{figures.failed_writes} failed writes, {in_flight} writes in flight (all replicas)",
-        ),
-        _recovered(figures),
-    ]
-
-
-# ---- 4 and 5 -----------------------------------------------------------------------------------
 EXPORT_BURST = 60
 # CELERY_WORKER_CONCURRENCY x CELERY_WORKER_PREFETCH_MULTIPLIER: messages one worker holds unacked.
 WORKER_IN_FLIGHT = 2
@@ -297,16 +280,15 @@ WORKER_IN_FLIGHT = 2
 
 def _worker_drill(ctx: Context, *, kill: bool) -> None:
     site = ctx.site
-    ctx.facts["first_id"] = _max_id(site)
+    ctx.exports_from_now()
     replica = ctx.stack.replicas("worker")[0]
     ctx.at(5)
     burst = ctx.background(lambda: ctx.facts.__setitem__("burst", site.request_exports(EXPORT_BURST)))
     ctx.sleep(1.0)  # exports are being queued and built now
+    ctx.fault_begins(f"{'SIGKILL' if kill else 'SIGTERM'} {replica}")
     if kill:
-        ctx.fault_begins(f"SIGKILL {replica}")
         ctx.stack.kill(replica)
     else:
-        ctx.fault_begins(f"SIGTERM {replica}")
         ctx.stack.stop(replica, grace=60)
     burst.join(60)
     ctx.sleep(2)
@@ -314,27 +296,18 @@ def _worker_drill(ctx: Context, *, kill: bool) -> None:
     ctx.stack.wait_healthy(timeout=60)
     ctx.fault_ends(f"{replica} back")
     # A message lost with a killed worker comes back after the visibility timeout (30 s here).
-    ids = _exports_since(site, ctx.facts["first_id"])
-    ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, ctx.deadline - time.monotonic() - 5))
-    ctx.mark("exports settled")
+    ctx.settle_exports()
 
 
-def _export_checks(ctx: Context, *, duplicates_allowed: int) -> list[Check]:
+def export_checks(ctx: Context, *, duplicates_allowed: int, what: str = "export") -> list[Check]:
+    """Return the checks that every settled export is done and at most `duplicates_allowed` were built twice
+    (`what` names the exports in the checks)."""
     states = ctx.facts.get("exports", {})
-    burst = ctx.facts.get("burst", [])
     unfinished = {i: s for i, (s, _) in states.items() if s != "done"}
     duplicates = sum(1 for _, attempts in states.values() if attempts > 1)
+    done = f"{len(states) - len(unfinished)}/{len(states)} done" + (f"; not done: {unfinished}" if unfinished else "")
     return [
-        Check(
-            "every export requested was accepted",
-            bool(burst) and all(code == 202 for code, _ in burst),
-            f"{sum(code == 202 for code, _ in burst)}/{len(burst)} answered 202",
-        ),
-        Check(
-            "every export completed (none pending or running)",
-            bool(states) and not unfinished,
-            f"{len(states) - len(unfinished)}/{len(states)} done" + (f"; not done: {unfinished}" if unfinished else ""),
-        ),
+        Check(f"every {what} completed (none pending or running)", bool(states) and not unfinished, done),
         Check(
             f"duplicate runs <= {duplicates_allowed}",
             duplicates <= duplicates_allowed,
@@ -343,69 +316,47 @@ def _export_checks(ctx: Context, *, duplicates_allowed: int) -> list[Check]:
     ]
 
 
+def _judge_worker_drill(*, duplicates_allowed: int) -> Judge:
+    def judge(ctx, figures, events) -> list[Check]:
+        burst = ctx.facts.get("burst", [])
+        accepted = sum(code == 202 for code, _ in burst)
+        every = Check(
+            "every export requested was accepted",
+            bool(burst) and accepted == len(burst),
+            f"{accepted}/{len(burst)} answered 202",
+        )
+        return [every, *export_checks(ctx, duplicates_allowed=duplicates_allowed)]
+
+    return judge
+
+
 @drill(
     "kill-worker",
     "SIGKILL of a worker in the middle of exports",
     "every export completes, none stays running, duplicates <= tasks in flight",
     duration=45,
+    judge=_judge_worker_drill(duplicates_allowed=WORKER_IN_FLIGHT),
 )
 def kill_worker(ctx: Context) -> None:
     _worker_drill(ctx, kill=True)
 
 
-@kill_worker.judge
-def _(ctx, figures, events):
-    return _export_checks(ctx, duplicates_allowed=WORKER_IN_FLIGHT)
-
-
-@drill("stop-worker", "SIGTERM of a worker while exports run", "nothing lost, nothing duplicated", duration=30)
+@drill(
+    "stop-worker",
+    "SIGTERM of a worker while exports run",
+    "nothing lost, nothing duplicated",
+    duration=30,
+    judge=_judge_worker_drill(duplicates_allowed=0),
+)
 def stop_worker(ctx: Context) -> None:
     _worker_drill(ctx, kill=False)
 
 
-@stop_worker.judge
-def _(ctx, figures, events):
-    return _export_checks(ctx, duplicates_allowed=0)
-
-
-# ---- 6 -----------------------------------------------------------------------------------------
 REDIS_DOWN_S = 30
 
 
-@drill(
-    "redis-down",
-    "Redis down for 30 s",
-    "reads answer 2xx; no crash loops; new exports 202 (queued later) or 503; recovery <= 10 s; no export lost",
-    duration=60,
-)
-def redis_down(ctx: Context) -> None:
-    site = ctx.site
-    ctx.facts["first_id"] = _max_id(site)
-    ctx.facts["restarts_before"] = ctx.stack.restart_counts()
-    site.token()  # before the outage: signing in needs no Redis, but keep the probe simple
-    ctx.at(8)
-    ctx.fault_begins("redis stopped")
-    ctx.stack.stop_service("redis")
-    ctx.sleep(5)
-    ctx.facts["outage_exports"] = site.request_exports(4, workers=2)
-    ctx.sleep(REDIS_DOWN_S - 5 - (ctx.run.elapsed - ctx.fault_start - 5))
-    ctx.stack.start_service("redis")
-    ctx.fault_ends("redis back")
-    started = time.monotonic()
-    fresh = [i for code, i in site.request_exports(2, workers=2) if i]
-    done = site.wait_exports(fresh, timeout=RECOVERY_LIMIT_S)
-    ctx.facts["fresh_export_seconds"] = round(time.monotonic() - started, 1)
-    ctx.facts["fresh_exports_done"] = bool(done) and all(s == "done" for s, _ in done.values())
-    # Exports accepted while Redis was down are resent by beat's sweeper (exports.requeue_stale).
-    ids = _exports_since(site, ctx.facts["first_id"])
-    ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, ctx.deadline - time.monotonic() - 5))
-    ctx.mark("exports settled")
-
-
-@redis_down.judge
-def _(ctx, figures, events):
-    start, end = figures.window
-    reads = [e for e in events if start <= e.due < end and not e.is_write]
+def _judge_redis_down(ctx, figures, events) -> list[Check]:
+    reads = [e for e in _in_window(figures, events) if not is_write(e)]
     bad_reads = [e for e in reads if not e.ok]
     outage = ctx.facts.get("outage_exports", [])
     states = ctx.facts.get("exports", {})
@@ -432,30 +383,43 @@ def _(ctx, figures, events):
     ]
 
 
-# ---- 7 -----------------------------------------------------------------------------------------
 @drill(
-    "postgres-restart",
-    "PostgreSQL restarted",
-    "while down: fast, clear 503s (no hang, no 500); afterwards no stale-connection 500s; recovery <= 10 s",
-    duration=40,
+    "redis-down",
+    "Redis down for 30 s",
+    "reads answer 2xx; no crash loops; new exports 202 (queued later) or 503; recovery <= 10 s; no export lost",
+    duration=60,
+    judge=_judge_redis_down,
 )
-def postgres_restart(ctx: Context) -> None:
-    _outage(ctx, "postgres", at=8, seconds=8)
+def redis_down(ctx: Context) -> None:
+    site = ctx.site
+    ctx.exports_from_now()
+    ctx.facts["restarts_before"] = ctx.stack.restart_counts()
+    site.token()  # before the outage: signing in needs no Redis, but keep the probe simple
+    ctx.at(8)
+    ctx.fault_begins("redis stopped")
+    ctx.stack.stop_service("redis")
+    ctx.sleep(5)
+    ctx.facts["outage_exports"] = site.request_exports(4, workers=2)
+    ctx.sleep(REDIS_DOWN_S - 5 - (ctx.run.elapsed - ctx.fault_start - 5))
+    ctx.stack.start_service("redis")
+    ctx.fault_ends("redis back")
+    started = time.monotonic()
+    fresh = [i for code, i in site.request_exports(2, workers=2) if i]
+    done = site.wait_exports(fresh, timeout=RECOVERY_LIMIT_S)
+    ctx.facts["fresh_export_seconds"] = round(time.monotonic() - started, 1)
+    ctx.facts["fresh_exports_done"] = bool(done) and all(s == "done" for s, _ in done.values())
+    # Exports accepted while Redis was down are resent by beat's sweeper (exports.requeue_stale).
+    ctx.settle_exports()
 
 
-@postgres_restart.judge
-def _(ctx, figures, events):
-    start, end = figures.window
-    during = [e for e in events if start <= e.due < end]
+def _judge_postgres_restart(ctx, figures, events) -> list[Check]:
+    end = figures.window[1]
+    during = _in_window(figures, events)
     unclear = [e for e in during if not e.ok and e.status != 503]
-    slowest = max((e.done - e.sent for e in during if e.sent is not None), default=0.0)
+    slowest = slowest_service_s(during)
     after_500 = [e for e in events if e.due >= end and e.status is not None and e.status >= 500]
     return [
-        Check(
-            "failures while down are 503s",
-            not unclear,
-            f"{len(unclear)} other failures: {sorted({e.reason for e in unclear})[:4]}",
-        ),
+        Check("failures while down are 503s", not unclear, f"{len(unclear)} other failures: {_reasons(unclear)}"),
         Check("no request hung (service time <= 5 s)", slowest <= 5.0, f"slowest {slowest:.2f} s"),
         Check(
             "no 5xx after PostgreSQL returned and recovery",
@@ -466,22 +430,35 @@ def _(ctx, figures, events):
     ]
 
 
-# ---- 8 -----------------------------------------------------------------------------------------
-@drill("static-down", "Static service down", "HTML pages still 200; only assets fail", duration=25)
+@drill(
+    "postgres-restart",
+    "PostgreSQL restarted",
+    "while down: fast, clear 503s (no hang, no 500); afterwards no stale-connection 500s; recovery <= 10 s",
+    duration=40,
+    judge=_judge_postgres_restart,
+)
+def postgres_restart(ctx: Context) -> None:
+    _outage(ctx, "postgres", at=8, seconds=8)
+
+
+def _judge_static_down(ctx, figures, events) -> list[Check]:
+    others = [e for e in events if not e.ok and not e.request.startswith("static:")]
+    assets = [e for e in events if not e.ok and e.request.startswith("static:")]
+    detail = f"{len(others)} other failures, {len(assets)} asset failures"
+    return [Check("only static assets failed", not others, detail)]
+
+
+@drill(
+    "static-down",
+    "Static service down",
+    "HTML pages still 200; only assets fail",
+    duration=25,
+    judge=_judge_static_down,
+)
 def static_down(ctx: Context) -> None:
     _outage(ctx, "static", at=6, seconds=8)
 
 
-@static_down.judge
-def _(ctx, figures, events):
-    others = [e for e in events if not e.ok and not e.request.startswith("static:")]
-    assets = [e for e in events if not e.ok and e.request.startswith("static:")]
-    return [
-        Check("only static assets failed", not others, f"{len(others)} other failures, {len(assets)} asset failures")
-    ]
-
-
-# ---- 9 -----------------------------------------------------------------------------------------
 TICK_TASK = "polls.close_expired"
 TICK_SECONDS = 10  # CLOSE_EXPIRED_POLLS_EVERY in the drill stack
 
@@ -495,7 +472,21 @@ def _task_runs(ctx: Context, since: float) -> list[float]:
     return sorted(times)
 
 
-@drill("beat-restart", "beat restarted around a schedule tick", "no periodic task runs twice", duration=45)
+def _judge_beat_restart(ctx, figures, events) -> list[Check]:
+    runs = ctx.facts.get("runs", [])
+    gaps = [round(b - a, 1) for a, b in zip(runs, runs[1:], strict=False)]
+    twice = [g for g in gaps if g < TICK_SECONDS / 2]
+    detail = f"{len(runs)} runs, gaps {gaps} s"
+    return [Check(f"{TICK_TASK} never ran twice for one tick", len(runs) >= 3 and not twice, detail)]
+
+
+@drill(
+    "beat-restart",
+    "beat restarted around a schedule tick",
+    "no periodic task runs twice",
+    duration=45,
+    judge=_judge_beat_restart,
+)
 def beat_restart(ctx: Context) -> None:
     since = time.time()
     beat = ctx.stack.replicas("beat")[0]
@@ -516,22 +507,9 @@ def beat_restart(ctx: Context) -> None:
     ctx.facts["runs"] = _task_runs(ctx, since)
 
 
-@beat_restart.judge
-def _(ctx, figures, events):
-    runs = ctx.facts.get("runs", [])
-    gaps = [round(b - a, 1) for a, b in zip(runs, runs[1:], strict=False)]
-    twice = [g for g in gaps if g < TICK_SECONDS / 2]
-    return [
-        Check(
-            f"{TICK_TASK} never ran twice for one tick",
-            len(runs) >= 3 and not twice,
-            f"{len(runs)} runs, gaps {gaps} s",
-        )
-    ]
-
-
-# ---- 10 ----------------------------------------------------------------------------------------
-@drill("gateway-reload", "Gateway config reload under load", "zero failed requests", duration=25)
+@drill(
+    "gateway-reload", "Gateway config reload under load", "zero failed requests", duration=25, judge=_judge_zero_failed
+)
 def gateway_reload(ctx: Context) -> None:
     ctx.at(8)
     ctx.fault_begins("nginx -s reload")
@@ -543,11 +521,22 @@ def gateway_reload(ctx: Context) -> None:
     ctx.fault_ends("reloads done")
 
 
-gateway_reload.judge(_judge_zero_failed)
-
-
-# ---- 11 ----------------------------------------------------------------------------------------
 PAUSE_SECONDS = 6
+
+
+def _judge_slow_db(ctx, figures, events) -> list[Check]:
+    slowest = slowest_service_s([e for e in events if e.due >= figures.window[0]])
+    bad = [e for e in events if not e.ok and e.status not in (503, 504)]
+    return [
+        Check(
+            f"no request waited past the gateway timeout ({GATEWAY_READ_TIMEOUT_S:g} s)",
+            slowest <= GATEWAY_READ_TIMEOUT_S + 2,
+            f"slowest {slowest:.2f} s",
+        ),
+        Check("failures, if any, are clear 503/504", not bad, f"{len(bad)} others: {_reasons(bad)}"),
+        _recovered(figures),
+        _no_crash_loops(ctx),
+    ]
 
 
 @drill(
@@ -555,6 +544,7 @@ PAUSE_SECONDS = 6
     "A database that stops answering (postgres paused for 6 s)",
     "no request hangs past the gateway timeout (504 instead); no pile-up; recovers on its own within 10 s",
     duration=40,
+    judge=_judge_slow_db,
 )
 def slow_db(ctx: Context) -> None:
     ctx.facts["restarts_before"] = ctx.stack.restart_counts()
@@ -566,22 +556,3 @@ def slow_db(ctx: Context) -> None:
     finally:
         ctx.stack.unpause("postgres")
     ctx.fault_ends("postgres unpaused")
-
-
-@slow_db.judge
-def _(ctx, figures, events):
-    start, end = figures.window
-    slowest = max((e.done - e.sent for e in events if e.sent is not None and e.due >= start), default=0.0)
-    bad = [e for e in events if not e.ok and e.status not in (503, 504)]
-    return [
-        Check(
-            f"no request waited past the gateway timeout ({GATEWAY_READ_TIMEOUT_S:g} s)",
-            slowest <= GATEWAY_READ_TIMEOUT_S + 2,
-            f"slowest {slowest:.2f} s",
-        ),
-        Check(
-            "failures, if any, are clear 503/504", not bad, f"{len(bad)} others: {sorted({e.reason for e in bad})[:4]}"
-        ),
-        _recovered(figures),
-        _no_crash_loops(ctx),
-    ]

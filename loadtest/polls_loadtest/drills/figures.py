@@ -1,12 +1,13 @@
 """From a load run's per-request events to a drill's figures: failures, windows, recovery, p99s."""
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field
 
-from polls_loadtest.load.recorder import Recorder, percentile
+from polls_loadtest.load.recorder import Event, percentile
 
 # The load's writes; every other request is a GET that the gateway may retry on another replica.
-WRITES = frozenset({"web: vote", "api: vote", "api: export start", "web: login", "api: token"})
+WRITES = frozenset({"web: vote", "api: vote", "api: export start"})
 WARM_UP_SECONDS = 2.0  # the first requests open connections: not part of the baseline
 # Recovered means normal and staying so: this many one-second slices in a row with no failure and
 # a normal p99. A lone slow second long after the fault (a pause of the host, a GC) is noise,
@@ -14,39 +15,13 @@ WARM_UP_SECONDS = 2.0  # the first requests open connections: not part of the ba
 STABLE_SECONDS = 5
 
 
-@dataclass(frozen=True)
-class Event:
-    """One request of the load: times in seconds since the schedule started."""
-
-    due: float
-    sent: float | None
-    done: float
-    request: str
-    status: int | None
-    ok: bool
-    reason: str
-
-    @property
-    def latency_ms(self) -> float:
-        return 1000 * (self.done - self.due)
-
-    @property
-    def is_write(self) -> bool:
-        return self.request in WRITES
+def is_write(event: Event) -> bool:
+    return event.request in WRITES
 
 
-class EventRecorder(Recorder):
-    """The open-loop client's recorder, also keeping every request as an Event for the verdicts."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.events: list[Event] = []
-
-    def done(self, *, scenario, request, due, sent, done, ok, status=None, reason="") -> None:
-        super().done(
-            scenario=scenario, request=request, due=due, sent=sent, done=done, ok=ok, status=status, reason=reason
-        )
-        self.events.append(Event(due, sent, done, request, status, ok, reason))
+def slowest_service_s(events: list[Event]) -> float:
+    """Return the longest time from sending a request to its answer, in seconds (0 if none was sent)."""
+    return max((e.done - e.sent for e in events if e.sent is not None), default=0.0)
 
 
 @dataclass
@@ -65,9 +40,6 @@ class Figures:
     max_during_ms: float | None = None
     window: tuple[float, float] = (0.0, 0.0)
     statuses_in_window: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _p99(events: list[Event]) -> float | None:
@@ -98,21 +70,17 @@ def compute(events: list[Event], *, start: float, end: float, run_end: float) ->
         normal.append(not chunk or (all(e.ok for e in chunk) and (_p99(chunk) or 0) <= limit))
     recovery = float(next((i for i in range(seconds) if all(normal[i : i + STABLE_SECONDS])), seconds))
     after = [e for e in events if end + recovery <= e.due]
-    statuses: dict[str, int] = {}
-    for e in during:
-        key = str(e.status) if e.status is not None else (e.reason.split(":")[0] or "none")
-        statuses[key] = statuses.get(key, 0) + 1
     return Figures(
         sent=len(sent),
         failed=len(failed),
         failed_in_window=sum(1 for e in during if not e.ok),
-        failed_gets=sum(1 for e in failed if not e.is_write),
-        failed_writes=sum(1 for e in failed if e.is_write),
+        failed_gets=sum(1 for e in failed if not is_write(e)),
+        failed_writes=sum(1 for e in failed if is_write(e)),
         recovery_s=recovery,
         p99_before_ms=baseline,
         p99_during_ms=_p99(during),
         p99_after_ms=_p99(after),
         max_during_ms=round(max((e.latency_ms for e in during), default=0.0), 1) or None,
         window=(round(start, 2), round(end, 2)),
-        statuses_in_window=dict(sorted(statuses.items())),
+        statuses_in_window=dict(sorted(Counter(e.outcome for e in during).items())),
     )

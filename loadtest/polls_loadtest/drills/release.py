@@ -1,34 +1,28 @@
 """The release drill (issue 14, docs/releases.md): release N -> N+1 (expand) -> N+2 (contract) under load.
 
-Release N is the stack as built from the current tree. N+1 is N plus an expand step, kept as a
-patch in loadtest/release/: a nullable column (ResultExport.row_count) that the worker writes, the
-api and the web export page read, and a Celery task that beat sends to backfill it in batches. N+2
-is the contract step: the backfill leaves beat's schedule and a CHECK constraint (added NOT VALID,
-then validated) makes every done export carry the column.
-
-Under the drills' open-loop load: N+1's migrate; web, api and worker rolled to N+1 one replica at a
-time (surge 1, unavailable 0; the three services roll side by side, as Deployments do); beat
-replaced (exactly one); the backfill watched until no export lacks the column; then N+2's migrate
-and the same rollout again. With `unsafe=True` the same release carries an unsafe migration instead
-(loadtest/release/unsafe.patch: the column NOT NULL with a Python-side default only), and the
-drill records what users saw: it passes when the errors show.
+N+1 adds ResultExport.row_count (nullable: the worker writes it, a task that beat sends backfills
+older exports in batches); N+2 makes every done export carry it (a CHECK constraint); both are
+patches in loadtest/release/. Under the drills' load each release runs its migrate, rolls web, api
+and worker one replica at a time side by side, and replaces beat. `unsafe=True` releases an unsafe
+migration instead (NOT NULL, a Python-side default only): the drill passes when users see errors.
 """
 
 import argparse
 import re
 import sys
-import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
 from polls_loadtest import REPORTS
 from polls_loadtest.drills import report, rollout
-from polls_loadtest.drills.drills import Check, Context, Drill, _export_checks, _exports_since, _max_id, _zero_failed
-from polls_loadtest.drills.figures import Event, Figures
+from polls_loadtest.drills.drills import Check, Context, Drill, export_checks, zero_failed
+from polls_loadtest.drills.figures import Figures, slowest_service_s
+from polls_loadtest.drills.rollout import Release
 from polls_loadtest.drills.runner import DrillResult, run_drill
 from polls_loadtest.drills.site import Site
+from polls_loadtest.load.recorder import Event
 from polls_loadtest.stack import Stack
 from polls_loadtest.stack.compose import REPO
 
@@ -54,15 +48,6 @@ def lock_timeout_s() -> float:
     return int(default.group(1)) / 1000
 
 
-@dataclass(frozen=True)
-class Release:
-    """A release after N: its name (image tag suffix) and the patches that make it from services/."""
-
-    name: str
-    title: str
-    patches: tuple[str, ...]
-
-
 EXPAND = Release("n1", "N+1 (expand)", ("expand.patch",))
 CONTRACT = Release("n2", "N+2 (contract)", ("expand.patch", "contract.patch"))
 UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
@@ -70,30 +55,25 @@ UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
 
 def build_images(stack: Stack, releases: tuple[Release, ...], *, log=print) -> dict[str, str]:
     """Build each release's images before the load starts; return {release name: image tag}."""
-    return {r.name: rollout.build(stack, r.name, r.patches, title=r.title, log=log) for r in releases}
+    return {r.name: rollout.build(stack, r, log=log) for r in releases}
 
 
 def _roll_all(ctx: Context, tag: str, release: Release) -> None:
     """Roll web, api and worker to a release side by side, each one replica at a time."""
     errors: list[BaseException] = []
+    # Each replica replaced goes in the facts, not on the chart: six markers would hide the phases.
+    replaced = ctx.facts.setdefault("replaced", [])
 
     def one(service: str) -> None:
         try:
-            # Each replica replaced goes in the facts, not on the chart: six markers would hide the phases.
-            replaced = ctx.facts.setdefault("replaced", [])
-            rollout.roll(
-                ctx.stack,
-                service,
-                _image(service, tag),
-                release=release.name,
-                mark=lambda label: replaced.append((round(ctx.run.elapsed, 1), label)),
-            )
+            rollout.roll(ctx.stack, service, _image(service, tag), release=release.name, mark=note_replaced)
         except BaseException as error:  # noqa: BLE001 - raised below, in the drill's thread
             errors.append(error)
 
-    threads = [threading.Thread(target=one, args=(s,), daemon=True) for s in rollout.ROLLED]
-    for thread in threads:
-        thread.start()
+    def note_replaced(label: str) -> None:
+        replaced.append((round(ctx.run.elapsed, 1), label))
+
+    threads = [ctx.background(one, service) for service in rollout.ROLLED]
     for thread in threads:
         thread.join(max(1.0, ctx.deadline - time.monotonic()))
     if errors:
@@ -123,9 +103,9 @@ def _deploy(ctx: Context, release: Release, tag: str, *, beat_env: dict[str, str
     rollout.replace_beat(ctx.stack, _image("beat", tag), release=release.name, extra_env=beat_env)
 
 
-def _seed_old_exports(site: Site, count: int) -> None:
+def _seed_old_exports(stack: Stack, count: int) -> None:
     """Insert `count` done exports as an earlier release built them: without row_count."""
-    site.sql(
+    stack.sql(
         "INSERT INTO domain_resultexport (poll_id, requested_by_id, status, content, error, attempts, created_at, "
         "started_at, finished_at) SELECT p.id, p.owner_id, 'done', 'poll_id,question,choice_id,choice,votes', '', 1, "
         "now(), now(), now() FROM generate_series(1, "
@@ -134,14 +114,14 @@ def _seed_old_exports(site: Site, count: int) -> None:
     )
 
 
-def _missing_row_count(site: Site) -> int:
-    return int(site.sql(MISSING_ROW_COUNT)[0][0])
+def _missing_row_count(stack: Stack) -> int:
+    return int(stack.sql(MISSING_ROW_COUNT)[0][0])
 
 
 def _wait_backfill(ctx: Context) -> None:
     began = ctx.facts["backfill_from"][EXPAND.name]
     deadline = min(ctx.deadline, time.monotonic() + BACKFILL_WITHIN_S)
-    while (missing := _missing_row_count(ctx.site)) and time.monotonic() < deadline:
+    while (missing := _missing_row_count(ctx.stack)) and time.monotonic() < deadline:
         time.sleep(0.5)
     ctx.facts["backfill_s"] = round(time.monotonic() - began, 1)
     ctx.facts["missing_after_backfill"] = missing
@@ -167,10 +147,9 @@ def _new_export_answer(site: Site) -> dict:
 
 def _release_inject(tags: dict[str, str], *, unsafe: bool):
     def inject(ctx: Context) -> None:
-        site = ctx.site
-        ctx.facts["tags"] = tags
-        _seed_old_exports(site, OLD_EXPORTS)
-        ctx.facts["first_id"] = _max_id(site)
+        ctx.facts.update(tags=tags, duration=ctx.run.settings.duration)
+        _seed_old_exports(ctx.stack, OLD_EXPORTS)
+        ctx.exports_from_now()
         ctx.at(10)
         if unsafe:
             _deploy(ctx, UNSAFE, tags[UNSAFE.name])
@@ -181,36 +160,26 @@ def _release_inject(tags: dict[str, str], *, unsafe: bool):
             _wait_backfill(ctx)
             _deploy(ctx, CONTRACT, tags[CONTRACT.name])
             ctx.fault_ends(f"{CONTRACT.title}: rolled out")
-            ctx.facts["missing_at_end"] = _missing_row_count(site)
+            ctx.facts["missing_at_end"] = _missing_row_count(ctx.stack)
             ctx.facts["images_at_end"] = _images(ctx.stack)
-            ctx.facts["new_export"] = _new_export_answer(site)
+            ctx.facts["new_export"] = _new_export_answer(ctx.site)
         ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
-        ids = _exports_since(site, ctx.facts["first_id"])
-        ctx.facts["exports"] = site.wait_exports(ids, timeout=max(5.0, min(60.0, ctx.deadline - time.monotonic() - 5)))
-        ctx.mark("exports settled")
+        ctx.settle_exports(within=60.0)
 
     return inject
 
 
-def _slowest(events: list[Event]) -> tuple[float, float]:
-    """Return the slowest service time (sent to answered) and latency (due to answered), in seconds."""
-    service = max((e.done - e.sent for e in events if e.sent is not None), default=0.0)
-    latency = max((e.done - e.due for e in events), default=0.0)
-    return service, latency
-
-
 def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Check]:
     bound = lock_timeout_s() + REQUEST_MARGIN_S
-    service, latency = _slowest(events)
-    export_checks = [c for c in _export_checks(ctx, duplicates_allowed=0) if "accepted" not in c.name]
+    service, latency = slowest_service_s(events), max((e.done - e.due for e in events), default=0.0)
     return [
-        _zero_failed(figures),
+        zero_failed(figures),
         Check(
             f"no request slower than the lock bound ({bound:g} s = MIGRATE_LOCK_TIMEOUT_MS + {REQUEST_MARGIN_S:g} s)",
             0 < service <= bound,
             f"slowest {service:.2f} s sent to answered ({latency:.2f} s from its scheduled time)",
         ),
-        *[Check(c.name.replace("export", "export task", 1), c.passed, c.detail) for c in export_checks],
+        *export_checks(ctx, duplicates_allowed=0, what="export task"),
         Check(
             "backfill complete: every done export has row_count",
             ctx.facts.get("missing_after_backfill") == 0 and ctx.facts.get("missing_at_end") == 0,
@@ -243,11 +212,7 @@ def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Che
 
 def _judge_unsafe(ctx: Context, figures: Figures, events: list[Event]) -> list[Check]:
     failed = [e for e in events if not e.ok]
-    kinds: dict[str, int] = {}
-    for e in failed:
-        key = f"{e.request} -> {e.status if e.status is not None else e.reason.split(':')[0]}"
-        kinds[key] = kinds.get(key, 0) + 1
-    ctx.facts["failures_by_request"] = kinds
+    kinds = ctx.facts["failures_by_request"] = dict(Counter(f"{e.request} -> {e.outcome}" for e in failed))
     span = f" from {min(e.due for e in failed):.1f} s to {max(e.due for e in failed):.1f} s" if failed else ""
     return [
         Check(
@@ -272,32 +237,17 @@ UNSAFE_DURATION_S = 120.0
 
 def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
     """The drill for `tags` (from build_images); the unsafe variant when asked."""
-    duration = UNSAFE_DURATION_S if unsafe else SAFE_DURATION_S
     inject = _release_inject(tags, unsafe=unsafe)
-
-    def with_duration(ctx: Context) -> None:
-        ctx.facts["duration"] = duration
-        inject(ctx)
-
+    cleanup = rollout.remove_release_containers
     if unsafe:
-        return Drill(
-            "release-unsafe",
-            "Release N -> N+1 whose migration is unsafe (NOT NULL column, Python-side default only)",
-            "shows errors: N's replicas cannot insert exports once the migration has run",
-            duration,
-            with_duration,
-            _judge_unsafe,
-            rollout.remove_release_containers,
-        )
-    return Drill(
-        "release",
-        "Release N -> N+1 (expand, backfill) -> N+2 (contract), rolled one replica at a time",
-        "0 failed requests; no export task lost or run twice; no request slower than the lock bound; backfill complete",
-        duration,
-        with_duration,
-        _judge_safe,
-        rollout.remove_release_containers,
+        title = "Release N -> N+1 whose migration is unsafe (NOT NULL column, Python-side default only)"
+        criterion = "shows errors: N's replicas cannot insert exports once the migration has run"
+        return Drill("release-unsafe", title, criterion, UNSAFE_DURATION_S, inject, _judge_unsafe, cleanup)
+    title = "Release N -> N+1 (expand, backfill) -> N+2 (contract), rolled one replica at a time"
+    criterion = (
+        "0 failed requests; no export task lost or run twice; no request slower than the lock bound; backfill complete"
     )
+    return Drill("release", title, criterion, SAFE_DURATION_S, inject, _judge_safe, cleanup)
 
 
 def run_release(site: Site, *, unsafe: bool = False, log=print) -> DrillResult:

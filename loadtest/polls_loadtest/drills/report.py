@@ -12,44 +12,24 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from polls_loadtest.load.report import mark_events, plot_percentiles  # noqa: E402
 
-COLUMNS = (
-    "drill",
-    "verdict",
-    "sent",
-    "failed",
-    "failed in window",
-    "recovery",
-    "p99 before",
-    "p99 during",
-    "p99 after",
-    "time",
-)
+COLUMNS = "drill|verdict|sent|failed|failed in window|recovery|p99 before|p99 during|p99 after|time".split("|")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def _row(result) -> list[str]:
+    f = result.figures
+    counts = [str(f.sent), str(f.failed), str(f.failed_in_window)]
+    recovery = "-" if f.recovery_s is None else f"{f.recovery_s:g} s"
+    p99s = [_ms(f.p99_before_ms), _ms(f.p99_during_ms), _ms(f.p99_after_ms)]
+    return [result.name, "PASS" if result.passed else "FAIL", *counts, recovery, *p99s, f"{result.seconds:.0f} s"]
 
 
 def rows(results) -> list[list[str]]:
     """Return the verdict table as text cells, one row per drill."""
-
-    def ms(value):
-        return "-" if value is None else f"{value:.0f} ms"
-
-    out = []
-    for r in results:
-        f = r.figures
-        out.append(
-            [
-                r.name,
-                "PASS" if r.passed else "FAIL",
-                str(f.sent),
-                str(f.failed),
-                str(f.failed_in_window),
-                "-" if f.recovery_s is None else f"{f.recovery_s:g} s",
-                ms(f.p99_before_ms),
-                ms(f.p99_during_ms),
-                ms(f.p99_after_ms),
-                f"{r.seconds:.0f} s",
-            ]
-        )
-    return out
+    return [_row(r) for r in results]
 
 
 def table(results) -> str:
@@ -66,17 +46,9 @@ def chart(result, path: Path) -> None:
     seconds = result.results.get("per_second", {})
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5), dpi=90, sharex=True)
     figure.suptitle(f"{result.name}: {result.title}", fontsize=11)
-    t = timeline.get("t", [])
-    top.bar(t, timeline.get("ok", []), width=0.1, align="edge", color="tab:green", label="ok / 100 ms")
-    top.bar(
-        t,
-        timeline.get("failed", []),
-        width=0.1,
-        align="edge",
-        color="tab:red",
-        label="failed / 100 ms",
-        bottom=timeline.get("ok", []),
-    )
+    t, ok = timeline.get("t", []), timeline.get("ok", [])
+    top.bar(t, ok, width=0.1, align="edge", color="tab:green", label="ok / 100 ms")
+    top.bar(t, timeline.get("failed", []), width=0.1, align="edge", color="tab:red", label="failed / 100 ms", bottom=ok)
     top.set_ylabel("requests")
     plot_percentiles(bottom, seconds, ("p99", "p50"), suffix=" / s")
     bottom.set_ylabel("latency (ms)")
@@ -93,6 +65,27 @@ def chart(result, path: Path) -> None:
     plt.close(figure)
 
 
+def _section(r) -> str:
+    """One drill: its title, criterion, checks, error if any, and chart."""
+    checks = "".join(
+        f"<li class={'ok' if c.passed else 'bad'}>{'✔' if c.passed else '✘'} "
+        f"{html.escape(c.name)}: {html.escape(c.detail)}</li>"
+        for c in r.checks
+    )
+    error = f"<pre>{html.escape(r.error)}</pre>" if r.error else ""
+    return (
+        f"<h2 id={r.name}>{html.escape(r.name)}: {html.escape(r.title)}</h2>"
+        f"<p>Criterion: {html.escape(r.criterion)}</p><ul>{checks}</ul>{error}"
+        f'<img src="{r.name}.png" alt="timeline of {r.name}">'
+    )
+
+
+def _cell(column: int, text: str) -> str:
+    """A cell of the verdict table: the drill's name links to its section, the verdict has a colour."""
+    colour = "ok" if text == "PASS" else "bad" if text == "FAIL" else ""
+    return f"<td class={colour}>" + (f'<a href="#{text}">{text}</a>' if column == 0 else html.escape(text)) + "</td>"
+
+
 def write(results, folder: Path, *, started_at: str) -> Path:
     """Write index.html, a PNG per drill, timelines.json and verdicts.json into `folder`; return the page."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,32 +100,11 @@ def write(results, folder: Path, *, started_at: str) -> Path:
         for r in results
     }
     (folder / "timelines.json").write_text(json.dumps(timelines) + "\n")
-    sections = []
     for r in results:
         chart(r, folder / f"{r.name}.png")
-        checks = "".join(
-            f"<li class={'ok' if c.passed else 'bad'}>{'✔' if c.passed else '✘'} "
-            f"{html.escape(c.name)}: {html.escape(c.detail)}</li>"
-            for c in r.checks
-        )
-        error = f"<pre>{html.escape(r.error)}</pre>" if r.error else ""
-        sections.append(
-            f"<h2 id={r.name}>{html.escape(r.name)}: {html.escape(r.title)}</h2>"
-            f"<p>Criterion: {html.escape(r.criterion)}</p><ul>{checks}</ul>{error}"
-            f'<img src="{r.name}.png" alt="timeline of {r.name}">'
-        )
+    sections = "".join(map(_section, results))
     head = "".join(f"<th>{c}</th>" for c in COLUMNS)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td class={'ok' if cell == 'PASS' else 'bad' if cell == 'FAIL' else ''}>"
-            + (f'<a href="#{cell}">{cell}</a>' if i == 0 else html.escape(cell))
-            + "</td>"
-            for i, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows(results)
-    )
+    body = "".join("<tr>" + "".join(_cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in rows(results))
     page = folder / "index.html"
     page.write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Failure drills {html.escape(started_at)}</title><style>
@@ -143,6 +115,6 @@ table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ddd; padding
 <p>{html.escape(started_at)}. Each drill ran under open-loop load; the shaded band on its chart is the
 fault window, dashed lines are markers. Raw timelines: <a href="timelines.json">timelines.json</a>,
 verdicts: <a href="verdicts.json">verdicts.json</a>.</p>
-<table><tr>{head}</tr>{body}</table>{"".join(sections)}</body></html>
+<table><tr>{head}</tr>{body}</table>{sections}</body></html>
 """)
     return page

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from polls_loadtest.stack import Stack
@@ -31,6 +32,15 @@ HEALTHY_WITHIN_S = 120
 
 class ReleaseError(RuntimeError):
     """A release could not be built or rolled out; the message names the step."""
+
+
+@dataclass(frozen=True)
+class Release:
+    """A release after N: its name (image tag suffix) and the patches that make it from services/."""
+
+    name: str
+    title: str
+    patches: tuple[str, ...]
 
 
 def source_tree(patches: tuple[str, ...], folder: Path, *, step: str, services: Path = REPO / "services") -> Path:
@@ -53,18 +63,17 @@ def source_tree(patches: tuple[str, ...], folder: Path, *, step: str, services: 
     return folder / "services"
 
 
-def build(
-    stack: Stack, release: str, patches: tuple[str, ...], *, title: str = "", log: Callable[[str], None] = print
-) -> str:
-    """Build the images of a release (services/ plus the patches) under their own tag; return the tag.
+def build(stack: Stack, release: Release, *, log: Callable[[str], None] = print) -> str:
+    """Build the images of a release (services/ plus its patches) under their own tag; return the tag.
 
     The tag is the stack's own tag plus the release's name (release-n1...), so nothing retags the
-    images any other stack runs. `title` names the release in errors.
+    images any other stack runs.
     """
-    tag = f"{stack.image_tag or 'dev'}-{release}"
+    tag = f"{stack.image_tag or 'dev'}-{release.name}"
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix=f"polls-{release}-") as tmp:
-        services = source_tree(patches, Path(tmp), step=f"release {title or release} ({' + '.join(patches)})")
+    with tempfile.TemporaryDirectory(prefix=f"polls-{release.name}-") as tmp:
+        step = f"release {release.title} ({' + '.join(release.patches)})"
+        services = source_tree(release.patches, Path(tmp), step=step)
         # Compose builds them, from docker-compose.yml with only the context moved to the copy: the
         # same build arguments (base images), and the build cache of the stack's own images, so
         # only the layers from the first changed file on are built again.
@@ -77,12 +86,11 @@ def build(
             timeout=1200,
         )
         if done.returncode != 0:
-            raise ReleaseError(f"release {release}: building its images failed:\n{(done.stdout + done.stderr)[-3000:]}")
-    log(f"   release {release} built in {time.monotonic() - began:.0f} s")
+            raise ReleaseError(
+                f"release {release.name}: building its images failed:\n{(done.stdout + done.stderr)[-3000:]}"
+            )
+    log(f"   release {release.name} built in {time.monotonic() - began:.0f} s")
     return tag
-
-
-# ---- containers of the new release ------------------------------------------------------------
 
 
 def _inspect(name: str) -> dict:
@@ -137,19 +145,10 @@ def _run_args(
     check = config.get("Healthcheck") or {}
     test = check.get("Test") or []
     if test and test[0] in ("CMD", "CMD-SHELL"):
-        command = shlex.join(test[1:]) if test[0] == "CMD" else test[1]
-        args += [
-            "--health-cmd",
-            command,
-            "--health-interval",
-            _seconds(check.get("Interval")),
-            "--health-timeout",
-            _seconds(check.get("Timeout")),
-            "--health-start-period",
-            _seconds(check.get("StartPeriod")),
-            "--health-retries",
-            str(check.get("Retries") or 3),
-        ]
+        args += ["--health-cmd", shlex.join(test[1:]) if test[0] == "CMD" else test[1]]
+        for option, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod")):
+            args += [f"--health-{option}", _seconds(check.get(key))]
+        args += ["--health-retries", str(check.get("Retries") or 3)]
     if config.get("Entrypoint"):
         args += ["--entrypoint", config["Entrypoint"][0]]
     return [*args, image, *(config["Entrypoint"] or [])[1:], *(config.get("Cmd") or [])], env
@@ -235,14 +234,6 @@ def migrate(stack: Stack, image: str, *, release: str) -> float:
 def remove_release_containers(stack: Stack) -> None:
     """Remove what the drill started (its replicas carry the label polls.release), so that the
     stack's own `compose up` brings back the declared services."""
-    ids = docker(
-        "ps",
-        "--all",
-        "--quiet",
-        "--filter",
-        f"label=com.docker.compose.project={stack.project}",
-        "--filter",
-        "label=polls.release",
-    ).split()
+    ids = stack.ps("--all", "--quiet", "--filter", "label=polls.release").split()
     if ids:
         docker("rm", "--force", *ids, timeout=120)

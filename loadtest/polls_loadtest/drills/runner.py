@@ -3,13 +3,12 @@
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 
-from polls_loadtest.drills.drills import DRILLS, Check, Context, Drill
-from polls_loadtest.drills.figures import EventRecorder, Figures, compute
+from polls_loadtest.drills.drills import Check, Context, Drill
+from polls_loadtest.drills.figures import Figures, compute
 from polls_loadtest.drills.site import Site
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
+from polls_loadtest.load.recorder import Recorder
 
 # About half of what this stack answered on the 2-core machine (loadtest/README.md: ~100 mixed
 # requests/s), so a drill measures the fault rather than saturation.
@@ -47,19 +46,17 @@ def run_drill(
     began = time.monotonic()
     log(f"== {drill.name}: {drill.title}")
     site.stack.restore()
-    recorder = EventRecorder()
-    run = OpenLoopRun(
-        LoadSettings(
-            target=site.stack.target,
-            rate=rate,
-            duration=drill.duration,
-            users=users,
-            mix=DEFAULT_MIX,
-            timeout=10.0,
-            drain=15.0,
-        ),
-        recorder=recorder,
+    recorder = Recorder(keep_events=True)
+    settings = LoadSettings(
+        target=site.stack.target,
+        rate=rate,
+        duration=drill.duration,
+        users=users,
+        mix=DEFAULT_MIX,
+        timeout=10.0,
+        drain=15.0,
     )
+    run = OpenLoopRun(settings, recorder=recorder)
     ctx = Context(site=site, run=run, deadline=time.monotonic() + SIGN_IN_LIMIT_S + drill.duration + EXTRA_TIME_S)
     error, results = "", {}
     run.start()
@@ -93,29 +90,10 @@ def run_drill(
         except Exception:  # noqa: BLE001
             error = traceback.format_exc(limit=4)
     passed = not error and bool(checks) and all(c.passed for c in checks)
-    result = DrillResult(
-        drill.name,
-        drill.title,
-        drill.criterion,
-        passed,
-        checks,
-        figures,
-        round(time.monotonic() - began, 1),
-        error,
-        results,
-    )
+    seconds = round(time.monotonic() - began, 1)
+    result = DrillResult(drill.name, drill.title, drill.criterion, passed, checks, figures, seconds, error, results)
     log(
         f"   {'PASS' if passed else 'FAIL'} in {result.seconds:.0f} s: "
         + "; ".join(f"{'ok' if c.passed else 'NOT OK'} {c.name} ({c.detail})" for c in checks)
     )
     return result
-
-
-def run_all(names: list[str], site: Site, out: Path, **kwargs) -> list[DrillResult]:
-    """Run the named drills in order, then write the report folder; return the results."""
-    from polls_loadtest.drills import report  # matplotlib is imported only when a report is written
-
-    results = [run_drill(DRILLS[name], site, **kwargs) for name in names]
-    out.mkdir(parents=True, exist_ok=True)
-    report.write(results, out, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
-    return results

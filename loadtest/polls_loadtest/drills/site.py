@@ -1,6 +1,7 @@
-"""What drills need to know about the polls site besides HTTP load: exports, the database, logs."""
+"""What drills need to know about the polls site besides HTTP load: its exports and its JSON logs."""
 
 import concurrent.futures
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ import requests
 from polls_loadtest.load.scenarios import DEMO_PASSWORD, DEMO_USERNAME
 from polls_loadtest.stack import Stack
 
-# Demo accounts the drills use for their own requests; the load uses the first ones.
+# The demo account the drills use for their own requests; the load uses the first ones.
 PROBE_ACCOUNT = 199
+OPEN_POLLS = "closed_at IS NULL AND opens_at <= now() AND closes_at > now() + interval '1 hour'"
 
 
 @dataclass
@@ -24,13 +26,11 @@ class Site:
         self.http = requests.Session()  # one keep-alive connection pool, like the load's users
         self._token: str | None = None
 
-    def token(self, account: int = PROBE_ACCOUNT) -> str:
+    def token(self) -> str:
+        """Return the probe account's API token (signed in once)."""
         if self._token is None:
-            answer = self.http.post(
-                f"{self.stack.target}/api/auth/token/",
-                timeout=10,
-                json={"username": DEMO_USERNAME.format(account), "password": DEMO_PASSWORD},
-            )
+            account = {"username": DEMO_USERNAME.format(PROBE_ACCOUNT), "password": DEMO_PASSWORD}
+            answer = self.http.post(f"{self.stack.target}/api/auth/token/", timeout=10, json=account)
             answer.raise_for_status()
             self._token = answer.json()["token"]
         return self._token
@@ -38,33 +38,15 @@ class Site:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Token {self.token()}"}
 
-    def sql(self, query: str, *, timeout: float = 30) -> list[list[str]]:
-        """Run SQL in the postgres service with psql; return the rows as lists of text."""
-        out = self.stack.exec(
-            "postgres", "psql", "-U", "polls", "-d", "polls", "-AtF", "\t", "-c", query, timeout=timeout
-        )
-        return [line.split("\t") for line in out.splitlines() if line]
-
-    def open_poll_ids(self, count: int) -> list[int]:
-        rows = self.sql(
-            "SELECT id FROM domain_poll WHERE closed_at IS NULL AND opens_at <= now() "
-            f"AND closes_at > now() + interval '1 hour' ORDER BY id LIMIT {int(count)}"
-        )
-        return [int(r[0]) for r in rows]
-
     def request_exports(self, count: int, *, workers: int = 4) -> list[tuple[int, int | None]]:
         """POST `count` exports through the gateway; return (status, export id or None) for each."""
-        polls = self.open_poll_ids(10) or [1]
-        headers = self.auth()
+        rows = self.stack.sql(f"SELECT id FROM domain_poll WHERE {OPEN_POLLS} ORDER BY id LIMIT 10")
+        polls, headers = [int(poll_id) for (poll_id,) in rows] or [1], self.auth()
 
         def one(i: int) -> tuple[int, int | None]:
+            body = {"poll_id": polls[i % len(polls)]}
             try:
-                answer = self.http.post(
-                    f"{self.stack.target}/api/exports/",
-                    json={"poll_id": polls[i % len(polls)]},
-                    headers=headers,
-                    timeout=15,
-                )
+                answer = self.http.post(f"{self.stack.target}/api/exports/", json=body, headers=headers, timeout=15)
             except requests.RequestException:
                 return 0, None
             body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
@@ -73,30 +55,27 @@ class Site:
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             return list(pool.map(one, range(count)))
 
-    def exports(self, ids: list[int]) -> dict[int, tuple[str, int]]:
-        """Return {id: (status, attempts)} for the given exports, read from the database."""
-        if not ids:
-            return {}
-        rows = self.sql(f"SELECT id, status, attempts FROM domain_resultexport WHERE id IN ({','.join(map(str, ids))})")
-        return {int(i): (status, int(attempts)) for i, status, attempts in rows}
+    def last_export_id(self) -> int:
+        return int(self.stack.sql("SELECT coalesce(max(id), 0) FROM domain_resultexport")[0][0])
+
+    def export_ids_after(self, last_id: int) -> list[int]:
+        return [int(i) for (i,) in self.stack.sql(f"SELECT id FROM domain_resultexport WHERE id > {int(last_id)}")]
 
     def wait_exports(self, ids: list[int], *, timeout: float) -> dict[int, tuple[str, int]]:
-        """Wait (bounded) until every export is done or failed; return their final states."""
+        """Wait (bounded) until every export is done or failed; return {id: (status, attempts)}."""
+        query = f"SELECT id, status, attempts FROM domain_resultexport WHERE id IN ({','.join(map(str, ids))})"
         deadline = time.monotonic() + timeout
         while True:
-            states = self.exports(ids)
-            unfinished = [i for i, (status, _) in states.items() if status not in ("done", "failed")]
-            if not unfinished or time.monotonic() > deadline:
+            states = {int(i): (status, int(attempts)) for i, status, attempts in self.stack.sql(query)} if ids else {}
+            if all(status in ("done", "failed") for status, _ in states.values()) or time.monotonic() > deadline:
                 return states
             time.sleep(1)
 
     def logs(self, replica: str, *, since: float) -> list[dict]:
-        """Return the JSON log lines a replica wrote since a Unix time."""
+        """Return the JSON log lines a replica wrote since a Unix time (other lines left out)."""
         lines = []
         for line in self.stack.logs(replica, since=since).splitlines():
             if line.startswith("{"):
-                try:
+                with contextlib.suppress(ValueError):
                     lines.append(json.loads(line))
-                except ValueError:
-                    pass
         return lines

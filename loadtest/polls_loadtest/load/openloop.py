@@ -1,18 +1,11 @@
 """Open-loop load: requests sent on a fixed schedule, latency counted from the scheduled time.
 
-A closed-loop client (each user waits for an answer before the next request) sends less while the
-site stalls, so a stall shows up as a handful of slow samples instead of the hundreds of users it
-hurt: "coordinated omission" (Gil Tene; wrk2 exists to avoid it). Here slot i is due at
-start + i/rate (or Poisson arrivals) whatever happened before, and its latency runs from that due
-time to the answer, so waiting for a free connection counts too, as it would for a user.
-
-Like wrk2, the client holds a fixed set of keep-alive connections: one per simulated user
-(`Visitor`), each with its own cookies, API token and journey (scenarios.py). A due slot goes to the
-next free user of its scenario; when all are busy it waits in the scenario's queue. Connections are
-reused, so a run opens about as many as there are users: a new connection per request would fill
-the machine with TIME_WAIT sockets and see resets that are not the site's fault
-(loadtest/README.md, "Why open loop"; "Using the client from other tools" shows the API the
-bench and the drills use).
+Slot i is due at start + i/rate (or at Poisson arrivals) whatever happened before, and its latency
+runs from that due time, so a stall counts for every user who arrived during it, not only for the
+few requests in flight ("coordinated omission"). Like wrk2, each simulated user (`Visitor`) keeps
+one keep-alive connection; a due slot goes to the next free user of its scenario or waits in the
+scenario's queue. Why, and the API the bench and the drills use: loadtest/README.md ("Why open
+loop", "Using the client from other tools").
 """
 
 import asyncio
@@ -27,7 +20,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from polls_loadtest.load.recorder import Recorder, histogram_summary, percentile
+from polls_loadtest.load.recorder import Event, Recorder, histogram_summary, percentile
 from polls_loadtest.load.scenarios import (
     DEMO_ACCOUNTS,
     DEMO_PASSWORD,
@@ -76,12 +69,6 @@ class SetupError(Exception):
     """The users could not sign in, so no load was sent (wrong target, no seeded data...)."""
 
 
-@dataclass
-class _Slot:
-    due: float  # seconds since the start of the schedule
-    scenario: str
-
-
 class _Player:
     """One simulated user's connection and place in its journey."""
 
@@ -123,7 +110,7 @@ class OpenLoopRun:
         self.settings = settings
         self.progress = progress
         self.scenarios = scenarios
-        self.recorder = recorder or Recorder()  # a subclass may keep more, e.g. every request (drills)
+        self.recorder = recorder or Recorder()  # the drills pass Recorder(keep_events=True)
         self.started = threading.Event()  # set when the users have signed in and the schedule begins
         self._marks: list[tuple[float, str]] = []  # (time.monotonic(), label)
         self._start: float | None = None
@@ -219,13 +206,8 @@ class OpenLoopRun:
         players, number = [], itertools.count()
         for name, count in counts.items():
             for _ in range(count):
-                account = s.first_account + next(number) % s.accounts
-                visitor = Visitor(
-                    username=DEMO_USERNAME.format(account),
-                    password=s.password,
-                    rng=random.Random(rng.random()),
-                    origin=origin,
-                )
+                username = DEMO_USERNAME.format(s.first_account + next(number) % s.accounts)
+                visitor = Visitor(username, s.password, rng=random.Random(rng.random()), origin=origin)
                 session = aiohttp.ClientSession(
                     base_url=origin,
                     # One connection per user, kept alive; cookies on IP hosts need unsafe=True.
@@ -286,13 +268,13 @@ class OpenLoopRun:
             scenario = max(credit, key=credit.__getitem__)
             credit[scenario] -= total_weight
             self.recorder.scheduled(due)
-            queues[scenario].put_nowait(_Slot(due, scenario))
+            queues[scenario].put_nowait(due)  # seconds since the start of the schedule
 
     async def _play(self, player: _Player, queue: asyncio.Queue) -> None:
         recorder, name = self.recorder, player.scenario.name
         while True:
-            slot = await queue.get()
-            if slot is None:
+            due = await queue.get()
+            if due is None:
                 return
             request = player.next_request()
             sent = time.monotonic() - self._start
@@ -320,16 +302,7 @@ class OpenLoopRun:
                 if reason:
                     player.restart()  # the journey's state is unreliable now: start a fresh one
                 done = time.monotonic() - self._start
-                recorder.done(
-                    scenario=name,
-                    request=request.name,
-                    due=slot.due,
-                    sent=sent,
-                    done=done,
-                    ok=not reason,
-                    status=status,
-                    reason=reason,
-                )
+                recorder.done(Event(due, sent, done, request.name, status, ok=not reason, reason=reason, scenario=name))
 
     async def _send(self, session: aiohttp.ClientSession, request: Request) -> Response:
         async with asyncio.timeout(self.settings.timeout):
@@ -349,16 +322,11 @@ class OpenLoopRun:
         end = time.monotonic() - self._start
         for name, queue in queues.items():
             while not queue.empty():
-                slot = queue.get_nowait()
-                if slot is not None:
+                due = queue.get_nowait()
+                if due is not None:
+                    reason = "never sent: client backlog at the end"
                     self.recorder.done(
-                        scenario=name,
-                        request="(never sent)",
-                        due=slot.due,
-                        sent=None,
-                        done=end,
-                        ok=False,
-                        reason="never sent: client backlog at the end",
+                        Event(due, None, end, "(never sent)", None, ok=False, reason=reason, scenario=name)
                     )
 
     async def _report_progress(self, queues: dict[str, asyncio.Queue]) -> None:

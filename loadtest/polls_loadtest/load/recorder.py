@@ -39,12 +39,39 @@ def histogram_summary(histogram: HdrHistogram) -> dict[str, float | int]:
     return summary
 
 
+def _microseconds(seconds: float) -> int:
+    return min(HIGHEST_US, max(LOWEST_US, round(seconds * 1e6)))
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     """Return the nearest-rank percentile of an already sorted list (empty: nan)."""
     if not sorted_values:
         return math.nan
     rank = max(1, math.ceil(p / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One request's outcome; times in seconds since the schedule started, `sent` None if it never left."""
+
+    due: float
+    sent: float | None
+    done: float
+    request: str
+    status: int | None
+    ok: bool
+    reason: str
+    scenario: str = ""
+
+    @property
+    def latency_ms(self) -> float:
+        return 1000 * (self.done - self.due)
+
+    @property
+    def outcome(self) -> str:
+        """Return the status, or where none came the kind of failure ("connection", "journey", "timeout after 10 s")."""
+        return str(self.status) if self.status is not None else (self.reason.split(":")[0] or "none")
 
 
 @dataclass
@@ -71,8 +98,9 @@ class Tally:
 class Recorder:
     """Collect every request's outcome; times are seconds since the start of the schedule."""
 
-    def __init__(self, *, bucket_seconds: float = 0.1) -> None:
+    def __init__(self, *, bucket_seconds: float = 0.1, keep_events: bool = False) -> None:
         self.bucket_seconds = bucket_seconds
+        self.events: list[Event] | None = [] if keep_events else None  # every request, for the drills' verdicts
         self.buckets: list[Bucket] = []
         self.latency = new_histogram()  # from the scheduled send time: what users saw
         self.service_time = new_histogram()  # from the actual send time: what closed-loop tools report
@@ -97,43 +125,34 @@ class Recorder:
         self.bucket(at).sent += 1
         self.totals["sent"] += 1
 
-    def done(
-        self,
-        *,
-        scenario: str,
-        request: str,
-        due: float,
-        sent: float | None,
-        done: float,
-        ok: bool,
-        status: int | None = None,
-        reason: str = "",
-    ) -> None:
-        """Record one request: `due` is its scheduled time, `sent` None if it never left."""
-        latency_us = min(HIGHEST_US, max(LOWEST_US, round((done - due) * 1e6)))
-        slot = self.bucket(due)
-        finished = self.bucket(done)
+    def done(self, event: Event) -> None:
+        """Record one request."""
+        latency_us = _microseconds(event.done - event.due)
+        slot = self.bucket(event.due)
+        finished = self.bucket(event.done)
         finished.completed += 1
-        finished.succeeded += ok
-        for tallies, key in ((self.by_request, request), (self.by_scenario, scenario)):
+        finished.succeeded += event.ok
+        for tallies, key in ((self.by_request, event.request), (self.by_scenario, event.scenario)):
             tally = tallies.get(key) or tallies.setdefault(key, Tally())
             tally.histogram.record_value(latency_us)
-            tally.ok += ok
-            tally.failed += not ok
+            tally.ok += event.ok
+            tally.failed += not event.ok
         self.latency.record_value(latency_us)
-        if sent is not None:
-            self.service_time.record_value(min(HIGHEST_US, max(LOWEST_US, round((done - sent) * 1e6))))
-        if status is not None:
-            self.status_codes[str(status)] += 1
-        if ok:
+        if event.sent is not None:
+            self.service_time.record_value(_microseconds(event.done - event.sent))
+        if event.status is not None:
+            self.status_codes[str(event.status)] += 1
+        if event.ok:
             slot.ok += 1
             self.totals["ok"] += 1
         else:
             slot.failed += 1
             self.totals["failed"] += 1
-            self.errors[(request, reason or f"status {status}")] += 1
+            self.errors[(event.request, event.reason or f"status {event.status}")] += 1
         slot.latencies_ms.append(latency_us / 1000)
         self.window_ms.append(latency_us / 1000)
+        if self.events is not None:
+            self.events.append(event)
 
     def take_window(self) -> list[float]:
         """Return the latencies completed since the last call, sorted, and start a new window."""

@@ -52,15 +52,8 @@ def mark_events(axes, marks: list[dict], *, label: bool = True, fontsize: int = 
     for mark in marks:
         axes.axvline(mark["t"], color="black", linestyle="--", linewidth=linewidth)
         if label:
-            axes.annotate(
-                mark["label"],
-                (mark["t"], 1),
-                xycoords=("data", "axes fraction"),
-                rotation=90,
-                va="top",
-                ha="right",
-                fontsize=fontsize,
-            )
+            at_the_top = {"xycoords": ("data", "axes fraction"), "rotation": 90, "va": "top", "ha": "right"}
+            axes.annotate(mark["label"], (mark["t"], 1), fontsize=fontsize, **at_the_top)
 
 
 def _finish(figure, axes, marks: list[dict], path: Path, *, xlabel: str = "seconds since start") -> None:
@@ -75,15 +68,11 @@ def _finish(figure, axes, marks: list[dict], path: Path, *, xlabel: str = "secon
 
 def _throughput(seconds: dict, marks: list[dict], path: Path) -> None:
     figure, axes = _figure("Throughput")
-    axes.step(seconds["t"], seconds["scheduled"], where="post", label="scheduled", color="tab:gray")
-    axes.step(seconds["t"], seconds["ok"], where="post", label="ok (by scheduled time)", color="tab:green")
+    t = seconds["t"]
+    axes.step(t, seconds["scheduled"], where="post", label="scheduled", color="tab:gray")
+    axes.step(t, seconds["ok"], where="post", label="ok (by scheduled time)", color="tab:green")
     axes.step(
-        seconds["t"],
-        seconds["completed"],
-        where="post",
-        label="completed (by completion time)",
-        color="tab:blue",
-        alpha=0.6,
+        t, seconds["completed"], where="post", label="completed (by completion time)", color="tab:blue", alpha=0.6
     )
     axes.set_ylabel("requests / s")
     axes.set_ylim(bottom=0, top=max([1, *seconds["scheduled"], *seconds["completed"]]) * 1.3)  # room for the legend

@@ -93,9 +93,6 @@ class Scenario:
     login: Callable[[Visitor], Journey] | None = None
 
 
-# ---- sign-in ------------------------------------------------------------------------------------
-
-
 def web_login(visitor: Visitor) -> Journey:
     """Log in through the web login form, as a browser does (CSRF cookie and form field)."""
     form = yield Request("GET", "/accounts/login/", "web: login form")
@@ -123,9 +120,6 @@ def api_login(visitor: Visitor) -> Journey:
         json={"username": visitor.username, "password": visitor.password},
     )
     visitor.token = answer.json()["token"]
-
-
-# ---- journeys -----------------------------------------------------------------------------------
 
 
 def browse(visitor: Visitor) -> Journey:

@@ -1,5 +1,5 @@
 """One driver for the repository's compose stacks, used by the e2e tests, the drills, the bench and
-the base-image tests: start, wait, scale, stop, kill, pause, exec, logs, ps.
+the base-image tests: start, wait, scale, stop, kill, pause, exec, sql, logs, ps.
 
 The named stacks (test, chaos, bench) are declared once, in loadtest/compose/stacks.mk, which the
 Makefile includes too. Every command is bounded in time, and only ever addresses the containers
@@ -41,17 +41,9 @@ def process(
     """Run a command in the repository, stdin closed and bounded in time; return the finished process
     (stderr goes to the terminal unless `quiet`)."""
     command = list(command)
+    streams = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE if quiet else None}
     try:
-        return subprocess.run(
-            command,
-            cwd=REPO,
-            env=env,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE if quiet else None,
-        )
+        return subprocess.run(command, cwd=REPO, env=env, text=True, timeout=timeout, **streams)
     except subprocess.TimeoutExpired as error:
         raise StackError(f"{' '.join(command[:6])} ...: no answer within {timeout:g} s") from error
 
@@ -126,25 +118,12 @@ class Stack:
             env["IMAGE_TAG"] = self.image_tag
         return env
 
-    def compose(
-        self,
-        *args: str,
-        timeout: float = 300,
-        check: bool = True,
-        quiet: bool = True,
-        extra_files: Iterable[str] = (),
-        without: Iterable[str] = (),
-    ) -> str:
-        """Run `docker compose ARGS` on this stack; return its stdout."""
+    def compose(self, *args: str, extra_files: Iterable[str] = (), without: Iterable[str] = (), **options) -> str:
+        """Run `docker compose ARGS` on this stack, with run()'s `options` (timeout 300 s by default);
+        return its stdout. `extra_files` are compose files beyond the stack's own."""
         extra = list(extra_files)
         files = [arg for f in (*self.files.split(":"), *extra) for arg in ("-f", f)] if extra else []
-        return run(
-            ["docker", "compose", *files, *args],
-            env=self.env(without=without),
-            timeout=timeout,
-            check=check,
-            quiet=quiet,
-        )
+        return run(["docker", "compose", *files, *args], env=self.env(without=without), **{"timeout": 300, **options})
 
     def up(self, *args: str, build: bool = True, timeout: float = 1200) -> None:
         """Build (unless told not to) and start the stack, and wait until it is healthy."""
@@ -161,21 +140,17 @@ class Stack:
             "run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed", "--allow-public-password", *args
         )
 
-    def scale(
-        self, service: str, replicas: int, *, recreate: bool = False, deps: bool = True, timeout: float = 300, **kwargs
-    ) -> None:
+    def scale(self, service: str, replicas: int, *, recreate: bool = False, deps: bool = True, **options) -> None:
         """Run `replicas` replicas of a service and wait until they are healthy: `recreate` replaces
-        the running ones, `deps=False` leaves the services it depends on alone."""
+        the running ones, `deps=False` leaves the services it depends on alone (`options`: compose()'s)."""
         flags = ["--force-recreate" if recreate else "--no-recreate", *([] if deps else ["--no-deps"])]
-        self.compose(
-            "up", "--detach", "--wait", *flags, "--scale", f"{service}={replicas}", service, timeout=timeout, **kwargs
-        )
+        self.compose("up", "--detach", "--wait", *flags, "--scale", f"{service}={replicas}", service, **options)
 
     def restore(self) -> None:
         """Bring the stack back to its declared state: every replica up and healthy."""
         # Unfreeze first (compose cannot stop or start a paused container), then start whatever is
         # stopped and bring the replica counts back to what the compose files declare.
-        for container in self._ps("--quiet", "--filter", "status=paused").split():
+        for container in self.ps("--quiet", "--filter", "status=paused").split():
             docker("unpause", container)
         self.compose("up", "--detach", "--wait", "--remove-orphans")
         self.wait_healthy()
@@ -201,14 +176,15 @@ class Stack:
                 raise StackError(f"not healthy after {timeout:g} s: {', '.join(sorted(waiting))}")
             time.sleep(1)
 
-    def _ps(self, *args: str) -> str:
+    def ps(self, *args: str) -> str:
+        """Run `docker ps ARGS` on this stack's containers only; return its output."""
         return docker("ps", "--no-trunc", "--filter", f"label=com.docker.compose.project={self.project}", *args)
 
     def _rows(self, service: str | None, *, all_states: bool = False) -> list[dict]:
         args = ["--format", "{{json .}}", *(["--all"] if all_states else [])]
         if service:
             args += ["--filter", f"label=com.docker.compose.service={service}"]
-        return [json.loads(line) for line in self._ps(*args).splitlines() if line.strip()]
+        return [json.loads(line) for line in self.ps(*args).splitlines() if line.strip()]
 
     def containers(self, service: str | None = None) -> list[Container]:
         """Return the running containers of the project (of one service), oldest first."""
@@ -234,7 +210,7 @@ class Stack:
 
     def restart_counts(self) -> dict[str, int]:
         """Return how often each container was restarted by its restart policy (crash loops)."""
-        ids = self._ps("--all", "--quiet").split()
+        ids = self.ps("--all", "--quiet").split()
         return (
             {row["Name"].lstrip("/"): row["RestartCount"] for row in json.loads(docker("inspect", *ids))} if ids else {}
         )
@@ -247,6 +223,11 @@ class Stack:
     def exec(self, service: str, *command: str, timeout: float = 300) -> str:
         """Run a command in the oldest replica of a service; return its output."""
         return docker("exec", self.one(service).id, *command, timeout=timeout)
+
+    def sql(self, query: str, *, timeout: float = 30) -> list[list[str]]:
+        """Run SQL with psql in the postgres service; return the rows as lists of text."""
+        out = self.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-AtF", "\t", "-c", query, timeout=timeout)
+        return [line.split("\t") for line in out.splitlines() if line]
 
     def set_cpus(self, quotas: dict[str, float]) -> None:
         """Hold every container of each service to a CPU quota (CFS), without restarting it."""
