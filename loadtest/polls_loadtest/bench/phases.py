@@ -557,11 +557,11 @@ def _cache_reads() -> Counter:
 
 
 def _clear_votes() -> None:
-    STACK.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-c", CLEAR_VOTES)
+    STACK.sql(CLEAR_VOTES, timeout=300)
 
 
 def _votes_in_database() -> int:
-    return int(STACK.exec("postgres", "psql", "-U", "polls", "-d", "polls", "-Atc", "SELECT count(*) FROM domain_vote"))
+    return int(STACK.sql("SELECT count(*) FROM domain_vote")[0][0])
 
 
 def _hit_ratio(reads: Counter, kind: str) -> float | None:
