@@ -345,8 +345,10 @@ def api_scaling(b: Bench) -> dict:
 
 
 def _probe(*args: str, timeout: float = 300) -> dict:
-    """Run exports_probe.py in the api container with these arguments; return what it printed."""
-    return json.loads(STACK.exec("api", "python", "-c", PROBE.read_text(), *map(str, args), timeout=timeout))
+    """Run exports_probe.py in the api container with these arguments; return what it printed last
+    (Django's JSON logs share stdout: django-axes logs a line as it starts)."""
+    output = STACK.exec("api", "python", "-c", PROBE.read_text(), *map(str, args), timeout=timeout)
+    return json.loads(output.splitlines()[-1])
 
 
 def _export_batch(count: int, rate: float, *, pause: bool, while_building: Callable[[], None] | None = None) -> dict:
