@@ -22,6 +22,8 @@ def window(web_p99: float, api_p99: float, *, web_failed: int = 0, discarded: bo
         "web": {"p99_ms": web_p99, "failed": web_failed},
         "api": {"p99_ms": api_p99, "failed": 0},
         "timeline": {"web": timeline, "api": timeline},
+        "host_busy_pct": 50.0,
+        "probe_p99_schedule_lag_ms": 1.0,
         "discarded": discarded,
     }
 
@@ -80,12 +82,23 @@ def test_web_errors_under_the_api_flood_miss_the_target_whatever_the_ratio():
     assert not isolation.summarise(runs)["decomposed"]["web"]["met"]
 
 
-def test_chart_timelines_lay_the_last_repeats_windows_end_to_end():
+def test_chart_timelines_lay_the_last_repeats_windows_end_to_end_each_line_broken_after_a_window():
     repeat = {"quiet": window(10, 10), "API flood": window(20, 10), "export flood": window(30, 10)}
     timelines = isolation.chart_timelines({"decomposed": [repeat]}, gap=2)
     step = isolation.WINDOW_SECONDS + 2
-    assert timelines["sides"]["decomposed"]["web"]["t"] == [0, 1, step, step + 1, 2 * step, 2 * step + 1]
-    assert timelines["sides"]["decomposed"]["web"]["p99_ms"] == [10, None, 20, None, 30, None]
+    end = isolation.WINDOW_SECONDS
+    assert timelines["sides"]["decomposed"]["web"]["t"] == [
+        0,
+        1,
+        end,
+        step,
+        step + 1,
+        step + end,
+        2 * step,
+        2 * step + 1,
+        2 * step + end,
+    ]
+    assert timelines["sides"]["decomposed"]["web"]["p99_ms"] == [10, None, None, 20, None, None, 30, None, None]
     assert [w["label"] for w in timelines["windows"]] == list(isolation.CONDITIONS)
     assert timelines["windows"][1] == {"label": "API flood", "start": step, "end": step + isolation.WINDOW_SECONDS}
 
@@ -162,6 +175,7 @@ def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path):
     report.write(result, tmp_path)
     text = (tmp_path / "bench.md").read_text()
     assert "| decomposed | web home page, API flood | 10.0 ms (10.0-10.0, n=1) | 12.0 ms" in text
+    assert "| 50 % (50-50, n=1) / 50 % (50-50, n=1) | 1.0 ms (1.0-1.0, n=1) | <= x2, 0 errors | met |" in text
     assert "502: 5" in text and "1950/1950 built at 130.0/s in 15.0 s" in text
     assert "(isolation.svg)" in text
     assert (tmp_path / "isolation.svg").read_text().lstrip().startswith("<?xml")

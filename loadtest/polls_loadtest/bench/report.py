@@ -205,7 +205,7 @@ def _isolation_flood(side: str, rows: list[dict]) -> str:
     codes = ", ".join(f"{code}: {count}" for code, count in sorted(statuses.items()))
     return (
         f"- {side}: {floods[0]['offered_per_second']:g}/s offered on {floods[0]['users']} connections; "
-        f"answered {answered}/s; {failed} failed ({codes})"
+        f"answered {answered}/s; {failed} failed; statuses and failures: {codes}"
     )
 
 
@@ -238,21 +238,24 @@ def _isolation(phase: dict) -> list[str]:
         f"capacity for it ({', '.join(f'{side} {rate:g}/s' for side, rate in phase['flood_rate'].items())}), "
         f"{phase['flood_users']} connections. Export flood: {phase['export_backlog']} exports queued while "
         "the worker was paused, built during the window. Ratio: flooded p99 over the quiet p99 of the same "
-        "repeat.",
+        "repeat. Host busy near 100 %, or a probe client lag of tens of ms, means the shared host, not the "
+        "quotas, set the flooded figure.",
         "",
-        "| side | probe, under | quiet p99 | flooded p99 | ratio | probe errors | target | |",
-        "|---|---|---|---|---|---|---|---|",
+        "| side | probe, under | quiet p99 | flooded p99 | ratio | probe errors | host busy, quiet / flooded | "
+        "probe client lag p99, flooded | target | |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for probe in isolation_chart.PROBES:
         for side, by_probe in phase["figures"].items():
             f = by_probe[probe]
-            decomposed = side == "decomposed"
+            busy, decomposed = f["host_busy_pct"], side == "decomposed"
             target = f"<= x{f['target_ratio']:g}" + (", 0 errors" if probe == "web" else "")
             verdict = ("met" if f["met"] else "**not met**") if decomposed else "contrast"
             lines.append(
                 f"| {side} | {isolation_chart.PROBES[probe]}, {f['flood']} | {_s(f['quiet_p99_ms'], ' ms')} | "
                 f"{_s(f['flooded_p99_ms'], ' ms')} | **x{_s(f['ratio'], '', 2)}** | {f['errors']} | "
-                f"{target if decomposed else ''} | {verdict} |"
+                f"{_s(busy['quiet'], ' %', 0)} / {_s(busy['flooded'], ' %', 0)} | "
+                f"{_s(f['flooded_client_lag_p99_ms'], ' ms')} | {target if decomposed else ''} | {verdict} |"
             )
     runs = phase["runs"]
     lines += ["", "The API flood's own outcome (429, 502-504 and timeouts are expected there):", ""]
