@@ -19,8 +19,8 @@ def window(web_p99: float, api_p99: float, *, web_failed: int = 0, discarded: bo
     """A probe window as the phase records it, reduced to what the summary reads."""
     timeline = {"t": [0, 1], "p99_ms": [web_p99, None]}
     return {
-        "web": {"p99_ms": web_p99, "failed": web_failed},
-        "api": {"p99_ms": api_p99, "failed": 0},
+        "web": {"p50_ms": web_p99 / 2, "p99_ms": web_p99, "failed": web_failed},
+        "api": {"p50_ms": api_p99 / 2, "p99_ms": api_p99, "failed": 0},
         "timeline": {"web": timeline, "api": timeline},
         "host_busy_pct": 50.0,
         "probe_p99_schedule_lag_ms": 1.0,
@@ -175,6 +175,7 @@ def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path):
     report.write(result, tmp_path)
     text = (tmp_path / "bench.md").read_text()
     assert "| decomposed | web home page, API flood | 10.0 ms (10.0-10.0, n=1) | 12.0 ms" in text
+    assert "| 5.0 ms (5.0-5.0, n=1) / 6.0 ms (6.0-6.0, n=1) |" in text
     assert "| 50 % (50-50, n=1) / 50 % (50-50, n=1) | 1.0 ms (1.0-1.0, n=1) | <= x2, 0 errors | met |" in text
     assert "502: 5" in text and "1950/1950 built at 130.0/s in 15.0 s" in text
     assert "(isolation.svg)" in text

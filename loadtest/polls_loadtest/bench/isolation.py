@@ -159,6 +159,10 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
                 "quiet_p99_ms": spread([quiet["p99_ms"] for quiet, _ in pairs]),
                 "flooded_p99_ms": spread([flooded["p99_ms"] for _, flooded in pairs]),
                 "ratio": ratio,
+                "p50_ms": {
+                    "quiet": spread([quiet["p50_ms"] for quiet, _ in pairs]),
+                    "flooded": spread([flooded["p50_ms"] for _, flooded in pairs]),
+                },
                 "errors": errors,
                 "host_busy_pct": {
                     "quiet": spread([quiet["host_busy_pct"] for quiet, _ in kept]),

@@ -241,9 +241,9 @@ def _isolation(phase: dict) -> list[str]:
         "repeat. Host busy near 100 %, or a probe client lag of tens of ms, means the shared host, not the "
         "quotas, set the flooded figure.",
         "",
-        "| side | probe, under | quiet p99 | flooded p99 | ratio | probe errors | host busy, quiet / flooded | "
-        "probe client lag p99, flooded | target | |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| side | probe, under | quiet p99 | flooded p99 | ratio | p50, quiet / flooded | probe errors | "
+        "host busy, quiet / flooded | probe client lag p99, flooded | target | |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for probe in isolation_chart.PROBES:
         for side, by_probe in phase["figures"].items():
@@ -253,7 +253,8 @@ def _isolation(phase: dict) -> list[str]:
             verdict = ("met" if f["met"] else "**not met**") if decomposed else "contrast"
             lines.append(
                 f"| {side} | {isolation_chart.PROBES[probe]}, {f['flood']} | {_s(f['quiet_p99_ms'], ' ms')} | "
-                f"{_s(f['flooded_p99_ms'], ' ms')} | **x{_s(f['ratio'], '', 2)}** | {f['errors']} | "
+                f"{_s(f['flooded_p99_ms'], ' ms')} | **x{_s(f['ratio'], '', 2)}** | "
+                f"{_s(f['p50_ms']['quiet'], ' ms')} / {_s(f['p50_ms']['flooded'], ' ms')} | {f['errors']} | "
                 f"{_s(busy['quiet'], ' %', 0)} / {_s(busy['flooded'], ' %', 0)} | "
                 f"{_s(f['flooded_client_lag_p99_ms'], ' ms')} | {target if decomposed else ''} | {verdict} |"
             )
