@@ -11,10 +11,11 @@ the API poll list (PROBE_RATE, half each) throughout each window:
 - export flood: a backlog of exports, queued through the domain service (the API's own path)
   while the worker was paused, so the worker builds flat out for the whole window.
 
-Why the backlog and not POSTs during the window: one api replica at its quota takes export
-requests more slowly than the worker builds them (an export is a few ms of the worker's CPU), so
-POSTs alone never make the queue deep; they would only be an API flood, which the second window
-measures. A deep queue is what many api replicas in front of few workers leave behind.
+Why the backlog and not POSTs during the window: an export request costs the api about what its
+build costs the worker (a few ms each: queueing 300 through the domain service took 2.8 s in the
+api container, the worker built 37-74 a second at its quota), so one api replica at the same quota
+cannot make the queue deep with POSTs; POSTs that fast would only be an API flood, which the second
+window measures. A deep queue is what many api replicas in front of few workers leave behind.
 
 Every service runs at the CPU quota bench.yml gives it, which is half its Kubernetes limit
 (the host has 2 cores; loadtest/tests/test_bench_isolation.py holds the two together), and the monolith
