@@ -157,6 +157,7 @@ def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path):
         "quotas": isolation.bench_quotas(),
         "window_seconds": isolation.WINDOW_SECONDS,
         "probe_rate": isolation.PROBE_RATE,
+        "flood_factor": isolation.FLOOD_FACTOR,
         "flood_rate": {"decomposed": 400, "monolith": 800},
         "flood_users": isolation.FLOOD_USERS,
         "export_backlog": isolation.EXPORT_BACKLOG,
