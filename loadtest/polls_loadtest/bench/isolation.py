@@ -26,6 +26,7 @@ ran beside it: on a host that other work keeps busy, p99 is the host's jitter as
 
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
 
@@ -238,6 +239,10 @@ def _probe_window(b: phases.Bench, side: str, label: str) -> dict:
 def _flood_in_child(settings: dict, started, sender) -> None:
     """The API flood, in a process of its own: set `started` when its schedule begins, then send
     back its outcome (or the error that stopped it)."""
+    # The flood stands in for clients on other machines: on this host its Python must not take a
+    # core from the probe's client (the same cgroup) when the host is full. Lowest priority; it
+    # still gets the cycles nothing else wants.
+    os.nice(19)
     try:
         run = OpenLoopRun(LoadSettings(**settings), scenarios=phases.API_READ)
         run.start()
