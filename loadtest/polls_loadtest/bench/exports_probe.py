@@ -4,7 +4,7 @@ Standalone on purpose: it is sent as the text of `python -c` to a container of t
 Django and the domain code are, and prints one JSON line. Queueing goes through the domain's own
 service (export_request: a row, then the task sent after commit), as the API does.
 
-    enqueue COUNT RATE      COUNT exports of the first demo user; RATE per second (0: at once)
+    enqueue COUNT RATE      COUNT exports, poll by poll, then user by user; RATE per second (0: at once)
     collect FIRST LAST SECONDS   wait (at most SECONDS) until exports FIRST..LAST are finished
 """
 
@@ -23,7 +23,10 @@ from domain.services import export_request  # noqa: E402
 
 
 def enqueue(count: int, rate: float) -> dict:
-    user = get_user_model().objects.get(username="demo00000")
+    # A user has at most one active export per poll: past one user's len(polls) requests, a batch
+    # queued while the workers are paused would get back the exports already queued. Taking the
+    # next demo user after each round of polls makes every request a new export.
+    users = list(get_user_model().objects.filter(username__startswith="demo").order_by("username"))
     polls = list(Poll.objects.order_by("id").values_list("id", flat=True)[:50])
     ids, start = [], time.monotonic()
     for i in range(count):
@@ -31,6 +34,7 @@ def enqueue(count: int, rate: float) -> dict:
             delay = start + i / rate - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+        user = users[i // len(polls) % len(users)]
         ids.append(export_request(user=user, poll_id=polls[i % len(polls)]).pk)
     return {"first": min(ids), "last": max(ids), "count": len(ids), "seconds": time.monotonic() - start}
 

@@ -353,8 +353,9 @@ def _probe(*args: str, timeout: float = 300) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
-    """Queue `count` exports (workers paused first if asked), let the workers run, collect figures."""
+def _export_batch(count: int, rate: float, *, pause: bool, while_building: Callable[[], None] | None = None) -> dict:
+    """Queue `count` exports (workers paused first if asked), let the workers run, collect figures.
+    `while_building` runs as soon as the workers may start (the isolation phase probes then)."""
     if pause:
         STACK.pause("worker")
     try:
@@ -363,6 +364,8 @@ def _export_batch(count: int, rate: float, *, pause: bool) -> dict:
         if pause:
             STACK.unpause("worker")
     with Usage(STACK) as usage:  # while the workers build the batch (the queueing is done)
+        if while_building:
+            while_building()
         rows = _probe("collect", queued["first"], queued["last"], 90, timeout=150)["rows"]
     if pause:
         STACK.wait_healthy("worker", timeout=40)
@@ -670,6 +673,13 @@ def _api_ready(url: str, *, replicas: int = 1, quotas: dict = API_QUOTAS, enviro
     return len(seen - {""})
 
 
+def _isolation(b: Bench) -> dict:
+    # Imported here: the isolation phase builds on this module's helpers, so it imports this one.
+    from polls_loadtest.bench.isolation import isolation
+
+    return isolation(b)
+
+
 @dataclass(frozen=True)
 class Phase:
     """A section of the report: `title` opens it in the progress lines; `measure` returns its
@@ -700,6 +710,9 @@ PHASES = {
     "workers": Phase("4/6. worker scaling and Celery queue wait", worker_scaling),
     "mixed": Phase("5. decomposed stack vs monolith, mixed journeys, equal CPU", mixed),
     "cost": Phase(None, cost, ("mixed",)),
+    "isolation": Phase(
+        "isolation: web and API p99 under an API flood, then an export flood, vs the monolith", _isolation
+    ),
 }
 
 

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from polls_loadtest.bench import isolation_chart
+
 
 def _s(spread: dict, unit: str = "", digits: int = 1) -> str:
     """Format a spread as "median (min-max, n runs)"."""
@@ -137,6 +139,8 @@ def markdown(r: dict) -> str:
         for label, rps in li["rps"].items():
             lines.append(f"| {label} | {_s(rps)} | {_s(li['api_cpu_ms_per_request'][label], ' ms', 2)} |")
         lines.append(f"\nWith the throttles counting, the api serves x{li['ratio']} of what it serves without them.")
+    if p.get("isolation"):
+        lines += _isolation(p["isolation"])
     discarded = r.get("discarded_runs", 0)
     lines += ["", f"Runs discarded because the load generator topped 70 % of a core: {discarded}.", ""]
     lines += ["## CPU quotas of each phase", ""]
@@ -192,7 +196,91 @@ def _floor(f: dict) -> list[str]:
     return lines
 
 
+def _isolation_flood(side: str, rows: list[dict]) -> str:
+    """What the API flood itself got on one side, over its repeats."""
+    floods = [r["API flood"]["flood"] for r in rows]
+    answered = ", ".join(f"{f['answered_per_second']:g}" for f in floods)
+    failed = sum(f["failed"] for f in floods)
+    statuses: dict[str, int] = {}
+    for f in floods:
+        for code, count in f["status_codes"].items():
+            statuses[code] = statuses.get(code, 0) + count
+        for reason, count in f["errors"].items():
+            if not reason.startswith("status"):
+                statuses[reason] = statuses.get(reason, 0) + count
+    codes = ", ".join(f"{code}: {count}" for code, count in sorted(statuses.items()))
+    return (
+        f"- {side}: {floods[0]['offered_per_second']:g}/s offered on {floods[0]['users']} connections; "
+        f"answered {answered}/s; {failed} failed; statuses and failures: {codes}"
+    )
+
+
+def _isolation_exports(side: str, rows: list[dict]) -> str:
+    """How deep the export queue was and how fast the worker emptied it, on one side."""
+    parts = []
+    for r in rows:
+        e = r["export flood"]["exports"]
+        span = e["done"] / e["exports_per_second"] if e.get("exports_per_second") else None
+        worker = r["export flood"]["cpu_cores"].get("worker")
+        parts.append(
+            f"{e['done']}/{e['queued']} built at {e.get('exports_per_second')}/s"
+            + (f" in {span:.1f} s" if span else "")
+            + (f", worker {worker:g} CPU in the window" if worker is not None else "")
+        )
+    return f"- {side}: " + "; ".join(parts)
+
+
+def _isolation(phase: dict) -> list[str]:
+    """The isolation section of bench.md: quiet and flooded p99 per side and probe, then the floods."""
+    q = phase["quotas"]
+    lines = [
+        "",
+        "## Isolation: a flood on one service, and the others' latency",
+        "",
+        f"Quotas (bench.yml, half each Kubernetes CPU limit): gateway {q['gateway']}, web {q['web']}, "
+        f"api {q['api']}, worker {q['worker']}, static {q['static']}; the monolith {q['monolith']} "
+        f"(web's plus api's). Probe: {phase['probe_rate']} req/s, half web home page and half API poll list, "
+        f"open loop, {phase['window_seconds']} s per window. API flood: the API poll list at "
+        f"{phase['flood_factor']}x each side's capacity for it "
+        f"({', '.join(f'{side} {rate:g}/s' for side, rate in phase['flood_rate'].items())}), "
+        f"{phase['flood_users']} connections. Export flood: {phase['export_backlog']} exports queued while "
+        "the worker was paused, built during the window. Ratio: flooded p99 over the quiet p99 of the same "
+        "repeat. Host busy near 100 %, or a probe client lag of tens of ms, means the shared host, not the "
+        "quotas, set the flooded figure.",
+        "",
+        "| side | probe, under | quiet p99 | flooded p99 | ratio | p50, quiet / flooded | probe errors | "
+        "host busy, quiet / flooded | probe client lag p99, flooded | target | |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for probe in isolation_chart.PROBES:
+        for side, by_probe in phase["figures"].items():
+            f = by_probe[probe]
+            busy, decomposed = f["host_busy_pct"], side == "decomposed"
+            target = f"<= x{f['target_ratio']:g}" + (", 0 errors" if probe == "web" else "")
+            verdict = ("met" if f["met"] else "**not met**") if decomposed else "contrast"
+            lines.append(
+                f"| {side} | {isolation_chart.PROBES[probe]}, {f['flood']} | {_s(f['quiet_p99_ms'], ' ms')} | "
+                f"{_s(f['flooded_p99_ms'], ' ms')} | **x{_s(f['ratio'], '', 2)}** | "
+                f"{_s(f['p50_ms']['quiet'], ' ms')} / {_s(f['p50_ms']['flooded'], ' ms')} | {f['errors']} | "
+                f"{_s(busy['quiet'], ' %', 0)} / {_s(busy['flooded'], ' %', 0)} | "
+                f"{_s(f['flooded_client_lag_p99_ms'], ' ms')} | {target if decomposed else ''} | {verdict} |"
+            )
+    runs = phase["runs"]
+    lines += ["", "The API flood's own outcome (429, 502-504 and timeouts are expected there):", ""]
+    lines += [_isolation_flood(side, rows) for side, rows in runs.items()]
+    lines += ["", "The export backlog:", ""]
+    lines += [_isolation_exports(side, rows) for side, rows in runs.items()]
+    lines += [
+        "",
+        "Timelines (per-second p99 of each probe, the last repeat of each side): "
+        f"[{isolation_chart.CHART}]({isolation_chart.CHART})",
+    ]
+    return lines
+
+
 def write(result: dict, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "bench.json").write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     (folder / "bench.md").write_text(markdown(result))
+    if result["phases"].get("isolation"):
+        isolation_chart.chart(result["phases"]["isolation"], folder / isolation_chart.CHART)

@@ -79,9 +79,12 @@ def _throughput(seconds: dict, marks: list[dict], path: Path) -> None:
     _finish(figure, axes, marks, path)
 
 
-def plot_percentiles(axes, seconds: dict, names=("p50", "p95", "p99"), *, suffix: str = "", **style) -> None:
-    """Plot latency percentiles per time slice (a timeline's "<name>_ms" columns) on a log scale."""
-    colors = {"p50": "tab:green", "p95": "tab:orange", "p99": "tab:red"}
+def plot_percentiles(
+    axes, seconds: dict, names=("p50", "p95", "p99"), *, suffix: str = "", colors: dict | None = None, **style
+) -> None:
+    """Plot latency percentiles per time slice (a timeline's "<name>_ms" columns) on a log scale;
+    `colors` overrides a percentile's colour (two runs on one chart)."""
+    colors = {"p50": "tab:green", "p95": "tab:orange", "p99": "tab:red", **(colors or {})}
     for name in names:
         values = [math.nan if v is None else v for v in seconds.get(f"{name}_ms", [])]
         axes.plot(seconds.get("t", []), values, label=name + suffix, color=colors[name], marker=".", **style)
