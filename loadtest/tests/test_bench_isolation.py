@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from polls_loadtest.bench import isolation, report
-from polls_loadtest.drills.figures import Event
+from polls_loadtest.load.recorder import Event
 from polls_loadtest.stack.compose import REPO
 
 WEB, API = isolation.WEB, isolation.API

@@ -34,9 +34,8 @@ import yaml
 
 from polls_loadtest.bench import STACK, phases
 from polls_loadtest.bench.stats import spread
-from polls_loadtest.drills.figures import Event, EventRecorder
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
-from polls_loadtest.load.recorder import percentile
+from polls_loadtest.load.recorder import Event, Recorder, percentile
 from polls_loadtest.load.scenarios import Request, Scenario
 from polls_loadtest.stack.compose import REPO
 from polls_loadtest.stack.usage import Usage
@@ -213,7 +212,7 @@ def _probe_window(b: phases.Bench, side: str, label: str) -> dict:
             drain=5,
         ),
         scenarios=PROBE,
-        recorder=EventRecorder(),
+        recorder=Recorder(keep_events=True),
     )
     with Usage(STACK) as usage:
         results = run.run()
