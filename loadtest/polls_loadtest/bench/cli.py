@@ -6,7 +6,7 @@ Starts the compose project polls-bench (STACK_BENCH_* in loadtest/compose/stacks
 the phases in order with a line of progress per run, writes bench.json and bench.md to
 loadtest/reports/bench-<timestamp>/ (a complete run also to loadtest/reports/bench-latest/, which
 `make capacity` reads), then removes the project unless --keep or a phase failed. Bounded: every run has a fixed
-length; the whole took 9 minutes on a busy 2-core machine with the defaults (--quick: about 5).
+length; the whole took 22 minutes on a 2-core machine with the defaults (2026-12-01, every phase).
 """
 
 import argparse
