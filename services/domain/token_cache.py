@@ -43,7 +43,14 @@ def _token_deleted(sender, instance: Token, **kwargs) -> None:
     forget_token(instance.key)
 
 
-def _user_saved(sender, instance, **kwargs) -> None:
+# A save of only these fields changes nothing a token's check reads: a web login's last_login
+# update (django.contrib.auth's update_last_login) keeps the user's cached tokens, and costs no query.
+NOT_CHECKED = frozenset({"last_login"})
+
+
+def _user_saved(sender, instance, update_fields=None, **kwargs) -> None:
+    if update_fields and update_fields <= NOT_CHECKED:
+        return
     for key in Token.objects.filter(user_id=instance.pk).values_list("key", flat=True):
         forget_token(key)
 

@@ -1,6 +1,7 @@
 """Signed-in API requests read the token and its user from Redis, and lose them the moment they go."""
 
 import pytest
+from django.contrib.auth.models import update_last_login
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
@@ -49,3 +50,15 @@ def test_an_unknown_token_is_refused_and_not_cached(api_client):
 
     assert api_client.get(LIST).status_code == 401
     assert cache.get(token_cache._key("0" * 40)) is None
+
+
+def test_a_login_elsewhere_keeps_the_cached_token_and_queries_nothing_for_it(
+    user_api, user, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """Only last_login changes on a web login: nothing a token's check reads, so no token lookup."""
+    user_api.get(LIST)
+
+    with django_capture_on_commit_callbacks(execute=True), django_assert_num_queries(1):  # the UPDATE
+        update_last_login(None, user)
+
+    assert cache.get(token_cache._key(Token.objects.get(user=user).key)) is not None
