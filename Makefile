@@ -357,8 +357,8 @@ bench-down: export COMPOSE_FILE := $(STACK_BENCH_FILES)
 bench-down: ## Remove the benchmark stack (polls-bench), e.g. one kept after a failed run or --keep
 	$(COMPOSE) down --volumes --remove-orphans
 
-profile: prerequisites ensure-wrk ## py-spy flame graphs of api and web under wrk (bench stack; as root): loadtest/reports/profile-<time>/
-	$(BENCH).profile $(PROFILE_ARGS)
+profile: prerequisites ensure-wrk ## The bench's profile phase alone: py-spy flame graphs of api and web under wrk (as root)
+	$(BENCH) --only profile $(PROFILE_ARGS)
 
 capacity: $(VENV)/.installed ## Replicas and PostgreSQL budget for TARGET_RPS at P99_MS, from the latest bench (else the committed reference run)
 	$(BENCH).capacity --target-rps $(TARGET_RPS) --p99-ms $(P99_MS)

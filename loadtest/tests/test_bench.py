@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from polls_loadtest.bench import capacity, phases, report
+from polls_loadtest.bench import capacity, cli, phases, report
 from polls_loadtest.bench.budget import connection_budget
 from polls_loadtest.bench.capacity import CONFIG_ENV, MAX_CONNECTIONS, REFERENCE, plan, read_env, reference_of, render
 from polls_loadtest.bench.celery_figures import export_figures
@@ -287,10 +287,54 @@ def test_the_floor_runs_with_the_apis_port_quota_and_gunicorn_settings():
 
 
 def test_a_chosen_phase_brings_what_it_needs_in_the_order_they_run():
-    """latency uses the gateway's capacity; cost, figures from mixed, comes with it and never alone."""
-    assert phases.chosen(["latency"]) == ["gateway", "latency"]
+    """latency uses the gateway's capacity, which comes from the floor's runs; cost, figures from
+    mixed, comes with it and never alone; a phase without load of its own cannot be chosen."""
+    assert phases.chosen(["latency"]) == ["floor", "gateway", "latency"]
+    assert phases.chosen(["floor"]) == ["floor", "gateway"]
     assert phases.chosen(["mixed", "static"]) == ["static", "mixed", "cost"]
     assert "cost" not in phases.chosen(["floor"])
+    assert "gateway" not in cli.CHOICES and "cost" not in cli.CHOICES
+
+
+def wrk_row(rps: float, *, api_cpu: float = 1.0, seconds: float = 5) -> dict:
+    """One wrk run as phases._wrk records it."""
+    requests = int(rps * seconds)
+    return {
+        "rps": rps,
+        "requests": requests,
+        "errors": 0,
+        "discarded": False,
+        "cpu_seconds": {"api": api_cpu / 1000 * requests},
+        "host_busy_pct": 50,
+    }
+
+
+def test_the_gateway_figure_comes_from_the_floors_runs_of_the_list():
+    floor = {"runs": {"API list": [wrk_row(400), wrk_row(420)], "API list, direct": [wrk_row(500), wrk_row(480)]}}
+    b = phases.Bench(phases.Plan(), print, done={"floor": floor})
+    gateway = phases.gateway_vs_direct(b)
+    assert gateway["rps"]["through gateway"]["median"] == 410
+    assert gateway["ratio"] == pytest.approx(round(410 / 490, 3))
+    assert gateway["met"] is False  # 0.837 < 0.85
+    assert phases._half_capacity(phases.Bench(phases.Plan(), print, done={"gateway": gateway})) == 205
+
+
+def test_the_trials_table_compares_each_setting_with_config_env():
+    runs = {
+        trial: [wrk_row(rps, api_cpu=ms)]
+        for trial, rps, ms in zip(phases.TRIALS, (600, 480, 300, 660), (1.6, 2.0, 3.2, 1.4))
+    }
+    rps = {trial: phases._rps(rows) for trial, rows in runs.items()}
+    trials = {
+        "quotas": phases.API_QUOTAS,
+        "rps": rps,
+        "api_cpu_ms_per_request": {t: phases._cpu_ms_per_request(rows)["api"] for t, rows in runs.items()},
+        "ratio_to_default": {t: ratio(rps[t], rps[phases.DEFAULT_TRIAL]) for t in runs},
+    }
+    rows = {line.split(" | ")[0].strip("| "): line for line in report._trials(trials) if line.startswith("| ")}
+    assert rows["throttles off"].startswith("| throttles off | 660.0 (660.0-660.0, n=1) | 1.1 | 1.40 ms")
+    assert rows[phases.DEFAULT_TRIAL].split(" | ")[2] == "1.0"
+    assert rows["1 worker x 4 threads"].split(" | ")[2] == "0.5"
 
 
 def test_the_votes_table_marks_each_target_on_its_own_row():
@@ -309,3 +353,58 @@ def test_the_votes_table_marks_each_target_on_its_own_row():
     rows = {line.split(" | ")[0].strip("| "): line for line in report._votes(votes) if line.startswith("| ")}
     assert rows["list cache hit ratio"].endswith("| met |")
     assert rows["p99, every request of the mix"].endswith("| **not met** |")
+
+
+def test_the_profile_counts_only_request_threads_and_ranks_functions_by_own_and_inclusive_time():
+    from polls_loadtest.bench import profile
+
+    raw = "\n".join(
+        [
+            "run (gunicorn/arbiter.py:1);sleep (time) 500",  # the arbiter: not a request
+            "worker (t.py:1);handle_request (gunicorn/gthread.py:2);view (api/views.py:3);get (cache.py:4) 30",
+            "worker (t.py:1);handle_request (gunicorn/gthread.py:2);view (api/views.py:3) 10",
+            "worker (t.py:1);handle_request (gunicorn/gthread.py:2);dumps (json.py:5) 60",
+        ]
+    )
+    top = profile._top(profile._working_stacks(raw))
+    assert top["samples"] == 100
+    assert top["own_pct"][:3] == [
+        ["dumps (json.py:5)", 60.0],
+        ["get (cache.py:4)", 30.0],
+        ["view (api/views.py:3)", 10.0],
+    ]
+    inclusive = dict(top["inclusive_pct"])
+    assert inclusive["view (api/views.py:3)"] == 40.0
+    assert "handle_request (gunicorn/gthread.py:2)" not in inclusive  # in every sample: says nothing
+
+
+def test_the_report_links_each_flame_graph_or_says_why_there_is_none():
+    read = {
+        "url": "http://gw/api/polls/",
+        "rps": 512.3,
+        "latency_ms": {"p99": 40.0},
+        "samples": 100,
+        "own_pct": [["dumps (json.py:5)", 60.0]],
+        "inclusive_pct": [["handle_request (gunicorn/gthread.py:2)", 100.0]],
+    }
+    text = "\n".join(report._profile({"seconds": 10, "reads": {"api-list": read}}))
+    assert "### api-list: [api-list.svg](api-list.svg)" in text
+    assert "| 60.0 % | `dumps (json.py:5)` | | 100.0 % | `handle_request (gunicorn/gthread.py:2)` |" in text
+    skipped = "\n".join(report._profile({"skipped": "py-spy needs root"}))
+    assert "Not measured: py-spy needs root." in skipped and ".svg" not in skipped
+
+
+def test_the_report_gives_each_phases_time():
+    result = {
+        "started_at": "2026-12-01T09:30:00+00:00",
+        "seconds": 200,
+        "machine": {"cores": 2, "cpu_model": "x", "memory_gb": 8, "kernel": "6", "load_average": [0.5, 0.5, 0.5]},
+        "load_after": [1, 1, 1],
+        "versions": {},
+        "phases": {
+            "trials": {"quotas": {"api": 0.5}, "rps": {}, "phase_seconds": 131.4},
+            "profile": {"skipped": "py-spy needs root", "phase_seconds": 0.2},
+        },
+    }
+    text = report.markdown(result)
+    assert '- trials (131 s): `{"api": 0.5}`\n- profile (0 s)\n' in text

@@ -4,8 +4,8 @@ not assert)."""
 import pytest
 import yaml
 
-from polls_loadtest.bench import isolation, report
-from polls_loadtest.load.recorder import Event
+from polls_loadtest.bench import isolation, report, wrk
+from polls_loadtest.load.recorder import Event, percentile
 from polls_loadtest.stack.compose import REPO
 
 WEB, API = isolation.WEB, isolation.API
@@ -18,9 +18,14 @@ def event(due: float, latency_ms: float, request: str = WEB, *, status: int | No
 def window(web_p99: float, api_p99: float, *, web_failed: int = 0, discarded: bool = False) -> dict:
     """A probe window as the phase records it, reduced to what the summary reads."""
     timeline = {"t": [0, 1], "p99_ms": [web_p99, None]}
+
+    def figures(p99: float, failed: int = 0) -> dict:
+        # 100 requests: 98 at the p50, the 2 slowest at the p99
+        return {"p50_ms": p99 / 2, "p99_ms": p99, "failed": failed, "latencies_ms": [p99 / 2] * 98 + [p99] * 2}
+
     return {
-        "web": {"p50_ms": web_p99 / 2, "p99_ms": web_p99, "failed": web_failed},
-        "api": {"p50_ms": api_p99 / 2, "p99_ms": api_p99, "failed": 0},
+        "web": figures(web_p99, web_failed),
+        "api": figures(api_p99),
         "timeline": {"web": timeline, "api": timeline},
         "host_busy_pct": 50.0,
         "probe_p99_schedule_lag_ms": 1.0,
@@ -73,6 +78,38 @@ def test_summary_pairs_each_flood_with_the_quiet_window_of_its_repeat():
     assert not monolith["met"]
 
 
+def test_the_target_is_judged_on_the_p99_of_every_request_of_the_kept_repeats():
+    """The pooled p99s are those of every request of the kept repeats; a discarded repeat's stay out."""
+    runs = {
+        "decomposed": [
+            {"quiet": window(10, 10), "API flood": window(15, 10), "export flood": window(10, 10)},
+            {"quiet": window(20, 10), "API flood": window(30, 10), "export flood": window(10, 10)},
+            {"quiet": window(10, 10), "API flood": window(99, 10, discarded=True), "export flood": window(10, 10)},
+        ]
+    }
+    pooled = isolation.summarise(runs)["decomposed"]["web"]["pooled"]
+    quiet = sorted([5.0] * 98 + [10.0] * 2 + [10.0] * 98 + [20.0] * 2)
+    flooded = sorted([7.5] * 98 + [15.0] * 2 + [15.0] * 98 + [30.0] * 2)
+    assert pooled["requests"] == {"quiet": 200, "flooded": 200}
+    assert pooled["quiet_p99_ms"] == percentile(quiet, 99) == 10.0
+    assert pooled["flooded_p99_ms"] == percentile(flooded, 99) == 15.0
+    assert pooled["ratio"] == 1.5
+
+
+def test_a_pooled_ratio_over_the_target_misses_it_whatever_the_repeats_say():
+    """One repeat in three had a flood with 10 % slow requests: the median of the repeats' ratios is
+    x1.0, but those are 3 % of all flooded requests, so the p99 over them all is x2.5."""
+    runs = {"decomposed": []}
+    for slow in (10, 0, 0):
+        flooded = window(25 if slow else 10, 10)
+        if slow:
+            flooded["web"]["latencies_ms"] = [5.0] * (100 - slow) + [25.0] * slow
+        runs["decomposed"].append({"quiet": window(10, 10), "API flood": flooded, "export flood": window(10, 10)})
+    web = isolation.summarise(runs)["decomposed"]["web"]
+    assert web["ratio"]["median"] == pytest.approx(1.0)
+    assert web["pooled"]["ratio"] == 2.5 and not web["met"]
+
+
 def test_web_errors_under_the_api_flood_miss_the_target_whatever_the_ratio():
     runs = {
         "decomposed": [
@@ -103,18 +140,15 @@ def test_chart_timelines_lay_the_last_repeats_windows_end_to_end_each_line_broke
     assert timelines["windows"][1] == {"label": "API flood", "start": step, "end": step + isolation.WINDOW_SECONDS}
 
 
-def test_flood_outcome_keeps_the_floods_own_failures():
-    results = {
-        "settings": {"rate": 400.0, "users": 32},
-        "summary": {"scheduled": 4400, "ok": 2000, "failed": 2400, "achieved_rate": 181.8, "latency_ms": {"p99": 5e3}},
-        "status_codes": {"200": 2000, "504": 10},
-        "errors": [{"request": "api: poll list", "reason": "never sent: client backlog at the end", "count": 2390}],
-        "client": {"cpu_percent_of_one_core": 31.0},
-    }
-    outcome = isolation.flood_outcome(results)
-    assert outcome["answered_per_second"] == 181.8
-    assert outcome["errors"] == {"never sent: client backlog at the end": 2390}
-    assert outcome["latency_ms"] == {"p50": None, "p99": 5e3, "max": None}
+def test_flood_outcome_reports_what_wrk_got_against_the_capacity():
+    result = wrk.WrkResult(
+        url="http://x/api/polls/", rps=688.27, requests=8259, errors=3, latency_ms={"p99": 61.2}, client_cpu=0.041
+    )
+    outcome = isolation.flood_outcome(result, capacity=685.4)
+    assert outcome["answered_per_second"] == 688.3
+    assert outcome["capacity_per_second"] == 685.4
+    assert outcome["errors"] == 3 and outcome["latency_ms"] == {"p99": 61.2}
+    assert outcome["client_cpu_pct"] == 4.1 and outcome["connections"] == isolation.FLOOD_CONNECTIONS
 
 
 def cpu_limit(service: str) -> float:
@@ -143,23 +177,18 @@ def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path):
     repeat = {"quiet": window(10, 10), "API flood": window(12, 10), "export flood": window(10, 11)}
     for row in repeat.values():
         row["cpu_cores"] = {"worker": 0.5}
-    repeat["API flood"]["flood"] = {
-        "offered_per_second": 400,
-        "users": 32,
-        "answered_per_second": 190,
-        "failed": 5,
-        "status_codes": {"200": 1900, "502": 5},
-        "errors": {"status 502": 5},
-    }
+    repeat["API flood"]["flood"] = isolation.flood_outcome(
+        wrk.WrkResult(url="x", rps=190, requests=2090, errors=5, latency_ms={"p99": 80.0}, client_cpu=0.05),
+        capacity=200.0,
+    )
     repeat["export flood"]["exports"] = {"queued": 1950, "done": 1950, "exports_per_second": 130.0}
     runs = {"decomposed": [repeat], "monolith": [repeat]}
     phase = {
         "quotas": isolation.bench_quotas(),
         "window_seconds": isolation.WINDOW_SECONDS,
         "probe_rate": isolation.PROBE_RATE,
-        "flood_factor": isolation.FLOOD_FACTOR,
-        "flood_rate": {"decomposed": 400, "monolith": 800},
-        "flood_users": isolation.FLOOD_USERS,
+        "api_capacity": {"decomposed": 200.0, "monolith": 400.0},
+        "flood_connections": isolation.FLOOD_CONNECTIONS,
         "export_backlog": isolation.EXPORT_BACKLOG,
         "runs": runs,
         "figures": isolation.summarise(runs),
@@ -175,9 +204,14 @@ def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path):
     }
     report.write(result, tmp_path)
     text = (tmp_path / "bench.md").read_text()
-    assert "| decomposed | web home page, API flood | 10.0 ms (10.0-10.0, n=1) | 12.0 ms" in text
+    assert (
+        "| decomposed | web home page, API flood | 10 / 12 ms (100 / 100 requests) | **x1.2** | x1.20 (1.20-1.20, n=1)"
+        in text
+    )
     assert "| 5.0 ms (5.0-5.0, n=1) / 6.0 ms (6.0-6.0, n=1) |" in text
     assert "| 50 % (50-50, n=1) / 50 % (50-50, n=1) | 1.0 ms (1.0-1.0, n=1) | <= x2, 0 errors | met |" in text
-    assert "502: 5" in text and "1950/1950 built at 130.0/s in 15.0 s" in text
+    assert "answered 190/s against a capacity of 200/s; 5 errors; flood p99 80 ms; wrk CPU 5 % of a core" in text
+    assert "1950/1950 built at 130.0/s in 15.0 s" in text
     assert "(isolation.svg)" in text
+    assert f"Export flood: {isolation.EXPORT_BACKLOG} exports queued" in text
     assert (tmp_path / "isolation.svg").read_text().lstrip().startswith("<?xml")

@@ -1,12 +1,12 @@
 """`make bench`: every figure of the report from one run of the benchmark stack, side by side.
 
-    python -m polls_loadtest.bench [--repeats 3] [--quick] [--only static,gateway,...] [--keep] [--no-build]
+    python -m polls_loadtest.bench [--repeats 3] [--quick] [--only floor,static,...] [--keep] [--no-build]
 
 Starts the compose project polls-bench (STACK_BENCH_* in loadtest/compose/stacks.mk), seeds it, runs
 the phases in order with a line of progress per run, writes bench.json and bench.md to
 loadtest/reports/bench-<timestamp>/ (a complete run also to loadtest/reports/bench-latest/, which
 `make capacity` reads), then removes the project unless --keep or a phase failed. Bounded: every run has a fixed
-length; the whole took 22 minutes on a 2-core machine with the defaults (2026-12-01, every phase).
+length; the report gives each phase's seconds (the whole: about 16 minutes on a 2-core machine).
 """
 
 import argparse
@@ -22,7 +22,9 @@ from polls_loadtest.bench import STACK, machine, phases, report, wrk
 from polls_loadtest.stack.usage import memory_now
 
 CHOICES = [name for name, phase in phases.PHASES.items() if phase.title]  # the others come with them
-QUICK = phases.Plan(repeats=2, wrk_seconds=3, latency_seconds=10, mixed_seconds=8, export_batch=80)
+QUICK = phases.Plan(
+    repeats=2, wrk_seconds=3, latency_seconds=10, mixed_seconds=8, export_batch=80, votes_seconds=10, profile_seconds=5
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", flush=True)
 
     wrk.ensure_wrk()
-    bench = phases.Bench(QUICK if args.quick else phases.Plan(repeats=args.repeats), say)
+    folder = args.out or REPORTS / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    bench = phases.Bench(QUICK if args.quick else phases.Plan(repeats=args.repeats), say, folder)
     result: dict = {
         "schema": 1,
         "tool": "polls_loadtest.bench",
@@ -69,10 +72,13 @@ def main(argv: list[str] | None = None) -> int:
             phase = phases.PHASES[name]
             if phase.title:
                 say(phase.title)
+            started = time.monotonic()
             if (figures := phase.measure(bench)) is None:
                 say(f"  skipped: no figures from {', '.join(phase.needs)}")
             else:
-                bench.done[name] = figures
+                bench.done[name] = {**figures, "phase_seconds": round(time.monotonic() - started, 1)}
+                if reason := figures.get("skipped"):
+                    say(f"  skipped: {reason}")
     except Exception as error:  # keep the figures measured so far: the report says where it stopped
         result["error"] = f"{type(error).__name__}: {error}"
         say(f"stopped by an error: {result['error']}")
@@ -92,7 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     if peak_load > (m["cores"] or 1):
         result["busy"] = f"load average {peak_load} on {m['cores'] or 1} cores"
     result["discarded_runs"] = _count_discarded(result["phases"])
-    folder = args.out or REPORTS / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     report.write(result, folder)
     # Only a complete run becomes the one `make capacity` reads.
     latest = REPORTS / "bench-latest"

@@ -5,11 +5,18 @@ three windows of WINDOW_SECONDS in a row, with a light open-loop probe of the we
 the API poll list (PROBE_RATE, half each) throughout each window:
 
 - quiet: the probe alone;
-- API flood: an open-loop flood of the API poll list at FLOOD_FACTOR x that side's measured
-  API capacity, from a process of its own (its Python would otherwise share the probe's
-  interpreter lock and add the client's own delays to the probe's latency);
+- API flood: wrk on FLOOD_CONNECTIONS connections to the API poll list, each sending its next
+  request as soon as the last is answered: twice the connections the capacity runs use and four
+  times the api's threads, so the API is past its capacity with a queue for the whole window;
 - export flood: a backlog of exports, queued through the domain service (the API's own path)
   while the worker was paused, so the worker builds flat out for the whole window.
+
+Why wrk and not the open-loop client at twice the capacity: past capacity an open-loop client
+with a connection per user keeps every connection busy and leaves the rest of its schedule
+unsent (the first runs did: half of it never left), so the stack sees the same closed loop of
+connections either way. The flood stands in for clients on other machines, and in Python it
+took 0.5-0.7 of a core of this 2-core host for about 690 answers a second, which slowed the
+probe's client and the probed services as much as the flooded API did; wrk takes a few percent.
 
 Why the backlog and not POSTs during the window: an export request costs the api about what its
 build costs the worker (a few ms each: queueing 300 through the domain service took 2.8 s in the
@@ -25,14 +32,13 @@ ran beside it: on a host that other work keeps busy, p99 is the host's jitter as
 """
 
 import math
-import multiprocessing
-import os
+import threading
 import time
 from collections.abc import Callable
 
 import yaml
 
-from polls_loadtest.bench import STACK, phases
+from polls_loadtest.bench import STACK, phases, wrk
 from polls_loadtest.bench.stats import spread
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
 from polls_loadtest.load.recorder import Event, Recorder, percentile
@@ -46,11 +52,13 @@ QUOTA_SERVICES = ("gateway", "static", "web", "api", "worker", "monolith")
 ENTRY = {"decomposed": "gateway", "monolith": "monolith"}
 WINDOW_SECONDS = 10
 CONDITIONS = ("quiet", "API flood", "export flood")
-PROBE_RATE = 40  # requests/s, half web home page and half API poll list: light next to either
+# requests/s, half web home page and half API poll list: light next to either, and 400 of each
+# per window, so a p99 over a side's repeats rests on its 8 slowest requests, not 2 (the first runs
+# at 40/s had quiet p99s from 9 to 26 ms on one stack)
+PROBE_RATE = 80
 PROBE_USERS = 8
 WEB, API = "web: home", "api: poll list"  # the probe's two requests, as the client names them
-FLOOD_FACTOR = 2
-FLOOD_USERS = 32  # connections: enough that the flooded service always has a queue
+FLOOD_CONNECTIONS = 32  # enough that the flooded service always has a queue
 FLOOD_LEAD_SECONDS = 1  # the flood runs this long before the probe starts, so it meets a full queue
 # The worker built 37-74 exports/s at its 0.5 CPU in this phase's first runs (a shared host: it
 # got 0.2-0.45 of a core). The backlog holds 1.2 windows at 70/s, so the queue stays deep to the
@@ -92,7 +100,12 @@ def request_figures(events: list[Event], request: str) -> dict:
     for e in mine:
         key = str(e.status) if e.status is not None else e.reason.split(":")[0]
         statuses[key] = statuses.get(key, 0) + 1
-    figures = {"count": len(mine), "failed": sum(not e.ok for e in mine), "statuses": dict(sorted(statuses.items()))}
+    figures = {
+        "count": len(mine),
+        "failed": sum(not e.ok for e in mine),
+        "statuses": dict(sorted(statuses.items())),
+        "latencies_ms": [round(v, 1) for v in latencies],  # pooled over the repeats by summarise()
+    }
     if latencies:
         figures.update(
             p50_ms=round(percentile(latencies, 50), 1),
@@ -114,32 +127,30 @@ def per_second_p99(events: list[Event], request: str, seconds: float) -> dict[st
     }
 
 
-def flood_outcome(results: dict) -> dict:
-    """What the flood itself got: offered and answered rates, failures by reason, its latency."""
-    summary, settings = results["summary"], results["settings"]
+def flood_outcome(result: wrk.WrkResult, capacity: float) -> dict:
+    """What the flood itself got: its connections, what it got answered against the side's
+    capacity, its errors and latency, and its own CPU."""
     return {
-        "offered_per_second": settings["rate"],
-        "users": settings["users"],
-        "scheduled": summary["scheduled"],
-        "ok": summary["ok"],
-        "failed": summary["failed"],
-        "answered_per_second": summary["achieved_rate"],
-        "latency_ms": {k: summary["latency_ms"].get(k) for k in ("p50", "p99", "max")},
-        "status_codes": results["status_codes"],
-        "errors": {e["reason"]: e["count"] for e in results["errors"][:5]},
-        "client_cpu_pct": results["client"]["cpu_percent_of_one_core"],
+        "connections": FLOOD_CONNECTIONS,
+        "capacity_per_second": capacity,
+        "answered_per_second": round(result.rps, 1),
+        "requests": result.requests,
+        "errors": result.errors,
+        "latency_ms": result.latency_ms,
+        "client_cpu_pct": round(100 * result.client_cpu, 1),
     }
 
 
 def summarise(runs: dict[str, list[dict]]) -> dict:
-    """Per side and probe: quiet and flooded p99, their ratio per repeat, the probe's failures in
-    the flood, how busy the host was in both windows and how late the probe's own client was in
-    the flood, and whether the decomposed stack met the issue's targets.
+    """Per side and probe: the p99 of every quiet and every flooded request of the kept repeats and
+    their ratio (the target's figure), the same per repeat, the probe's failures in the flood, how
+    busy the host was in both windows and how late the probe's own client was in the flood, and
+    whether the decomposed stack met the issue's targets.
 
     `runs` is {side: [repeat, ...]}, a repeat {condition: window}, a window {"web": figures,
     "api": figures, "host_busy_pct", "probe_p99_schedule_lag_ms", "discarded"}. A repeat counts
-    when neither of its two windows was discarded; the ratio pairs windows of one repeat, so drift
-    between repeats cancels.
+    when neither of its two windows was discarded; the windows of a side run in turn (quiet, API
+    flood, export flood) in every repeat, so drift between repeats hits both conditions alike.
     """
     figures: dict[str, dict] = {}
     for side, repeats in runs.items():
@@ -156,8 +167,10 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
             pairs = [(quiet[probe], flooded[probe]) for quiet, flooded in kept]
             ratio = spread([flooded["p99_ms"] / quiet["p99_ms"] for quiet, flooded in pairs if quiet["p99_ms"]])
             errors = sum(flooded["failed"] for _, flooded in pairs)
+            pooled = _pooled_p99(pairs)
             figures[side][probe] = {
                 "flood": condition,
+                "pooled": pooled,
                 "quiet_p99_ms": spread([quiet["p99_ms"] for quiet, _ in pairs]),
                 "flooded_p99_ms": spread([flooded["p99_ms"] for _, flooded in pairs]),
                 "ratio": ratio,
@@ -172,9 +185,26 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
                 },
                 "flooded_client_lag_p99_ms": spread([flooded["probe_p99_schedule_lag_ms"] for _, flooded in kept]),
                 "target_ratio": target,
-                "met": bool(ratio.get("n")) and ratio["median"] <= target and (probe != "web" or errors == 0),
+                "met": bool(pooled) and pooled["ratio"] <= target and (probe != "web" or errors == 0),
             }
     return figures
+
+
+def _pooled_p99(pairs: list[tuple[dict, dict]]) -> dict:
+    """The p99 of every quiet and every flooded request of the kept repeats, and their ratio: the
+    target's figure (a window's own p99 rests on its few slowest requests; the per-repeat ratios
+    stay beside it as the spread)."""
+    quiet = sorted(v for q, _ in pairs for v in q["latencies_ms"])
+    flooded = sorted(v for _, f in pairs for v in f["latencies_ms"])
+    if not quiet or not flooded:
+        return {}
+    q99, f99 = percentile(quiet, 99), percentile(flooded, 99)
+    return {
+        "quiet_p99_ms": round(q99, 1),
+        "flooded_p99_ms": round(f99, 1),
+        "ratio": round(f99 / q99, 2) if q99 else None,
+        "requests": {"quiet": len(quiet), "flooded": len(flooded)},
+    }
 
 
 def chart_timelines(runs: dict[str, list[dict]], gap: float = 2.0) -> dict:
@@ -235,54 +265,30 @@ def _probe_window(b: phases.Bench, side: str, label: str) -> dict:
     return window
 
 
-def _flood_in_child(settings: dict, started, sender) -> None:
-    """The API flood, in a process of its own: set `started` when its schedule begins, then send
-    back its outcome (or the error that stopped it)."""
-    # The flood stands in for clients on other machines: on this host its Python must not take a
-    # core from the probe's client (the same cgroup) when the host is full. Lowest priority; it
-    # still gets the cycles nothing else wants.
-    os.nice(19)
-    try:
-        run = OpenLoopRun(LoadSettings(**settings), scenarios=phases.API_READ)
-        run.start()
-        if run.wait_started(30):
-            started.set()
-        sender.send(flood_outcome(run.wait()))
-    except Exception as error:  # handed to the parent, which stops the bench with it
-        sender.send({"error": f"{type(error).__name__}: {error}"})
+def _under_api_flood(b: phases.Bench, side: str, capacity: float, label: str) -> dict:
+    """The probe's window while wrk (FLOOD_LEAD_SECONDS ahead of it, bounded by its own watchdog)
+    floods the side's API poll list."""
+    flood: dict = {}
 
+    def run() -> None:
+        seconds = FLOOD_LEAD_SECONDS + WINDOW_SECONDS + 1
+        try:
+            flood["result"] = wrk.run(phases._url(ENTRY[side]), seconds=seconds, connections=FLOOD_CONNECTIONS)
+        except Exception as error:  # handed to the phase, which stops the bench with it
+            flood["error"] = f"{type(error).__name__}: {error}"
 
-def _under_api_flood(b: phases.Bench, side: str, rate: float, label: str) -> dict:
-    """The probe's window while the flood (FLOOD_LEAD_SECONDS ahead of it) floods the side's API."""
-    settings = {
-        "target": phases._url(ENTRY[side], ""),
-        "rate": rate,
-        "duration": WINDOW_SECONDS + FLOOD_LEAD_SECONDS,
-        "users": FLOOD_USERS,
-        "mix": {"api": 1},
-        "timeout": 5,
-        "drain": 2,
-    }
-    spawn = multiprocessing.get_context("spawn")  # no fork of a process running threads
-    started, (receiver, sender) = spawn.Event(), spawn.Pipe(duplex=False)
-    child = spawn.Process(target=_flood_in_child, args=(settings, started, sender), daemon=True)
-    child.start()
-    try:
-        if not started.wait(60):
-            raise RuntimeError(f"the API flood against {side} did not start within 60 s")
-        time.sleep(FLOOD_LEAD_SECONDS)
-        window = _probe_window(b, side, label)
-        if not receiver.poll(settings["duration"] + 30):
-            raise RuntimeError(f"the API flood against {side} did not end")
-        window["flood"] = receiver.recv()
-    finally:
-        child.join(5)
-        if child.is_alive():
-            child.kill()
-    if "error" in window["flood"]:
-        raise RuntimeError(f"the API flood against {side}: {window['flood']['error']}")
-    f = window["flood"]
-    b.say(f"    flood: {f['answered_per_second']}/s answered of {rate:g}/s offered, {f['failed']} failed")
+    thread = threading.Thread(target=run, name=f"flood-{side}", daemon=True)
+    thread.start()
+    time.sleep(FLOOD_LEAD_SECONDS)
+    window = _probe_window(b, side, label)
+    thread.join(WINDOW_SECONDS + 30)
+    if "result" not in flood:
+        raise RuntimeError(f"the API flood against {side}: {flood.get('error', 'did not end')}")
+    window["flood"] = f = flood_outcome(flood["result"], capacity)
+    b.say(
+        f"    flood: {f['answered_per_second']}/s answered (capacity {capacity:g}/s), {f['errors']} errors, "
+        f"wrk CPU {f['client_cpu_pct']:g} %"
+    )
     return window
 
 
@@ -315,10 +321,10 @@ def isolation(b: phases.Bench) -> dict:
         STACK.scale(service, 1)
     quotas = bench_quotas()
     STACK.set_cpus(quotas)
-    flood_rate = {side: round(FLOOD_FACTOR * _api_capacity(b, side), 1) for side in ENTRY}
+    capacity = {side: _api_capacity(b, side) for side in ENTRY}
     under: dict[str, Callable[[str, str], dict]] = {
         "quiet": lambda side, label: _probe_window(b, side, label),
-        "API flood": lambda side, label: _under_api_flood(b, side, flood_rate[side], label),
+        "API flood": lambda side, label: _under_api_flood(b, side, capacity[side], label),
         "export flood": lambda side, label: _under_export_flood(b, side, label),
     }
 
@@ -330,9 +336,8 @@ def isolation(b: phases.Bench) -> dict:
         "quotas": quotas,
         "window_seconds": WINDOW_SECONDS,
         "probe_rate": PROBE_RATE,
-        "flood_factor": FLOOD_FACTOR,
-        "flood_rate": flood_rate,
-        "flood_users": FLOOD_USERS,
+        "api_capacity": capacity,
+        "flood_connections": FLOOD_CONNECTIONS,
         "export_backlog": EXPORT_BACKLOG,
         "runs": runs,
         "figures": summarise(runs),

@@ -108,46 +108,23 @@ def markdown(r: dict) -> str:
             f"| 7 | memory at rest / under load | {mem} | web, api < 250 MB; gateway, static < 30 MB | "
             f"{_met(c['memory_met'])} |"
         )
-    if "tuning" in p:
-        tu = p["tuning"]
-        lines += [
-            "",
-            f"## Tuning: the api's gunicorn setting at {tu['quotas']['api']} CPU",
-            "",
-            f"| setting | req/s through the gateway | open loop at {tu['rate']}/s: p50 / p99 / p99.9 |",
-            "|---|---|---|",
-        ]
-        for trial in tu["trials"]:
-            lat = trial["latency_at_rate"]["latency_ms"]
-            lines.append(
-                f"| {trial['setting']} | {_s(trial['rps'])} | {lat.get('p50')} / {lat.get('p99')} / "
-                f"{lat.get('p99_9')} ms |"
-            )
+    if "trials" in p:
+        lines += _trials(p["trials"])
     if p.get("votes"):
         lines += _votes(p["votes"])
     if "floor" in p:
         lines += _floor(p["floor"])
-    if "limits" in p:
-        li = p["limits"]
-        lines += [
-            "",
-            f"## What the API throttles cost (cached list through the gateway, api at {li['quotas']['api']} CPU)",
-            "",
-            "| api | req/s | api CPU per request |",
-            "|---|---|---|",
-        ]
-        for label, rps in li["rps"].items():
-            lines.append(f"| {label} | {_s(rps)} | {_s(li['api_cpu_ms_per_request'][label], ' ms', 2)} |")
-        lines.append(f"\nWith the throttles counting, the api serves x{li['ratio']} of what it serves without them.")
     if p.get("isolation"):
         lines += _isolation(p["isolation"])
+    if p.get("profile"):
+        lines += _profile(p["profile"])
     discarded = r.get("discarded_runs", 0)
     lines += ["", f"Runs discarded because the load generator topped 70 % of a core: {discarded}.", ""]
-    lines += ["## CPU quotas of each phase", ""]
+    lines += ["## Each phase: its time and CPU quotas", ""]
     for name, phase in p.items():
         quotas = phase.get("quotas") or {k: v for k, v in phase.items() if k.startswith("quota")}
-        if quotas:
-            lines.append(f"- {name}: `{json.dumps(quotas)}`")
+        took = f" ({phase['phase_seconds']:.0f} s)" if "phase_seconds" in phase else ""
+        lines.append(f"- {name}{took}" + (f": `{json.dumps(quotas)}`" if quotas else ""))
     lines += [
         "",
         "Everything else (bench.json): every run, its wrk or open-loop figures, the CPU each "
@@ -155,6 +132,46 @@ def markdown(r: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _trials(t: dict) -> list[str]:
+    """The api under each trial's environment: req/s, api CPU per request, ratio to config.env's."""
+    lines = [
+        "",
+        f"## Trials: what each api setting buys (cached list through the gateway, api at {t['quotas']['api']} CPU)",
+        "",
+        "| api | req/s | ratio to config.env | api CPU per request |",
+        "|---|---|---|---|",
+    ]
+    for trial, rps in t["rps"].items():
+        cpu = _s(t["api_cpu_ms_per_request"][trial], " ms", 2)
+        lines.append(f"| {trial} | {_s(rps)} | {t['ratio_to_default'][trial]} | {cpu} |")
+    return lines
+
+
+def _profile(f: dict) -> list[str]:
+    """Where the request threads' samples were, per read, beside its flame graph."""
+    lines = ["", "## Profile: py-spy under wrk, at the floor's quotas", ""]
+    if reason := f.get("skipped"):
+        return [*lines, f"Not measured: {reason}."]
+    lines.append(
+        f"{f['seconds']:g} s of wrk per read, every gunicorn process of the service sampled; shares of the "
+        "samples in which a request thread was working (idle threads, the arbiter and heartbeat left out)."
+    )
+    for name, read in f["reads"].items():
+        lines += [
+            "",
+            f"### {name}: [{name}.svg]({name}.svg)",
+            "",
+            f"{read['url']}: {read['rps']:.1f} req/s, p99 {read['latency_ms'].get('p99', 0):.1f} ms under the "
+            f"sampler, {read['samples']} samples.",
+            "",
+            "| own time | function | | inclusive | function |",
+            "|---|---|---|---|---|",
+        ]
+        for (own, own_pct), (inc, inc_pct) in zip(read["own_pct"], read["inclusive_pct"], strict=False):
+            lines.append(f"| {own_pct} % | `{own}` | | {inc_pct} % | `{inc}` |")
+    return lines
 
 
 def _median(figure: dict) -> float:
@@ -200,18 +217,11 @@ def _isolation_flood(side: str, rows: list[dict]) -> str:
     """What the API flood itself got on one side, over its repeats."""
     floods = [r["API flood"]["flood"] for r in rows]
     answered = ", ".join(f"{f['answered_per_second']:g}" for f in floods)
-    failed = sum(f["failed"] for f in floods)
-    statuses: dict[str, int] = {}
-    for f in floods:
-        for code, count in f["status_codes"].items():
-            statuses[code] = statuses.get(code, 0) + count
-        for reason, count in f["errors"].items():
-            if not reason.startswith("status"):
-                statuses[reason] = statuses.get(reason, 0) + count
-    codes = ", ".join(f"{code}: {count}" for code, count in sorted(statuses.items()))
+    p99 = ", ".join(f"{f['latency_ms'].get('p99', 0):g}" for f in floods)
+    cpu = ", ".join(f"{f['client_cpu_pct']:g}" for f in floods)
     return (
-        f"- {side}: {floods[0]['offered_per_second']:g}/s offered on {floods[0]['users']} connections; "
-        f"answered {answered}/s; {failed} failed; statuses and failures: {codes}"
+        f"- {side}: answered {answered}/s against a capacity of {floods[0]['capacity_per_second']:g}/s; "
+        f"{sum(f['errors'] for f in floods)} errors; flood p99 {p99} ms; wrk CPU {cpu} % of a core"
     )
 
 
@@ -240,16 +250,18 @@ def _isolation(phase: dict) -> list[str]:
         f"Quotas (bench.yml, half each Kubernetes CPU limit): gateway {q['gateway']}, web {q['web']}, "
         f"api {q['api']}, worker {q['worker']}, static {q['static']}; the monolith {q['monolith']} "
         f"(web's plus api's). Probe: {phase['probe_rate']} req/s, half web home page and half API poll list, "
-        f"open loop, {phase['window_seconds']} s per window. API flood: the API poll list at "
-        f"{phase['flood_factor']}x each side's capacity for it "
-        f"({', '.join(f'{side} {rate:g}/s' for side, rate in phase['flood_rate'].items())}), "
-        f"{phase['flood_users']} connections. Export flood: {phase['export_backlog']} exports queued while "
-        "the worker was paused, built during the window. Ratio: flooded p99 over the quiet p99 of the same "
-        "repeat. Host busy near 100 %, or a probe client lag of tens of ms, means the shared host, not the "
-        "quotas, set the flooded figure.",
+        f"open loop, {phase['window_seconds']} s per window. API flood: wrk on {phase['flood_connections']} "
+        "connections to the API poll list, each sending again as soon as it is answered (twice the "
+        "connections of the capacity runs: the API is past capacity, with a queue, all window). "
+        f"Export flood: {phase['export_backlog']} exports queued while the worker was paused, built during "
+        "the window. Ratio: the p99 of every flooded request over that of every quiet one, over the repeats "
+        "(a window's own p99 rests on its few slowest requests); per repeat beside it. Host busy near "
+        "100 %, or a probe client lag of tens of ms, means the shared host, not the quotas, set the flooded "
+        "figure.",
         "",
-        "| side | probe, under | quiet p99 | flooded p99 | ratio | p50, quiet / flooded | probe errors | "
-        "host busy, quiet / flooded | probe client lag p99, flooded | target | |",
+        "| side | probe, under | p99 quiet / flooded, every request | ratio | ratio per repeat | "
+        "p50, quiet / flooded | probe errors | host busy, quiet / flooded | probe client lag p99, flooded | "
+        "target | |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for probe in isolation_chart.PROBES:
@@ -258,15 +270,17 @@ def _isolation(phase: dict) -> list[str]:
             busy, decomposed = f["host_busy_pct"], side == "decomposed"
             target = f"<= x{f['target_ratio']:g}" + (", 0 errors" if probe == "web" else "")
             verdict = ("met" if f["met"] else "**not met**") if decomposed else "contrast"
+            pooled = f["pooled"] or {"quiet_p99_ms": "-", "flooded_p99_ms": "-", "ratio": "-", "requests": {}}
             lines.append(
-                f"| {side} | {isolation_chart.PROBES[probe]}, {f['flood']} | {_s(f['quiet_p99_ms'], ' ms')} | "
-                f"{_s(f['flooded_p99_ms'], ' ms')} | **x{_s(f['ratio'], '', 2)}** | "
+                f"| {side} | {isolation_chart.PROBES[probe]}, {f['flood']} | {pooled['quiet_p99_ms']} / "
+                f"{pooled['flooded_p99_ms']} ms ({pooled['requests'].get('quiet')} / "
+                f"{pooled['requests'].get('flooded')} requests) | **x{pooled['ratio']}** | x{_s(f['ratio'], '', 2)} | "
                 f"{_s(f['p50_ms']['quiet'], ' ms')} / {_s(f['p50_ms']['flooded'], ' ms')} | {f['errors']} | "
                 f"{_s(busy['quiet'], ' %', 0)} / {_s(busy['flooded'], ' %', 0)} | "
                 f"{_s(f['flooded_client_lag_p99_ms'], ' ms')} | {target if decomposed else ''} | {verdict} |"
             )
     runs = phase["runs"]
-    lines += ["", "The API flood's own outcome (429, 502-504 and timeouts are expected there):", ""]
+    lines += ["", "The API flood's own outcome (429, 502-504 and timeouts would be expected there):", ""]
     lines += [_isolation_flood(side, rows) for side, rows in runs.items()]
     lines += ["", "The export backlog:", ""]
     lines += [_isolation_exports(side, rows) for side, rows in runs.items()]
