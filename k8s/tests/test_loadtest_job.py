@@ -64,7 +64,7 @@ def test_the_job_waits_to_be_started_and_stops_by_itself(rendered, job):
 def test_each_pod_sends_its_share_with_demo_accounts_of_its_own(rendered, job):
     """Pod i uses demo accounts from i x users: the ranges are disjoint and exist in make seed's
     data; every pod sends the same rate to the gateway Service, prints its figures for merge, and
-    loadtest.yaml states the total that comes out."""
+    loadtest.yaml and README.md state the total that comes out."""
     completions = job["spec"]["completions"]
     accounts, rates = set(), []
     for index in range(completions):
@@ -78,7 +78,8 @@ def test_each_pod_sends_its_share_with_demo_accounts_of_its_own(rendered, job):
         rates.append(settings.rate)
     assert len(set(rates)) == 1
     total = f"{completions} x {rates[0]:g} = {sum(rates):g} requests/s, {len(accounts)} accounts"
-    assert total in (COMPONENT / "loadtest.yaml").read_text()
+    for doc in ("loadtest.yaml", "README.md"):
+        assert total in " ".join((COMPONENT / doc).read_text().split()), f"{doc} should say {total!r}"
     seed = (REPO / "services" / "domain" / "management" / "commands" / "seed.py").read_text()
     assert f'"--users", type=int, default={DEMO_ACCOUNTS})' in seed, "DEMO_ACCOUNTS is make seed's default"
 
