@@ -37,19 +37,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--arrival", choices=["uniform", "poisson"], default=default.arrival)
     parser.add_argument("--seed", type=int, default=default.seed, help="random seed, for repeatable runs")
     parser.add_argument("--first-account", type=int, default=default.first_account, help="the first demo account")
-    parser.add_argument(
-        "--index",
-        type=int,
-        default=0,
-        help="this client's number among several sending together (a Job's JOB_COMPLETION_INDEX): "
-        "its users start at demo account first-account + index x users, so no two clients share one",
-    )
+    parser.add_argument("--index", type=int, default=0, help="client i of several: accounts from first + i x users")
     parser.add_argument("--out", type=Path, help=f"report folder (default {REPORTS.name}/<timestamp>/)")
-    parser.add_argument(
-        "--log-summary",
-        action="store_true",
-        help="no report folder: print the figures as one last line for `merge` (a pod's files vanish with it)",
-    )
+    parser.add_argument("--log-summary", action="store_true", help="no report: print one last line for `merge`")
     parser.add_argument("--max-failed", type=int, help="exit 1 if more requests than this failed (CI uses 0)")
     parser.add_argument("--allow-remote", action="store_true", help="allow a target other than loopback (your cluster)")
     return parser.parse_args(argv)
@@ -69,10 +59,9 @@ def print_progress(snapshot: dict) -> None:
 
 
 def load_settings(args: argparse.Namespace) -> LoadSettings:
-    """Return what to run; with --index, the users' demo accounts follow those of the clients before it."""
-    values = {name: getattr(args, name) for name in SETTINGS}
-    values["first_account"] += args.index * args.users
-    return LoadSettings(mix=parse_mix(args.mix), **values)
+    """Return what to run; with --index I, the users take the demo accounts after those of clients 0..I-1."""
+    values = {name: getattr(args, name) for name in SETTINGS} | {"mix": parse_mix(args.mix)}
+    return LoadSettings(**values | {"first_account": args.first_account + args.index * args.users})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,9 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refusing to load {args.target}: only loopback targets, unless --allow-remote", file=sys.stderr)
         return 2
     settings = load_settings(args)
-    if not args.log_summary:
-        # Imported here, before the run: it needs matplotlib, which the cluster's image (loadtest/Dockerfile)
-        # leaves out, as its pods print --log-summary instead.
+    if not args.log_summary:  # here, before the run: matplotlib is not in the cluster's image (loadtest/Dockerfile)
         from polls_loadtest.load import report
     folder = args.out or REPORTS / datetime.now().strftime("%Y%m%d-%H%M%S")
     print(
