@@ -243,17 +243,11 @@ TARGET ?= http://127.0.0.1:$(GATEWAY_PORT)
 LOADTEST_ARGS ?=
 LOADTEST := $(BIN)/python -m polls_loadtest.load
 
-.PHONY: loadtest loadtest-locust loadtest-test
+.PHONY: loadtest loadtest-test
 
 loadtest: ## Open-loop load through the gateway, live progress, HTML/PNG/JSON report (RATE USERS MIX...)
 	$(LOADTEST) --target $(TARGET) --duration $(DURATION) --rate $(RATE) --users $(USERS) --mix $(MIX) \
 	  $(LOADTEST_ARGS)
-
-loadtest-locust: ## Locust user journeys, headless, with Locust's own HTML report (USERS DURATION MIX TARGET)
-	@mkdir -p loadtest/reports
-	LOADTEST_MIX=$(MIX) $(BIN)/locust -f loadtest/polls_loadtest/load/locustfile.py --headless \
-	  --host $(TARGET) --users $(USERS) --spawn-rate 5 --run-time $(DURATION)s --stop-timeout 15 \
-	  --html loadtest/reports/locust-$$(date +%Y%m%d-%H%M%S).html
 
 loadtest-test: ## (part of test) short low-rate load run on the test stack: report complete, zero errors
 	LOADTEST_TARGET=$${LOADTEST_TARGET:-http://127.0.0.1:$(GATEWAY_PORT)} \
@@ -380,5 +374,5 @@ ensure-wrk:
 	    echo "wrk is missing: install it (Debian/Ubuntu: sudo apt-get install wrk) and run again."; exit 1; \
 	  fi; }
 
-loadtest-image: prerequisites ## Build the Locust image of k8s/components/loadtest (polls/loadtest:dev)
+loadtest-image: prerequisites ## Build the load client image of k8s/components/loadtest (polls/loadtest:dev)
 	docker build -t polls/loadtest:$${IMAGE_TAG:-dev} --build-arg PYTHON_IMAGE loadtest/

@@ -107,8 +107,8 @@ def by_kind_name(objects, kind: str, name: str) -> dict:
 
 
 def migrate_job(objects) -> dict:
-    """Return the render's one Job: the migrate Job of its release (migrate-<hash>)."""
-    jobs = [o for o in objects if o["kind"] == "Job"]
+    """Return the render's one migrate Job, of its release (migrate-<hash>); the loadtest component adds a Job too."""
+    jobs = [o for o in objects if o["kind"] == "Job" and o["metadata"]["namespace"] == "polls"]
     assert len(jobs) == 1, [j["metadata"]["name"] for j in jobs]
     assert jobs[0]["metadata"]["name"].startswith("migrate-"), jobs[0]["metadata"]["name"]
     return jobs[0]

@@ -43,7 +43,8 @@ def managed_ports() -> dict[str, int]:
 
 def pod_name(obj: dict) -> str:
     """The workload's name; the migrate Job's release hash dropped."""
-    return "migrate" if obj["kind"] == "Job" else obj["metadata"]["name"]
+    name = obj["metadata"]["name"]
+    return "migrate" if name.startswith("migrate-") else name
 
 
 def stack_pods(objects) -> dict[str, Endpoint]:
@@ -279,22 +280,24 @@ def test_a_gateway_api_data_plane_serves_the_site(clusters):
 
 
 def test_the_loadtest_reaches_the_gateway_and_only_it(clusters):
-    """With the loadtest component: Locust's workers reach the gateway where LOCUST_HOST points,
-    but not web or api directly; the master (no load) does not reach the gateway."""
-    for name, cluster in clusters.items():
-        if "locust-worker" not in cluster.pods:
-            continue
-        locust = by_kind_name(cluster.objects, "ConfigMap", "locust")["data"]["LOCUST_HOST"]
-        gateway_pod, gateway_port = service_port(cluster.objects, locust, cluster.pods)
+    """With the loadtest component: the Job's pods reach the gateway where LOADTEST_TARGET points
+    (and the site's public host), but not web, api or static directly, and nothing reaches them."""
+    with_loadtest = {name: cluster for name, cluster in clusters.items() if "loadtest" in cluster.pods}
+    assert len(with_loadtest) == 2**4, "the loadtest component with every other combination"
+    for name, cluster in with_loadtest.items():
+        target = by_kind_name(cluster.objects, "ConfigMap", "loadtest-settings")["data"]["LOADTEST_TARGET"]
+        gateway_pod, gateway_port = service_port(cluster.objects, target, cluster.pods)
         assert gateway_pod.name == "gateway", name
-        worker, master = cluster.pods["locust-worker"], cluster.pods["locust-master"]
-        assert cluster.allows(worker, gateway_pod, gateway_port), name
-        assert not cluster.allows(master, gateway_pod, gateway_port), name
-        for target in ("api", "web", "static"):
-            pod = cluster.pods[target]
-            assert not cluster.allows(worker, pod, pod.ports["http"][0]), f"{name}: loadtest -> {target}"
-        assert cluster.allows(worker, master, 5557), name
-        assert cluster.allows(worker, Endpoint("the public site", INTERNET), 443), name
+        load = cluster.pods["loadtest"]
+        assert load.namespace == "polls-loadtest", name
+        assert cluster.allows(load, gateway_pod, gateway_port), name
+        for upstream in ("api", "web", "static"):
+            pod = cluster.pods[upstream]
+            assert not cluster.allows(load, pod, pod.ports["http"][0]), f"{name}: loadtest -> {upstream}"
+        assert cluster.allows(load, Endpoint("the public site", INTERNET), 443), name
+        assert not cluster.allows(load, Endpoint("managed redis", MANAGED), managed_ports()["redis"]), name
+        for client in (gateway_pod, STRANGERS[0], EDGE_CONTROLLERS[0]):
+            assert not cluster.allows(client, load, 8080), f"{name}: {client.name} -> loadtest"
 
 
 def test_the_shipped_settings_fit_the_production_overlay():

@@ -19,8 +19,9 @@ import pytest
 import requests
 
 from polls_loadtest import REPORTS
-from polls_loadtest.load import report
+from polls_loadtest.load import merge, report
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
+from polls_loadtest.load.recorder import Event, Recorder
 from polls_loadtest.load.scenarios import parse_mix, split
 from polls_loadtest.stack import Stack
 
@@ -101,6 +102,65 @@ def test_a_stall_counts_for_every_request_scheduled_during_it(stalling_server, t
 
     page = report.write(results, tmp_path)
     assert page.exists() and all((tmp_path / chart).stat().st_size > 0 for chart in CHARTS)
+
+
+def _client(latencies_ms: list[float], first_account: int) -> dict:
+    """What a client that got these latencies (one request per 10 ms, 10 s) prints for merge."""
+    r = Recorder()
+    for i, ms in enumerate(latencies_ms):
+        r.scheduled(i / 100)
+        r.sent(i / 100)
+        r.done(Event(i / 100, i / 100, i / 100 + ms / 1000, "healthz", 200, ok=True, reason="", scenario="healthz"))
+    return {
+        "settings": {"rate": 100, "users": 5, "first_account": first_account},
+        "summary": {"failed": 0, **r.totals, "achieved_rate": r.totals["ok"] / 10},
+        "status_codes": r.status_codes,
+        "histograms": {"latency_us": r.latency.encode(), "service_time_us": r.service_time.encode()},
+    }
+
+
+def test_merged_percentiles_come_from_all_requests_not_an_average():
+    """Two clients: p99 10 ms (990 x 10 ms, 10 x 200 ms) and 500 ms (985 x 10 ms, 15 x 500 ms). Of
+    the 2000 requests together the slowest 1 % are 15 x 500 ms and 5 x 200 ms: the p99 is 200 ms,
+    neither client's p99 nor their average (255 ms); counts add up."""
+    quick, slow = _client([10] * 990 + [200] * 10, 0), _client([10] * 985 + [500] * 15, 5)
+    combined = merge.combine([quick, slow])
+    assert [c["p99_ms"] for c in combined["clients"]] == [pytest.approx(10, rel=1e-3), pytest.approx(500, rel=1e-3)]
+    latency, summary = combined["summary"]["latency_ms"], combined["summary"]
+    assert (latency["count"], latency["p99"]) == (2000, pytest.approx(200, rel=1e-3))
+    assert (latency["p50"], latency["max"]) == (pytest.approx(10, rel=1e-3), pytest.approx(500, rel=1e-3))
+    assert (summary["scheduled"], summary["ok"], summary["failed"], summary["achieved_rate"]) == (2000, 2000, 0, 200)
+    assert combined["rate"] == 200 and combined["status_codes"] == {"200": 2000}
+
+
+def test_pods_logs_merge_into_one_report(stalling_server, tmp_path):
+    """Two clients print --log-summary lines (one log with `kubectl logs --prefix` prefixes), merge
+    reads them into one set of figures, and refuses a log without them; --index gives the second
+    client the demo accounts after the first one's."""
+    host, port = stalling_server.server_address
+    logs = []
+    for index in (0, 1):
+        client = f"--rate 50 --duration 1 --users 2 --mix healthz:1 --index {index} --log-summary"
+        command = [sys.executable, "-m", "polls_loadtest.load", "--target", f"http://{host}:{port}", *client.split()]
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert finished.returncode == 0 and finished.stdout.splitlines()[-1].startswith(merge.TAG), finished.stderr
+        prefix = f"[pod/loadtest-{index}-x7k2p/loadtest] " if index == 0 else ""
+        logs.append(tmp_path / f"loadtest-{index}.log")
+        logs[-1].write_text("".join(prefix + line + "\n" for line in finished.stdout.splitlines()))
+
+    out = tmp_path / "combined.json"
+    command = [sys.executable, "-m", "polls_loadtest.load", "merge", *map(str, logs), "--out", str(out)]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "2 clients, 100 req/s together: 100 ok, 0 failed of 100 scheduled" in finished.stdout
+    combined = json.loads(out.read_text())
+    assert [c["first_account"] for c in combined["clients"]] == [0, 2]
+    assert combined["summary"]["latency_ms"]["count"] == 100 and combined["status_codes"] == {"200": 100}
+
+    failed = tmp_path / "loadtest-2.log"  # a pod whose client never started: no figures, not a smaller total
+    failed.write_text("could not start: POST /accounts/login/ as demo00004 answered 200\n")
+    finished = subprocess.run([*command[:4], *map(str, logs), str(failed)], capture_output=True, text=True)
+    assert finished.returncode == 2 and "loadtest-2.log: no LOADTEST-SUMMARY line" in finished.stderr
 
 
 def test_a_short_mixed_run_on_the_stack_writes_a_full_report_without_errors():

@@ -39,6 +39,11 @@ def histogram_summary(histogram: HdrHistogram) -> dict[str, float | int]:
     return summary
 
 
+def describe(latency_ms: dict) -> str:
+    """Return "p50 ... ms, p95 ..., p99 ..., max ..." of a histogram_summary (0 where nothing was answered)."""
+    return ", ".join(f"{p} {latency_ms.get(p, 0):.1f} ms" for p in ("p50", "p95", "p99", "max"))
+
+
 def _microseconds(seconds: float) -> int:
     return min(HIGHEST_US, max(LOWEST_US, round(seconds * 1e6)))
 

@@ -1,10 +1,9 @@
-"""What the load clients do: user journeys through the gateway, written once for every driver.
+"""What the load client does: user journeys through the gateway.
 
 A journey is a plain generator: it yields a `Request`, receives the `Response` and decides what to
-do next, the way a user reads a page before clicking. It does no I/O itself ("sans-I/O"), so the
-same journeys drive the open-loop client (`openloop.py`, one request per scheduled slot) and
-Locust (`locustfile.py`, closed loop with think time). Cookies are the driver's job; the API token
-lives on the `Visitor`.
+do next, the way a user reads a page before clicking. It does no I/O itself ("sans-I/O"): the
+open-loop client (`openloop.py`) sends each request in its scheduled slot, on this machine and in
+the cluster's loadtest Job alike. Cookies are the client's job; the API token lives on the `Visitor`.
 
 The data comes from `make seed`: users demo00000..demo00199 with one password, and polls whose
 questions start with `[demo]`.
