@@ -60,21 +60,20 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
-    def count_in_window(self, key: str, window_seconds: int) -> int:
-        """Add one to the counter KEY, which expires window_seconds after its first count; return it.
-
-        One round trip (INCR and EXPIRE NX in a pipeline), whatever the count.
+    def count_in_window(self, key: str, window_seconds: int, amount: int = 1) -> int:
+        """Add `amount` to the counter KEY, which expires window_seconds after its first count;
+        return it. One round trip (INCRBY and EXPIRE NX in a pipeline), whatever the count.
         """
         pipeline = self.get_client(key, write=True).pipeline(transaction=False)
-        pipeline.incr(key)
+        pipeline.incrby(key, amount)
         pipeline.expire(key, window_seconds, nx=True)
         count, _ = pipeline.execute()
         return count
 
 
-def _count_in_window(self, key: str, window_seconds: int, version=None) -> int:
+def _count_in_window(self, key: str, window_seconds: int, amount: int = 1, version=None) -> int:
     key = self.make_and_validate_key(key, version=version)
-    return self._cache.count_in_window(key, window_seconds)
+    return self._cache.count_in_window(key, window_seconds, amount)
 
 
 class ResilientRedisCache(RedisCache):

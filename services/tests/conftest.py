@@ -5,13 +5,16 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
+from runtime.drf_throttles import WindowRateThrottle
 from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Start every test with an empty cache (the test Redis database, not the stack's)."""
+    """Start every test with an empty cache (the test Redis database, not the stack's), and with
+    no client remembered over its API limit by this process (runtime.drf_throttles)."""
     cache.clear()
+    WindowRateThrottle.refused_until.clear()
     yield
 
 

@@ -1,12 +1,15 @@
 """The API's rate limits: one counter per client and scope in Redis, failing open without Redis."""
 
+import random
+
 import pytest
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
 import runtime.resilient_cache
+from runtime import drf_throttles
 from runtime.cooldown import Cooldown
-from runtime.drf_throttles import ClientRateThrottle, ScopedRateThrottle
+from runtime.drf_throttles import ClientRateThrottle, ScopedRateThrottle, WindowRateThrottle
 from tests.factories import PollFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +33,13 @@ def _empty_cache():
     caches["default"].clear()
 
 
-def test_an_anonymous_read_counts_once_per_request_under_its_address():
+@pytest.fixture
+def exact(monkeypatch):
+    """Rates under 200 per window, which count every request (larger ones are sampled)."""
+    monkeypatch.setattr(WindowRateThrottle, "THROTTLE_RATES", {"anon": "100/min", "user": "100/min"})
+
+
+def test_an_anonymous_read_counts_once_per_request_under_its_address(exact):
     client = APIClient(HTTP_X_FORWARDED_FOR="198.51.100.40")
     for _ in range(3):
         assert client.get("/api/polls/").status_code == 200
@@ -51,7 +60,7 @@ def test_each_counter_expires_with_its_window():
     assert 0 < redis.ttl(key) <= 60  # the "anon" rate's window: API_THROTTLE_ANON per minute
 
 
-def test_a_signed_in_user_counts_under_the_user_not_the_address(user_api, user):
+def test_a_signed_in_user_counts_under_the_user_not_the_address(user_api, user, exact):
     for _ in range(2):
         assert user_api.get("/api/polls/").status_code == 200
 
@@ -95,3 +104,43 @@ def test_while_redis_is_down_requests_are_allowed(settings, monkeypatch):
     statuses = [client.get("/api/polls/").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 200]
+
+
+def test_a_large_limit_counts_about_one_request_in_k_as_k_requests(monkeypatch):
+    """600/min: one request in about 6 reaches Redis, and adds 6; the counter stays a count of
+    requests (here within a third of the 120 sent, with this seed)."""
+    monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"anon": "600/min"})
+    monkeypatch.setattr(WindowRateThrottle, "sampler", random.Random(11))
+    round_trips = []
+    count = caches["default"].count_in_window
+    monkeypatch.setattr(caches["default"], "count_in_window", lambda *a: round_trips.append(a) or count(*a))
+    client = APIClient(HTTP_X_FORWARDED_FOR="198.51.100.50")
+
+    assert all(client.get("/api/polls/").status_code == 200 for _ in range(120))
+
+    assert drf_throttles.sample_step(600) == 6
+    assert 0 < len(round_trips) < 120 / 3
+    assert _counters("anon") == {"198.51.100.50": 6 * len(round_trips)}
+    assert 80 <= _counters("anon")["198.51.100.50"] <= 160
+
+
+def test_over_a_sampled_limit_every_request_is_refused_with_no_round_trip(monkeypatch):
+    """Once this process has seen the client over its limit, it refuses all the client's requests
+    until the window ends without asking Redis; another client is not affected."""
+    monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"anon": "200/min"})  # 2 requests per count
+    monkeypatch.setattr(WindowRateThrottle, "sampler", random.Random(3))
+    client = APIClient(HTTP_X_FORWARDED_FOR="198.51.100.51")
+    statuses = [client.get("/api/polls/").status_code for _ in range(400)]
+    first_refused = statuses.index(429)
+
+    assert 150 <= first_refused <= 250, "the limit held within a quarter of 200"
+    assert set(statuses[first_refused:]) == {429}
+    counted = _counters("anon")["198.51.100.51"]
+    assert all(client.get("/api/polls/").status_code == 429 for _ in range(20))
+    assert _counters("anon")["198.51.100.51"] == counted, "a refused request went to Redis"
+    assert APIClient(HTTP_X_FORWARDED_FOR="198.51.100.52").get("/api/polls/").status_code == 200
+
+
+@pytest.mark.parametrize(("limit", "step"), [(10, 1), (199, 1), (200, 2), (600, 6), (1200, 8), (100000, 8)])
+def test_limits_under_200_per_window_count_every_request_and_a_count_stands_for_at_most_8(limit, step):
+    assert drf_throttles.sample_step(limit) == step

@@ -13,8 +13,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # A counter per client and scope, one Redis round trip per request (runtime.drf_throttles): the
-    # "user" rate for a signed-in user, "anon" per client address, plus the view's throttle_scope.
+    # A counter per client and scope, one Redis round trip per counted request (runtime.drf_throttles;
+    # rates of 200 or more per window count a sample of requests): the "user" rate for a signed-in
+    # user, "anon" per client address, plus the view's throttle_scope.
     "DEFAULT_THROTTLE_CLASSES": [
         "runtime.drf_throttles.ClientRateThrottle",
         "runtime.drf_throttles.ScopedRateThrottle",
