@@ -1,4 +1,4 @@
-"""Fixtures the drills share (test_drills.py, test_release_drill.py)."""
+"""Fixtures the drills share (test_drills.py, test_release_drill.py), and a bench result for the report tests."""
 
 import os
 
@@ -35,3 +35,21 @@ def site():
 def release_site():
     """The polls-release stack, up and seeded (`make release-test` brings it up)."""
     return running_site("release")
+
+
+@pytest.fixture
+def bench_result():
+    """Return a function that wraps phases' figures in a bench result as the bench's cli writes it
+    (the report's header reads the rest)."""
+
+    def around(phases: dict) -> dict:
+        return {
+            "started_at": "2026-12-01T09:30:00+00:00",
+            "seconds": 200,
+            "machine": {"cores": 2, "cpu_model": "x", "memory_gb": 8, "kernel": "6", "load_average": [0.5, 0.5, 0.5]},
+            "load_after": [1, 1, 1],
+            "versions": {},
+            "phases": phases,
+        }
+
+    return around

@@ -394,17 +394,12 @@ def test_the_report_links_each_flame_graph_or_says_why_there_is_none():
     assert "Not measured: py-spy needs root." in skipped and ".svg" not in skipped
 
 
-def test_the_report_gives_each_phases_time():
-    result = {
-        "started_at": "2026-12-01T09:30:00+00:00",
-        "seconds": 200,
-        "machine": {"cores": 2, "cpu_model": "x", "memory_gb": 8, "kernel": "6", "load_average": [0.5, 0.5, 0.5]},
-        "load_after": [1, 1, 1],
-        "versions": {},
-        "phases": {
+def test_the_report_gives_each_phases_time(bench_result):
+    result = bench_result(
+        {
             "trials": {"quotas": {"api": 0.5}, "rps": {}, "phase_seconds": 131.4},
             "profile": {"skipped": "py-spy needs root", "phase_seconds": 0.2},
-        },
-    }
+        }
+    )
     text = report.markdown(result)
     assert '- trials (131 s): `{"api": 0.5}`\n- profile (0 s)\n' in text

@@ -173,7 +173,7 @@ def test_the_monolith_gets_what_web_and_api_get_together():
     assert quotas["monolith"] == pytest.approx(quotas["web"] + quotas["api"])
 
 
-def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path):
+def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path, bench_result):
     repeat = {"quiet": window(10, 10), "API flood": window(12, 10), "export flood": window(10, 11)}
     for row in repeat.values():
         row["cpu_cores"] = {"worker": 0.5}
@@ -194,15 +194,7 @@ def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path):
         "figures": isolation.summarise(runs),
         "timelines": isolation.chart_timelines(runs),
     }
-    result = {
-        "started_at": "2026-12-01T09:30:00+00:00",
-        "seconds": 200,
-        "machine": {"cores": 2, "cpu_model": "x", "memory_gb": 8, "kernel": "6", "load_average": [0.5, 0.5, 0.5]},
-        "load_after": [1, 1, 1],
-        "versions": {},
-        "phases": {"isolation": phase},
-    }
-    report.write(result, tmp_path)
+    report.write(bench_result({"isolation": phase}), tmp_path)
     text = (tmp_path / "bench.md").read_text()
     assert (
         "| decomposed | web home page, API flood | 10 / 12 ms (100 / 100 requests) | **x1.2** | x1.20 (1.20-1.20, n=1)"
