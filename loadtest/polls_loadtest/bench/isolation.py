@@ -298,11 +298,24 @@ def _under_export_flood(b: phases.Bench, side: str, label: str) -> dict:
     exports = phases._export_batch(
         EXPORT_BACKLOG, 0, pause=True, while_building=lambda: windows.append(_probe_window(b, side, label))
     )
+    settled = _settle("postgres")
     b.say(
         f"    exports: {exports['done']}/{exports['queued']} built at {exports.get('exports_per_second')}/s, "
-        f"queue wait p99 {exports.get('queue_wait_ms', {}).get('p99')} ms"
+        f"queue wait p99 {exports.get('queue_wait_ms', {}).get('p99')} ms; PostgreSQL idle again after {settled} s"
     )
-    return windows[0] | {"exports": exports}
+    return windows[0] | {"exports": exports, "settle_seconds": settled}
+
+
+def _settle(service: str, idle_cores: float = 0.05, longest: int = 15) -> int:
+    """Wait until the service uses under `idle_cores` over a second (at most `longest` seconds);
+    return the seconds waited. After the backlog, PostgreSQL's own work (autovacuum, checkpoint)
+    landed in the next side's quiet window once: both its probes stalled for 2 s at 100-250 ms."""
+    for waited in range(longest):
+        with Usage(STACK) as usage:
+            time.sleep(1)
+        if usage.cpu_by_service.get(service, 0.0) < idle_cores:
+            return waited + 1
+    return longest
 
 
 def _api_capacity(b: phases.Bench, side: str) -> float:
