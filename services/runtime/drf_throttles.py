@@ -51,7 +51,9 @@ class WindowRateThrottle(BaseThrottle):
 
     THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     parse_rate = SimpleRateThrottle.parse_rate
-    sampler = random.Random()  # tests give it a seed
+    # The module's generator: Python reseeds it in each forked process, so gunicorn's workers do
+    # not sample in step. Tests give a seeded random.Random.
+    sampler = random
     # This process's clients over their limit: counter key -> when their window ends. Shared by
     # the process's threads (a dict's get and set are atomic under the GIL).
     refused_until: dict[str, float] = {}

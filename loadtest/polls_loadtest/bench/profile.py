@@ -8,18 +8,16 @@ requirement): without either the phase says why and measures nothing. Bounded: P
 of load per read.
 """
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
 from polls_loadtest.bench import STACK, wrk
-from polls_loadtest.bench.phases import FLOOR_QUOTAS, Bench
+from polls_loadtest.bench.phases import FLOOR_QUOTAS, POLL_LIST, Bench, _url, at_floor_quotas
 from polls_loadtest.stack import docker
 
 TOP = 12  # functions listed per read and table
@@ -27,12 +25,12 @@ TOP = 12  # functions listed per read and table
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 
 
-def reads(gateway: str, poll: int) -> dict[str, tuple[str, str]]:
+def reads(poll: int) -> dict[str, tuple[str, str]]:
     """Name -> (service that answers it, URL through the gateway)."""
     return {
-        "api-list": ("api", f"http://{gateway}:8080/api/polls/"),
-        "api-poll": ("api", f"http://{gateway}:8080/api/polls/{poll}/"),
-        "web-home": ("web", f"http://{gateway}:8080/"),
+        "api-list": ("api", _url("gateway", POLL_LIST)),
+        "api-poll": ("api", _url("gateway", f"{POLL_LIST}{poll}/")),
+        "web-home": ("web", _url("gateway", "/")),
     }
 
 
@@ -43,13 +41,8 @@ def profile(b: Bench) -> dict:
         return {"skipped": "py-spy needs root and the dev requirements' py-spy: run `sudo make profile`"}
     assert b.folder is not None, "the profile phase writes its SVGs beside the report"
     b.folder.mkdir(parents=True, exist_ok=True)
-    STACK.set_cpus(FLOOR_QUOTAS)
-    for service in ("api", "web"):
-        STACK.scale(service, 1)
-    api = STACK.one("api").ip
-    poll = json.loads(urllib.request.urlopen(f"http://{api}:8001/api/polls/", timeout=10).read())["results"][0]
     figures = {}
-    for name, (service, url) in reads(STACK.one("gateway").ip, poll["id"]).items():
+    for name, (service, url) in reads(at_floor_quotas()).items():
         wrk.run(url, seconds=2)  # warm the caches and the workers first
         stacks, load = _record(service, url, b.folder / f"{name}.svg", b.plan.profile_seconds)
         figures[name] = {"url": url, "service": service, **_top(stacks), **load.as_dict()}

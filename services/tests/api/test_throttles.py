@@ -1,6 +1,7 @@
 """The API's rate limits: one counter per client and scope in Redis, failing open without Redis."""
 
 import random
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
@@ -34,8 +35,15 @@ def _empty_cache():
 
 
 @pytest.fixture
-def exact(monkeypatch):
-    """Rates under 200 per window, which count every request (larger ones are sampled)."""
+def mid_window(monkeypatch):
+    """The throttles' clock at 30 s into a minute, so a test's requests never straddle two windows
+    (a new window is a new counter: the counts would start again mid-test)."""
+    monkeypatch.setattr(drf_throttles, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+
+
+@pytest.fixture
+def exact(monkeypatch, mid_window):
+    """Rates under 200 per window, which count every request (larger ones are sampled), in one window."""
     monkeypatch.setattr(WindowRateThrottle, "THROTTLE_RATES", {"anon": "100/min", "user": "100/min"})
 
 
@@ -48,7 +56,7 @@ def test_an_anonymous_read_counts_once_per_request_under_its_address(exact):
     assert _counters("user") == {}, "an anonymous request paid for a second counter"
 
 
-def test_each_counter_expires_with_its_window():
+def test_each_counter_expires_with_its_window(exact):
     """The counter gets its expiry with its first count (one script), and keeps it as it counts."""
     client = APIClient(HTTP_X_FORWARDED_FOR="198.51.100.41")
     cache = caches["default"]
@@ -68,7 +76,7 @@ def test_a_signed_in_user_counts_under_the_user_not_the_address(user_api, user, 
     assert _counters("anon") == {}
 
 
-def test_past_the_rate_the_client_gets_429_with_the_seconds_left_in_the_window(monkeypatch):
+def test_past_the_rate_the_client_gets_429_with_the_seconds_left_in_the_window(monkeypatch, mid_window):
     monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"anon": "3/min"})
     client = APIClient(HTTP_X_FORWARDED_FOR="198.51.100.41")
 
@@ -106,7 +114,7 @@ def test_while_redis_is_down_requests_are_allowed(settings, monkeypatch):
     assert statuses == [200, 200, 200]
 
 
-def test_a_large_limit_counts_about_one_request_in_k_as_k_requests(monkeypatch):
+def test_a_large_limit_counts_about_one_request_in_k_as_k_requests(monkeypatch, mid_window):
     """600/min: one request in about 6 reaches Redis, and adds 6; the counter stays a count of
     requests (here within a third of the 120 sent, with this seed)."""
     monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"anon": "600/min"})
@@ -124,7 +132,7 @@ def test_a_large_limit_counts_about_one_request_in_k_as_k_requests(monkeypatch):
     assert 80 <= _counters("anon")["198.51.100.50"] <= 160
 
 
-def test_over_a_sampled_limit_every_request_is_refused_with_no_round_trip(monkeypatch):
+def test_over_a_sampled_limit_every_request_is_refused_with_no_round_trip(monkeypatch, mid_window):
     """Once this process has seen the client over its limit, it refuses all the client's requests
     until the window ends without asking Redis; another client is not affected."""
     monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"anon": "200/min"})  # 2 requests per count
