@@ -15,7 +15,9 @@ def event(due: float, latency_ms: float, request: str = WEB, *, status: int | No
     return Event(due, due, due + latency_ms / 1000, request, status, not reason, reason)
 
 
-def window(web_p99: float, api_p99: float, *, web_failed: int = 0, discarded: bool = False) -> dict:
+def window(
+    web_p99: float, api_p99: float, *, web_failed: int = 0, discarded: bool = False, control_p99: float = 10
+) -> dict:
     """A probe window as the phase records it, reduced to what the summary reads."""
     timeline = {"t": [0, 1], "p99_ms": [web_p99, None]}
 
@@ -26,6 +28,7 @@ def window(web_p99: float, api_p99: float, *, web_failed: int = 0, discarded: bo
     return {
         "web": figures(web_p99, web_failed),
         "api": figures(api_p99),
+        "control": figures(control_p99),
         "timeline": {"web": timeline, "api": timeline},
         "host_busy_pct": 50.0,
         "probe_p99_schedule_lag_ms": 1.0,
@@ -110,6 +113,35 @@ def test_a_pooled_ratio_over_the_target_misses_it_whatever_the_repeats_say():
     assert web["pooled"]["ratio"] == 2.5 and not web["met"]
 
 
+def test_the_control_gets_its_own_pooled_ratio_over_the_same_kept_windows_and_judges_nothing():
+    """The control's ratio sits beside each probe's, from the same repeats (a discarded one stays
+    out); a control as slow as the probe leaves the probe's verdict alone."""
+    runs = {
+        "decomposed": [
+            {"quiet": window(10, 10), "API flood": window(30, 10, control_p99=25), "export flood": window(10, 10)},
+            {
+                "quiet": window(10, 10),
+                "API flood": window(99, 10, control_p99=99, discarded=True),
+                "export flood": window(10, 10),
+            },
+        ]
+    }
+    web = isolation.summarise(runs)["decomposed"]["web"]
+    assert web["control"]["ratio"] == 2.5 and web["control"]["requests"] == {"quiet": 100, "flooded": 100}
+    assert web["pooled"]["ratio"] == 3.0 and not web["met"]
+    assert web["over_control"] == 1.2
+    api = isolation.summarise(runs)["decomposed"]["api"]
+    assert api["control"]["ratio"] == 1.0  # the export flood's windows: control at 10 ms in both
+
+
+def test_windows_recorded_before_the_control_existed_summarise_without_it():
+    repeat = {"quiet": window(10, 10), "API flood": window(15, 10), "export flood": window(10, 10)}
+    for w in repeat.values():
+        del w["control"]
+    web = isolation.summarise({"decomposed": [repeat]})["decomposed"]["web"]
+    assert web["control"] == {} and web["pooled"]["ratio"] == 1.5 and web["over_control"] is None
+
+
 def test_web_errors_under_the_api_flood_miss_the_target_whatever_the_ratio():
     runs = {
         "decomposed": [
@@ -174,7 +206,7 @@ def test_the_monolith_gets_what_web_and_api_get_together():
 
 
 def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path, bench_result):
-    repeat = {"quiet": window(10, 10), "API flood": window(12, 10), "export flood": window(10, 11)}
+    repeat = {"quiet": window(10, 10), "API flood": window(12, 10, control_p99=13), "export flood": window(10, 11)}
     for row in repeat.values():
         row["cpu_cores"] = {"worker": 0.5}
     repeat["API flood"]["flood"] = isolation.flood_outcome(
@@ -197,8 +229,8 @@ def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path, benc
     report.write(bench_result({"isolation": phase}), tmp_path)
     text = (tmp_path / "bench.md").read_text()
     assert (
-        "| decomposed | web home page, API flood | 10 / 12 ms (100 / 100 requests) | **x1.2** | x1.20 (1.20-1.20, n=1)"
-        in text
+        "| decomposed | web home page, API flood | 10 / 12 ms (100 / 100 requests) | **x1.2** | x1.20 (1.20-1.20, n=1) "
+        "| x1.3; the probe's over it: 0.92 |" in text
     )
     assert "| 5.0 ms (5.0-5.0, n=1) / 6.0 ms (6.0-6.0, n=1) |" in text
     assert "| 50 % (50-50, n=1) / 50 % (50-50, n=1) | 1.0 ms (1.0-1.0, n=1) | <= x2, 0 errors | met |" in text

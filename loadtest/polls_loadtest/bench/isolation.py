@@ -29,6 +29,12 @@ host has 2 cores; loadtest/tests/test_bench_isolation.py holds the two together)
 at web's plus api's. The figure is each probe's p99 in a flooded window over the quiet one of the
 same side and repeat, with the p50s, how busy the host was and how late the probe's own client
 ran beside it: on a host that other work keeps busy, p99 is the host's jitter as much as the design.
+
+The control says how much: throughout every window a second client sends CONTROL_RATE requests a
+second to the floor (the bare Django view, behind its own gateway: containers that share nothing
+with the flooded services but the host). Its p99 ratio is what the flood did to a p99 through the
+host alone; a probe's ratio near the control's is the host's, not a missing isolation (the first
+hand-run: web x2.3-2.6 under the API flood, the control x2.3-3.3).
 """
 
 import math
@@ -58,6 +64,8 @@ CONDITIONS = ("quiet", "API flood", "export flood")
 PROBE_RATE = 80
 PROBE_USERS = 8
 WEB, API = "web: home", "api: poll list"  # the probe's two requests, as the client names them
+CONTROL = "floor: bare view"
+CONTROL_RATE = PROBE_RATE // 2  # as many as each of the probe's two requests
 FLOOD_CONNECTIONS = 32  # enough that the flooded service always has a queue
 FLOOD_LEAD_SECONDS = 1  # the flood runs this long before the probe starts, so it meets a full queue
 # The worker built 37-74 exports/s at its 0.5 CPU in this phase's first runs (a shared host: it
@@ -75,8 +83,14 @@ def _home_page(_visitor) -> object:
     yield Request("GET", "/", WEB)
 
 
+def _bare_view(_visitor) -> object:
+    """One GET of the floor's bare JSON view."""
+    yield Request("GET", phases.POLL_LIST, CONTROL)
+
+
 # LoadSettings takes only SCENARIOS' names in its mix, so the probe's journeys are filed under two.
 PROBE = {"browse": Scenario("browse", _home_page), "api": phases.API_READ["api"]}
+CONTROL_PROBE = {"api": Scenario("api", _bare_view)}
 
 
 def bench_quotas() -> dict[str, float]:
@@ -145,7 +159,8 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
     """Per side and probe: the p99 of every quiet and every flooded request of the kept repeats and
     their ratio (the target's figure), the same per repeat, the probe's failures in the flood, how
     busy the host was in both windows and how late the probe's own client was in the flood, and
-    whether the decomposed stack met the issue's targets.
+    whether the decomposed stack met the issue's targets; and the control's pooled p99s over the
+    same windows (the host's share of the ratio).
 
     `runs` is {side: [repeat, ...]}, a repeat {condition: window}, a window {"web": figures,
     "api": figures, "host_busy_pct", "probe_p99_schedule_lag_ms", "discarded"}. A repeat counts
@@ -168,9 +183,18 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
             ratio = spread([flooded["p99_ms"] / quiet["p99_ms"] for quiet, flooded in pairs if quiet["p99_ms"]])
             errors = sum(flooded["failed"] for _, flooded in pairs)
             pooled = _pooled_p99(pairs)
+            control = _pooled_p99([(q["control"], f["control"]) for q, f in kept if "control" in q and "control" in f])
             figures[side][probe] = {
                 "flood": condition,
                 "pooled": pooled,
+                "control": control,
+                # the probe's ratio over the control's: above 1, the flood reached the probe by more
+                # than the host's own contention did
+                "over_control": (
+                    round(pooled["ratio"] / control["ratio"], 2)
+                    if pooled.get("ratio") and control.get("ratio")
+                    else None
+                ),
                 "quiet_p99_ms": spread([quiet["p99_ms"] for quiet, _ in pairs]),
                 "flooded_p99_ms": spread([flooded["p99_ms"] for _, flooded in pairs]),
                 "ratio": ratio,
@@ -228,28 +252,26 @@ def chart_timelines(runs: dict[str, list[dict]], gap: float = 2.0) -> dict:
 # ---- the measurement --------------------------------------------------------------------------
 
 
+def _probe_run(target: str, rate: float, users: int, mix: dict[str, int], scenarios: dict) -> OpenLoopRun:
+    settings = LoadSettings(target=target, rate=rate, duration=WINDOW_SECONDS, users=users, mix=mix, timeout=5, drain=5)
+    return OpenLoopRun(settings, scenarios=scenarios, recorder=Recorder(keep_events=True))
+
+
 def _probe_window(b: phases.Bench, side: str, label: str) -> dict:
-    """The probe for one window against a side: both requests' figures, per-second p99s, the CPU
-    each service used during it, and the probe client's own CPU (over 70 % of a core: discarded)."""
-    run = OpenLoopRun(
-        LoadSettings(
-            target=phases._url(ENTRY[side], ""),
-            rate=PROBE_RATE,
-            duration=WINDOW_SECONDS,
-            users=PROBE_USERS,
-            mix={"browse": 1, "api": 1},
-            timeout=5,
-            drain=5,
-        ),
-        scenarios=PROBE,
-        recorder=Recorder(keep_events=True),
-    )
+    """The probe for one window against a side: both requests' figures, per-second p99s, the
+    control's figures, the CPU each service used during it, and the probe client's own CPU (over
+    70 % of a core: discarded)."""
+    run = _probe_run(phases._url(ENTRY[side], ""), PROBE_RATE, PROBE_USERS, {"browse": 1, "api": 1}, PROBE)
+    control = _probe_run(phases._url("floor-gateway", ""), CONTROL_RATE, PROBE_USERS // 2, {"api": 1}, CONTROL_PROBE)
     with Usage(STACK) as usage:
+        control.start()
         results = run.run()
+        control.wait()
     events = run.recorder.events
     client_cpu = results["client"]["cpu_percent_of_one_core"]
     window = {probe: request_figures(events, name) for probe, name in PROBE_NAMES.items()}
     window.update(
+        control=request_figures(control.recorder.events, CONTROL),
         timeline={probe: per_second_p99(events, name, WINDOW_SECONDS) for probe, name in PROBE_NAMES.items()},
         cpu_cores={service: round(s / WINDOW_SECONDS, 3) for service, s in usage.cpu_by_service.items()},
         host_busy_pct=usage.host_busy_pct,
@@ -257,10 +279,11 @@ def _probe_window(b: phases.Bench, side: str, label: str) -> dict:
         probe_p99_schedule_lag_ms=results["client"]["p99_schedule_lag_ms"],
         discarded=client_cpu > phases.CLIENT_CPU_LIMIT_PCT,
     )
-    web, api = window["web"], window["api"]
+    web, api, floor = window["web"], window["api"], window["control"]
     b.say(
         f"{label}: web home p99 {web.get('p99_ms')} ms ({web['failed']} failed), "
-        f"API list p99 {api.get('p99_ms')} ms ({api['failed']} failed), host {usage.host_busy_pct} % busy"
+        f"API list p99 {api.get('p99_ms')} ms ({api['failed']} failed), control p99 {floor.get('p99_ms')} ms, "
+        f"host {usage.host_busy_pct} % busy"
     )
     return window
 

@@ -240,6 +240,14 @@ def _isolation_exports(side: str, rows: list[dict]) -> str:
     return f"- {side}: " + "; ".join(parts)
 
 
+def _control(f: dict) -> str:
+    """The control's ratio, and the probe's over it (absent from runs made before the control)."""
+    control = f.get("control") or {}
+    if not control.get("ratio"):
+        return "-"
+    return f"x{control['ratio']}; the probe's over it: {f['over_control']}"
+
+
 def _isolation(phase: dict) -> list[str]:
     """The isolation section of bench.md: quiet and flooded p99 per side and probe, then the floods."""
     q = phase["quotas"]
@@ -257,12 +265,15 @@ def _isolation(phase: dict) -> list[str]:
         "the window. Ratio: the p99 of every flooded request over that of every quiet one, over the repeats "
         "(a window's own p99 rests on its few slowest requests); per repeat beside it. Host busy near "
         "100 %, or a probe client lag of tens of ms, means the shared host, not the quotas, set the flooded "
-        "figure.",
+        "figure. Control: the same ratio for a bare Django view behind its own gateway (the floor's "
+        "containers, which share only the host with the flooded services), probed at the same time by a "
+        "client of its own: what the flood did to a p99 through the host alone; a probe's ratio over the "
+        "control's near 1 or below means the flood reached it no more than it reached unrelated containers.",
         "",
-        "| side | probe, under | p99 quiet / flooded, every request | ratio | ratio per repeat | "
+        "| side | probe, under | p99 quiet / flooded, every request | ratio | ratio per repeat | control's ratio | "
         "p50, quiet / flooded | probe errors | host busy, quiet / flooded | probe client lag p99, flooded | "
         "target | |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for probe in isolation_chart.PROBES:
         for side, by_probe in phase["figures"].items():
@@ -275,6 +286,7 @@ def _isolation(phase: dict) -> list[str]:
                 f"| {side} | {isolation_chart.PROBES[probe]}, {f['flood']} | {pooled['quiet_p99_ms']} / "
                 f"{pooled['flooded_p99_ms']} ms ({pooled['requests'].get('quiet')} / "
                 f"{pooled['requests'].get('flooded')} requests) | **x{pooled['ratio']}** | x{_s(f['ratio'], '', 2)} | "
+                f"{_control(f)} | "
                 f"{_s(f['p50_ms']['quiet'], ' ms')} / {_s(f['p50_ms']['flooded'], ' ms')} | {f['errors']} | "
                 f"{_s(busy['quiet'], ' %', 0)} / {_s(busy['flooded'], ' %', 0)} | "
                 f"{_s(f['flooded_client_lag_p99_ms'], ' ms')} | {target if decomposed else ''} | {verdict} |"
