@@ -309,13 +309,23 @@ def wrk_row(rps: float, *, api_cpu: float = 1.0, seconds: float = 5) -> dict:
     }
 
 
-def test_the_gateway_figure_comes_from_the_floors_runs_of_the_list():
-    floor = {"runs": {"API list": [wrk_row(400), wrk_row(420)], "API list, direct": [wrk_row(500), wrk_row(480)]}}
+def test_the_gateway_figure_comes_from_the_floors_runs_of_the_list(bench_result):
+    floor = {
+        "runs": {
+            "API list": [wrk_row(400), wrk_row(420)],
+            "API list, direct": [wrk_row(500), wrk_row(480)],
+            "floor, through a gateway": [wrk_row(800)],
+            phases.FLOOR: [wrk_row(1000)],
+        }
+    }
     b = phases.Bench(phases.Plan(), print, done={"floor": floor})
     gateway = phases.gateway_vs_direct(b)
     assert gateway["rps"]["through gateway"]["median"] == 410
     assert gateway["ratio"] == pytest.approx(round(410 / 490, 3))
     assert gateway["met"] is False  # 0.837 < 0.85
+    assert gateway["floor_ratio"] == 0.8  # the bare view's own hop, beside it, judged by nothing
+    row = next(line for line in report.markdown(bench_result({"gateway": gateway})).splitlines() if "| 2 |" in line)
+    assert "**0.837** (the floor's bare view: 0.8) | 0.85 | **not met** |" in row
     assert phases._half_capacity(phases.Bench(phases.Plan(), print, done={"gateway": gateway})) == 205
 
 

@@ -63,7 +63,8 @@ def markdown(r: dict) -> str:
         g = p["gateway"]
         lines.append(
             f"| 2 | API list through gateway vs direct, req/s | {_s(g['rps']['through gateway'])} vs "
-            f"{_s(g['rps']['direct to api'])}: **{g['ratio']}** | 0.85 | {_met(g['met'])} |"
+            f"{_s(g['rps']['direct to api'])}: **{g['ratio']}** (the floor's bare view: {g.get('floor_ratio', '-')}) "
+            f"| 0.85 | {_met(g['met'])} |"
         )
     if "latency" in p:
         lat = p["latency"]
