@@ -331,7 +331,7 @@ release-down: ## Remove the release drill's stack (polls-release) and the images
 
 # Benchmarks (loadtest/polls_loadtest/bench/README.md). `make bench` runs its own compose project,
 # polls-bench (gateway on 127.0.0.1:38080), and writes loadtest/reports/bench-<time>/bench.{md,json};
-# a complete run is also copied to loadtest/reports/bench-latest/ for `make capacity`. About 17
+# a complete run is also copied to loadtest/reports/bench-latest/ for `make capacity`. About 15
 # minutes on the 2-core machine; BENCH_ARGS=--quick for a shorter smoke run, --only floor,static,...
 # for some phases, --keep to leave the stack running (a failed run always leaves it).
 BENCH_ARGS ?=

@@ -6,7 +6,7 @@ Starts the compose project polls-bench (STACK_BENCH_* in loadtest/compose/stacks
 the phases in order with a line of progress per run, writes bench.json and bench.md to
 loadtest/reports/bench-<timestamp>/ (a complete run also to loadtest/reports/bench-latest/, which
 `make capacity` reads), then removes the project unless --keep or a phase failed. Bounded: every run has a fixed
-length; the report gives each phase's seconds (the whole: about 17 minutes on a 2-core machine).
+length; the report gives each phase's seconds (the whole: about 15 minutes on a 2-core machine).
 """
 
 import argparse
