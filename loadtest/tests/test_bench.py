@@ -56,41 +56,26 @@ def test_efficiency():
     assert efficiency(100, 180) == pytest.approx(0.9)
 
 
+# 2 gunicorn workers x 8 threads with a pool of 4, 2 Celery children, PostgreSQL's limit 100.
+SETTINGS = dict(gunicorn_workers=2, gunicorn_threads=8, pool_size=4, celery_concurrency=2, max_connections=100)
+
+
 def test_connection_budget_counts_pools_and_celery_children():
     """web/api: workers x pool size per replica; worker: concurrency; beat and migrate one each."""
-    budget = connection_budget(
-        {"web": 3, "api": 4, "worker": 2},
-        gunicorn_workers=2,
-        gunicorn_threads=8,
-        pool_size=4,
-        celery_concurrency=2,
-        max_connections=100,
-    )
+    budget = connection_budget({"web": 3, "api": 4, "worker": 2}, **SETTINGS)
     assert budget.by_service == {"web": 24, "api": 32, "worker": 4, "beat": 1, "migrate": 1}
     assert budget.total == 62
     assert budget.usable == 97
     assert not budget.needs_pooler
     # Without a pool, each thread holds its own connection.
-    threads = connection_budget(
-        {"web": 1}, gunicorn_workers=2, gunicorn_threads=8, pool_size=0, celery_concurrency=2, max_connections=100
-    )
+    threads = connection_budget({"web": 1}, **SETTINGS | {"pool_size": 0})
     assert threads.by_service["web"] == 16
 
 
 def test_connection_budget_warns_before_the_limit():
-    budget = connection_budget(
-        {"web": 5, "api": 5},
-        gunicorn_workers=2,
-        gunicorn_threads=8,
-        pool_size=4,
-        celery_concurrency=2,
-        max_connections=100,
-    )
+    budget = connection_budget({"web": 5, "api": 5}, **SETTINGS)
     assert budget.total == 82 and budget.needs_pooler and not budget.over_limit
-    budget = connection_budget(
-        {"api": 20}, gunicorn_workers=2, gunicorn_threads=8, pool_size=4, celery_concurrency=2, max_connections=100
-    )
-    assert budget.over_limit
+    assert connection_budget({"api": 20}, **SETTINGS).over_limit
 
 
 def _max_replicas(path: str) -> dict[str, int]:
@@ -261,8 +246,6 @@ def test_retrograde_points_become_crosstalk():
 
 def test_the_monolith_and_the_floor_are_probed_like_web_and_api():
     """Docker runs health probes on the container's own CPU quota: both sides of a comparison pay alike."""
-    import yaml
-
     stack = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
     probe = bench["services"]["monolith"]["healthcheck"]["test"]
@@ -273,8 +256,6 @@ def test_the_monolith_and_the_floor_are_probed_like_web_and_api():
 
 def test_the_floor_runs_with_the_apis_port_quota_and_gunicorn_settings():
     """The floor differs from the api only in what Django does per request (config.settings.floor)."""
-    import yaml
-
     bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
     floor, api = bench["services"]["floor"], bench["services"]["api"]
     assert floor["cpus"] == api["cpus"]
