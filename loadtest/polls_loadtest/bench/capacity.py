@@ -22,7 +22,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from polls_loadtest import REPORTS
+from polls_loadtest import REPORTS, read_env
 from polls_loadtest.bench.budget import POOLER_THRESHOLD, connection_budget
 from polls_loadtest.bench.usl import fit
 from polls_loadtest.stack.compose import REPO
@@ -40,16 +40,6 @@ PLANNED_FROM = {
 CONFIG_ENV = REPO / "config.env"
 HEADROOM = 0.5  # planned utilisation: the load at which bench item 3 measured latency
 MAX_CONNECTIONS = 200  # PostgreSQL's, as docker-compose.yml and the k8s postgres set it (a test checks)
-
-
-def read_env(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
 
 
 def parse_shares(text: str) -> dict[str, float]:

@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from polls_loadtest import REPORTS
+from polls_loadtest import REPORTS, read_env
 from polls_loadtest.drills import report, rollout
 from polls_loadtest.drills.drills import Check, Context, Drill, export_checks, zero_failed
 from polls_loadtest.drills.figures import Figures, slowest_service_s
@@ -41,9 +41,8 @@ DATABASE_SETTINGS = REPO / "services" / "config" / "settings" / "parts" / "datab
 
 def lock_timeout_s() -> float:
     """MIGRATE_LOCK_TIMEOUT_MS as the stack runs it: config.env's value, else the settings' default."""
-    for line in (REPO / "config.env").read_text().splitlines():
-        if line.startswith("MIGRATE_LOCK_TIMEOUT_MS="):
-            return int(line.partition("=")[2]) / 1000
+    if configured := read_env(REPO / "config.env").get("MIGRATE_LOCK_TIMEOUT_MS"):
+        return int(configured) / 1000
     default = re.search(r'env_milliseconds\("MIGRATE_LOCK_TIMEOUT_MS", (\d+)\)', DATABASE_SETTINGS.read_text())
     return int(default.group(1)) / 1000
 
