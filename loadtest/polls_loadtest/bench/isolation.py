@@ -34,6 +34,7 @@ ran beside it: on a host that other work keeps busy, p99 is the host's jitter as
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import yaml
@@ -96,14 +97,10 @@ def request_figures(events: list[Event], request: str) -> dict:
     """Count, failures, p50/p99/max (from the scheduled send time) and statuses of one request."""
     mine = [e for e in events if e.request == request]
     latencies = sorted(e.latency_ms for e in mine)
-    statuses: dict[str, int] = {}
-    for e in mine:
-        key = str(e.status) if e.status is not None else e.reason.split(":")[0]
-        statuses[key] = statuses.get(key, 0) + 1
     figures = {
         "count": len(mine),
         "failed": sum(not e.ok for e in mine),
-        "statuses": dict(sorted(statuses.items())),
+        "statuses": dict(sorted(Counter(e.outcome for e in mine).items())),
         "latencies_ms": [round(v, 1) for v in latencies],  # pooled over the repeats by summarise()
     }
     if latencies:
@@ -168,26 +165,26 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
             ratio = spread([flooded["p99_ms"] / quiet["p99_ms"] for quiet, flooded in pairs if quiet["p99_ms"]])
             errors = sum(flooded["failed"] for _, flooded in pairs)
             pooled = _pooled_p99(pairs)
+            p99 = _quiet_and_flooded(pairs, "p99_ms")
             figures[side][probe] = {
                 "flood": condition,
                 "pooled": pooled,
-                "quiet_p99_ms": spread([quiet["p99_ms"] for quiet, _ in pairs]),
-                "flooded_p99_ms": spread([flooded["p99_ms"] for _, flooded in pairs]),
+                "quiet_p99_ms": p99["quiet"],
+                "flooded_p99_ms": p99["flooded"],
                 "ratio": ratio,
-                "p50_ms": {
-                    "quiet": spread([quiet["p50_ms"] for quiet, _ in pairs]),
-                    "flooded": spread([flooded["p50_ms"] for _, flooded in pairs]),
-                },
+                "p50_ms": _quiet_and_flooded(pairs, "p50_ms"),
                 "errors": errors,
-                "host_busy_pct": {
-                    "quiet": spread([quiet["host_busy_pct"] for quiet, _ in kept]),
-                    "flooded": spread([flooded["host_busy_pct"] for _, flooded in kept]),
-                },
+                "host_busy_pct": _quiet_and_flooded(kept, "host_busy_pct"),
                 "flooded_client_lag_p99_ms": spread([flooded["probe_p99_schedule_lag_ms"] for _, flooded in kept]),
                 "target_ratio": target,
                 "met": bool(pooled) and pooled["ratio"] <= target and (probe != "web" or errors == 0),
             }
     return figures
+
+
+def _quiet_and_flooded(pairs: list[tuple[dict, dict]], key: str) -> dict[str, dict]:
+    """The spread of one figure over the quiet windows and over the flooded ones."""
+    return {"quiet": spread([quiet[key] for quiet, _ in pairs]), "flooded": spread([f[key] for _, f in pairs])}
 
 
 def _pooled_p99(pairs: list[tuple[dict, dict]]) -> dict:

@@ -138,12 +138,11 @@ def _rps(rows: list[dict]) -> dict:
     return spread([r["rps"] for r in rows if not r["discarded"] and not r["errors"]])
 
 
-def _ab(b: Bench, a: tuple[str, str], other: tuple[str, str], *, target: float) -> dict:
-    """Measure two (name, URL) in turn; the ratio of a to the other meets `target` when at least that."""
-    runs, rps = _wrk_in_turn(b, dict((a, other)))
-    result = ratio(rps[a[0]], rps[other[0]])
+def _compare(runs: dict[str, list[dict]], a: str, other: str, *, target: float) -> dict:
+    """The req/s of two sides' wrk runs; the ratio of a to the other meets `target` when at least that."""
+    rps = {name: _rps(rows) for name, rows in runs.items()}
+    result = ratio(rps[a], rps[other])
     return {
-        "runs": runs,
         "rps": rps,
         "discarded": {name: sum(r["discarded"] for r in rows) for name, rows in runs.items()},
         "ratio": result,
@@ -157,10 +156,9 @@ def static_vs_django(b: Bench) -> dict:
     STACK.set_cpus(STATIC_QUOTAS)
     manifest = json.loads(STACK.exec("monolith", "cat", "/app/staticfiles/staticfiles.json"))
     asset = "/static/" + manifest["paths"]["web/site.css"]
-    result = _ab(
-        b, ("static service", _url("static", asset)), ("django (one gunicorn)", _url("monolith", asset)), target=10.0
-    )
-    return {"asset": asset, "quotas": STATIC_QUOTAS, **result}
+    sides = {"static service": _url("static", asset), "django (one gunicorn)": _url("monolith", asset)}
+    runs, _ = _wrk_in_turn(b, sides)
+    return {"asset": asset, "quotas": STATIC_QUOTAS, "runs": runs, **_compare(runs, *sides, target=10.0)}
 
 
 def gateway_vs_direct(b: Bench) -> dict:
@@ -168,17 +166,7 @@ def gateway_vs_direct(b: Bench) -> dict:
     floor phase's runs of both (the same quotas, in turn with the floor's other reads)."""
     f = b.done["floor"]
     runs = {"through gateway": f["runs"]["API list"], "direct to api": f["runs"]["API list, direct"]}
-    rps = {name: _rps(rows) for name, rows in runs.items()}
-    result = ratio(rps["through gateway"], rps["direct to api"])
-    return {
-        "path": POLL_LIST,
-        "quotas": API_QUOTAS,
-        "rps": rps,
-        "discarded": {name: sum(r["discarded"] for r in rows) for name, rows in runs.items()},
-        "ratio": result,
-        "target": 0.85,
-        "met": result is not None and result >= 0.85,
-    }
+    return {"path": POLL_LIST, "quotas": API_QUOTAS, **_compare(runs, *runs, target=0.85)}
 
 
 def at_floor_quotas() -> int:
@@ -291,14 +279,6 @@ def _openloop(b: Bench, label: str, *, scenarios=SCENARIOS, saturate: bool = Fal
     return row
 
 
-def _api_reads(b: Bench, rate: float, label: str) -> dict:
-    """Open-loop GETs of the poll list through the gateway at `rate`, from 16 users."""
-    seconds = b.plan.latency_seconds
-    return _openloop(
-        b, label, scenarios=API_READ, target=_url("gateway", ""), rate=rate, duration=seconds, users=16, mix={"api": 1}
-    )
-
-
 def _latency_spreads(runs: list[dict], *percentiles: str) -> dict[str, dict]:
     """The spread of each latency percentile over the open-loop runs that were not discarded."""
     kept = [r for r in runs if not r["discarded"]]
@@ -316,7 +296,10 @@ def read_latency(b: Bench) -> dict | None:
     if (rate := _half_capacity(b)) is None:
         return None
     STACK.set_cpus(API_QUOTAS)
-    runs = [_api_reads(b, rate, f"  open loop {i + 1}/{b.plan.repeats}") for i in range(b.plan.repeats)]
+    load = dict(target=_url("gateway", ""), rate=rate, duration=b.plan.latency_seconds, users=16, mix={"api": 1})
+    runs = [
+        _openloop(b, f"  open loop {i + 1}/{b.plan.repeats}", scenarios=API_READ, **load) for i in range(b.plan.repeats)
+    ]
     figures = _latency_spreads(runs, "p50", "p99", "p99_9")
     return {
         "capacity_rps": b.done["gateway"]["rps"]["through gateway"]["median"],
@@ -441,9 +424,8 @@ def mixed(b: Bench) -> dict:
         def measure(side: str, label: str) -> dict:
             target, quotas = sides[side]
             STACK.set_cpus(quotas)
-            seconds, users = b.plan.mixed_seconds, b.plan.mixed_users
-            settings = {"target": target, "rate": rate, "duration": seconds, "users": users, "mix": MIX}
-            return _openloop(b, f"{label} {what}", saturate=saturate, **settings)
+            load = dict(target=target, rate=rate, duration=b.plan.mixed_seconds, users=b.plan.mixed_users, mix=MIX)
+            return _openloop(b, f"{label} {what}", saturate=saturate, **load)
 
         return _in_turn(max(2, b.plan.repeats - 1), sides, measure)
 
@@ -551,10 +533,6 @@ def _cache_reads() -> Counter:
     return counts
 
 
-def _clear_votes() -> None:
-    STACK.sql(CLEAR_VOTES, timeout=300)
-
-
 def _votes_in_database() -> int:
     return int(STACK.sql("SELECT count(*) FROM domain_vote")[0][0])
 
@@ -583,26 +561,16 @@ def votes(b: Bench) -> dict:
     votes, counters with them, are cleared before every run.
     """
     STACK.set_cpus(API_QUOTAS)
-    seconds = b.plan.votes_seconds
-    gateway = _url("gateway", "")
-    _clear_votes()
-    saturated = _openloop(
-        b,
-        "  capacity of the mix",
-        target=gateway,
-        rate=SATURATING_RATE,
-        duration=seconds,
-        users=16,
-        mix=VOTES_MIX,
-        saturate=True,
-    )
+    load = dict(target=_url("gateway", ""), duration=b.plan.votes_seconds, users=16)
+    STACK.sql(CLEAR_VOTES, timeout=300)
+    saturated = _openloop(b, "  capacity of the mix", rate=SATURATING_RATE, mix=VOTES_MIX, saturate=True, **load)
     rate = max(1.0, round(saturated["throughput"] * 0.5, 1))
 
     def measure(side: str, label: str) -> dict:
-        _clear_votes()
+        STACK.sql(CLEAR_VOTES, timeout=300)
         reads, votes_before = _cache_reads(), _votes_in_database()
         mix = VOTES_MIX if side == "reads and votes" else {"reader": 1}
-        row = _openloop(b, label, target=gateway, rate=rate, duration=seconds, users=16, mix=mix)
+        row = _openloop(b, label, rate=rate, mix=mix, **load)
         reads = _cache_reads() - reads
         row["votes_committed"] = _votes_in_database() - votes_before
         row["hit_ratio"] = {kind: _hit_ratio(reads, kind) for kind in ("list", "poll")}

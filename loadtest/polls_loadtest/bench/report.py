@@ -10,11 +10,8 @@ def _s(spread: dict, unit: str = "", digits: int = 1) -> str:
     """Format a spread as "median (min-max, n runs)"."""
     if not spread or not spread.get("n"):
         return "no valid run"
-    fmt = f"{{:.{digits}f}}"
-    return (
-        f"{fmt.format(spread['median'])}{unit} ({fmt.format(spread['min'])}-{fmt.format(spread['max'])}, "
-        f"n={spread['n']})"
-    )
+    median, low, high = (f"{spread[key]:.{digits}f}" for key in ("median", "min", "max"))
+    return f"{median}{unit} ({low}-{high}, n={spread['n']})"
 
 
 def _scaling(compared: str, quota: float, unit: str, per_side: dict, phase: dict) -> str:
@@ -269,7 +266,7 @@ def _isolation(phase: dict) -> list[str]:
             f = by_probe[probe]
             busy, decomposed = f["host_busy_pct"], side == "decomposed"
             target = f"<= x{f['target_ratio']:g}" + (", 0 errors" if probe == "web" else "")
-            verdict = ("met" if f["met"] else "**not met**") if decomposed else "contrast"
+            verdict = _met(f["met"]) if decomposed else "contrast"
             pooled = f["pooled"] or {"quiet_p99_ms": "-", "flooded_p99_ms": "-", "ratio": "-", "requests": {}}
             lines.append(
                 f"| {side} | {isolation_chart.PROBES[probe]}, {f['flood']} | {pooled['quiet_p99_ms']} / "
