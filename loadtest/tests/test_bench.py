@@ -270,10 +270,10 @@ def test_the_floor_runs_with_the_apis_port_quota_and_gunicorn_settings():
 def test_a_chosen_phase_brings_what_it_needs_in_the_order_they_run():
     """latency uses the gateway's capacity, which comes from the floor's runs; cost, figures from
     mixed, comes with it and never alone; a phase without load of its own cannot be chosen."""
-    assert phases.chosen(["latency"]) == ["floor", "gateway", "latency"]
-    assert phases.chosen(["floor"]) == ["floor", "gateway"]
-    assert phases.chosen(["mixed", "static"]) == ["static", "mixed", "cost"]
-    assert "cost" not in phases.chosen(["floor"])
+    assert cli.chosen(["latency"]) == ["floor", "gateway", "latency"]
+    assert cli.chosen(["floor"]) == ["floor", "gateway"]
+    assert cli.chosen(["mixed", "static"]) == ["static", "mixed", "cost"]
+    assert "cost" not in cli.chosen(["floor"])
     assert "gateway" not in cli.CHOICES and "cost" not in cli.CHOICES
 
 

@@ -1,4 +1,4 @@
-"""The measurements of `make bench`: one function per section of the report, listed in PHASES.
+"""The measurements of `make bench`: one function per section of the report, listed in cli.PHASES.
 
 Each phase sets the CPU quotas it states (recorded in its result), repeats each measurement
 `repeats` times with the sides of a comparison in turn (`_in_turn`: drift on a shared machine
@@ -6,8 +6,8 @@ hits every side alike), and returns plain dicts for the JSON report. Load goes o
 project's containers.
 
 To add a phase: write `def name(b: Bench) -> dict | None` (b.plan, b.say, and b.done, the figures
-of the phases run before it), add `"name": Phase(title, name)` to PHASES where it should run (with
-`needs` if it uses another phase's figures), and a section for it in report.py.
+of the phases run before it), add `"name": Phase(title, name)` to cli.PHASES where it should run
+(with `needs` if it uses another phase's figures), and a section for it in report.py.
 """
 
 import json
@@ -631,66 +631,3 @@ def _api_ready(url: str, *, replicas: int = 1, quotas: dict = API_QUOTAS, enviro
             time.sleep(0.5)
     time.sleep(GATEWAY_RESOLVE_SECONDS)  # and a removed replica has left the gateway's list
     return len(seen - {""})
-
-
-def _isolation(b: Bench) -> dict:
-    # Imported here: the isolation phase builds on this module's helpers, so it imports this one.
-    from polls_loadtest.bench.isolation import isolation
-
-    return isolation(b)
-
-
-def _profile(b: Bench) -> dict:
-    from polls_loadtest.bench.profile import profile  # it imports this module's quotas
-
-    return profile(b)
-
-
-@dataclass(frozen=True)
-class Phase:
-    """A section of the report: `title` opens it in the progress lines; `measure` returns its
-    figures, or None when a phase it `needs` gave none. `--only` adds the phases a chosen one
-    needs; a phase without a title (figures computed from others, no load of its own) runs
-    whenever all it needs runs, and cannot be chosen alone."""
-
-    title: str | None
-    measure: Callable[[Bench], dict | None]
-    needs: tuple[str, ...] = ()
-
-
-# In the order they run. The report's item numbers are docs/performance.md's.
-PHASES = {
-    "floor": Phase("floor: a bare Django view, direct and through a gateway, and each read against it", floor),
-    "gateway": Phase(None, gateway_vs_direct, ("floor",)),
-    "static": Phase("1. static service vs Django serving the same file", static_vs_django),
-    "latency": Phase(
-        "3. API read latency, open loop, at 50 % of the capacity just measured", read_latency, ("gateway",)
-    ),
-    "api_scaling": Phase(f"4. api scaling: 1 and 2 replicas at {SCALING_QUOTA} CPU each, in turn", api_scaling),
-    "trials": Phase("trials: the api's gunicorn workers and threads, and the API throttles off, at 0.5 CPU", trials),
-    "votes": Phase(
-        "3b. API reads with votes at 10 % of requests, at 50 % of that mix's capacity: cache hits, p99, a vote's CPU",
-        votes,
-    ),
-    "workers": Phase("4/6. worker scaling and Celery queue wait", worker_scaling),
-    "mixed": Phase("5. decomposed stack vs monolith, mixed journeys, equal CPU", mixed),
-    "cost": Phase(None, cost, ("mixed",)),
-    "isolation": Phase(
-        "isolation: web and API p99 under an API flood, then an export flood, vs the monolith", _isolation
-    ),
-    "profile": Phase("profile: py-spy flame graphs of api and web under wrk, at the floor's quotas", _profile),
-}
-
-
-def chosen(only: Iterable[str]) -> list[str]:
-    """Return the phases to run for `--only` names, with what they need, in the order they run."""
-    wanted = set(only)
-    while (
-        more := (
-            {need for name in wanted for need in PHASES[name].needs}
-            | {name for name, phase in PHASES.items() if not phase.title and set(phase.needs) <= wanted}
-        )
-        - wanted
-    ):
-        wanted |= more
-    return [name for name in PHASES if name in wanted]
