@@ -52,14 +52,11 @@ def parse_shares(text: str) -> dict[str, float]:
 
 def measured_points(bench: dict) -> dict[str, dict[int, float]]:
     """Return {service: {replicas: throughput}} from a bench report."""
-    phases = bench["phases"]
     points: dict[str, dict[int, float]] = {}
-    scaling = phases.get("api_scaling", {}).get("rps", {})
-    if scaling.get("1", {}).get("n"):
-        points["api"] = {int(n): s["median"] for n, s in scaling.items() if s.get("n")}
-    exports = phases.get("workers", {}).get("exports_per_second", {})
-    if exports.get("1", {}).get("n"):
-        points["worker"] = {int(n): s["median"] for n, s in exports.items() if s.get("n")}
+    for service, phase, figure in (("api", "api_scaling", "rps"), ("worker", "workers", "exports_per_second")):
+        per_replicas = bench["phases"].get(phase, {}).get(figure, {})
+        if per_replicas.get("1", {}).get("n"):
+            points[service] = {int(n): s["median"] for n, s in per_replicas.items() if s.get("n")}
     return points
 
 
