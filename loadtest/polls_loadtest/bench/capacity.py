@@ -1,18 +1,15 @@
 """`make capacity TARGET_RPS=... P99_MS=...`: replicas per service and the PostgreSQL budget.
 
-Reads the latest complete `make bench` report (loadtest/reports/bench-latest/bench.json, or, on a
-clone where no bench has run, the committed reference run reference.json beside this file, which
-says the machine and commit it came from; `make capacity-reference` refreshes it), fits the
-Universal Scalability Law to the measured per-replica throughputs (usl.py), and prints, for a
-target request rate, how many replicas each service needs and how many PostgreSQL connections
-they would open (budget.py).
+Reads the latest complete `make bench` report (else the committed reference.json beside this
+file), fits the Universal Scalability Law to the measured per-replica throughputs (usl.py), and
+prints how many replicas each service needs for a target request rate and how many PostgreSQL
+connections they would open (budget.py); bench/README.md ("Capacity") says the rest.
 
-Headroom: latency was measured at 50 % of one replica's capacity (bench item 3). When that p99 is
-within P99_MS, replicas are planned to run at most at 50 % of the fitted capacity; when it is
-not, no utilisation is known to meet P99_MS and the plan says so (it then plans at 50 % anyway,
-which is too few replicas for the latency target).
-The request rate is split by the mixed scenario's shares (--shares), since web and api serve
-different requests; exports are a fraction of api requests (--exports-per-request).
+Headroom: latency was measured at 50 % of one replica's capacity (bench item 3), so replicas are
+planned at 50 % of the fitted capacity; when that p99 was over P99_MS no measured utilisation meets
+it, and the plan says its counts are a lower bound. The request rate is split by the mixed
+scenario's shares (--shares), since web and api serve different requests; exports are a fraction
+of api requests (--exports-per-request).
 """
 
 import argparse

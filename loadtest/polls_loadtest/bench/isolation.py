@@ -1,15 +1,8 @@
 """Isolation (issue 11, item 4): a flood on one service, and what the others' users see.
 
-Each side of the comparison (the decomposed stack through its gateway, and the monolith) runs
-three windows of WINDOW_SECONDS in a row, with a light open-loop probe of the web home page and
-the API poll list (PROBE_RATE, half each) throughout each window:
-
-- quiet: the probe alone;
-- API flood: wrk on FLOOD_CONNECTIONS connections to the API poll list, each sending its next
-  request as soon as the last is answered: twice the connections the capacity runs use and four
-  times the api's threads, so the API is past its capacity with a queue for the whole window;
-- export flood: a backlog of exports, queued through the domain service (the API's own path)
-  while the worker was paused, so the worker builds flat out for the whole window.
+Each side (the decomposed stack through its gateway, and the monolith) runs three windows in a row
+(CONDITIONS: quiet, API flood, export flood) under a light open-loop probe of the web home page and
+the API poll list; the phase's row in bench/README.md says what each window does and what counts.
 
 Why wrk and not the open-loop client at twice the capacity: past capacity an open-loop client
 with a connection per user keeps every connection busy and leaves the rest of its schedule
@@ -24,11 +17,8 @@ api container, the worker built 37-74 a second at its quota), so one api replica
 cannot make the queue deep with POSTs; POSTs that fast would only be an API flood, which the second
 window measures. A deep queue is what many api replicas in front of few workers leave behind.
 
-Every service runs at the CPU quota bench.yml gives it, which is half its Kubernetes limit (the
-host has 2 cores; loadtest/tests/test_bench_isolation.py holds the two together), and the monolith
-at web's plus api's. The figure is each probe's p99 in a flooded window over the quiet one of the
-same side and repeat, with the p50s, how busy the host was and how late the probe's own client
-ran beside it: on a host that other work keeps busy, p99 is the host's jitter as much as the design.
+How busy the host was and how late the probe's own client ran are recorded beside each p99: on a
+host that other work keeps busy, p99 is the host's jitter as much as the design.
 """
 
 import math
