@@ -52,11 +52,6 @@ CONTRACT = Release("n2", "N+2 (contract)", ("expand.patch", "contract.patch"))
 UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
 
 
-def build_images(stack: Stack, releases: tuple[Release, ...], *, log=print) -> dict[str, str]:
-    """Build each release's images before the load starts; return {release name: image tag}."""
-    return {r.name: rollout.build(stack, r, log=log) for r in releases}
-
-
 def _roll_all(ctx: Context, tag: str, release: Release) -> None:
     """Roll web, api and worker to a release side by side, each one replica at a time."""
     errors: list[BaseException] = []
@@ -235,7 +230,7 @@ UNSAFE_DURATION_S = 120.0
 
 
 def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
-    """The drill for `tags` (from build_images); the unsafe variant when asked."""
+    """The drill for `tags` ({release name: image tag}); the unsafe variant when asked."""
     inject = _release_inject(tags, unsafe=unsafe)
     cleanup = rollout.remove_release_containers
     if unsafe:
@@ -251,8 +246,8 @@ def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
 
 def run_release(site: Site, *, unsafe: bool = False, log=print) -> DrillResult:
     """Build the releases, then run the drill (which takes its containers away again, pass or fail)."""
-    releases = (UNSAFE,) if unsafe else (EXPAND, CONTRACT)
-    tags = build_images(site.stack, releases, log=log)
+    # Each release's images are built before the load starts.
+    tags = {r.name: rollout.build(site.stack, r, log=log) for r in ((UNSAFE,) if unsafe else (EXPAND, CONTRACT))}
     # After the drill the stack's own replicas (release N) come back on the migrated schema: an
     # expand step keeps that working; after a contract step the stack is only for looking at.
     return run_drill(release_drill(tags, unsafe=unsafe), site, log=log)
