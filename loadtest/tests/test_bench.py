@@ -17,6 +17,10 @@ from polls_loadtest.bench.stats import ratio, spread
 from polls_loadtest.bench.usl import USL, efficiency, fit
 from polls_loadtest.stack.compose import REPO
 
+# The services of the stacks' compose file and of the bench's override.
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+BENCH = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())["services"]
+
 
 def test_fit_recovers_a_known_curve():
     """Points drawn from a USL curve give back its coefficients."""
@@ -120,10 +124,8 @@ def test_the_bench_measures_the_configuration_make_up_load_runs():
     make_up_load = re.search(r"^up stack-up: export COMPOSE_FILE := (\S+)$", (REPO / "Makefile").read_text(), re.M)
     assert make_up_load, "the Makefile's LOAD=1 compose files"
     assert phases.STACK.files.startswith(make_up_load[1] + ":")
-    base = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
-    bench = yaml.safe_load((REPO / "loadtest/compose/bench.yml").read_text())["services"]
-    for name in set(base) & set(bench):
-        extra = dict(bench[name])
+    for name in set(COMPOSE) & set(BENCH):
+        extra = dict(BENCH[name])
         limits = extra.pop("deploy", {}).get("resources", {}).get("limits", {})
         assert set(limits) <= {"cpus"}, (name, limits)
         assert set(extra.pop("environment", {})) <= {"DJANGO_ALLOWED_HOSTS"}, name
@@ -246,18 +248,15 @@ def test_retrograde_points_become_crosstalk():
 
 def test_the_monolith_and_the_floor_are_probed_like_web_and_api():
     """Docker runs health probes on the container's own CPU quota: both sides of a comparison pay alike."""
-    stack = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
-    probe = bench["services"]["monolith"]["healthcheck"]["test"]
-    assert probe == stack["services"]["web"]["healthcheck"]["test"] == stack["services"]["api"]["healthcheck"]["test"]
-    assert bench["services"]["floor"]["healthcheck"]["test"] == probe
+    probe = BENCH["monolith"]["healthcheck"]["test"]
+    assert probe == COMPOSE["web"]["healthcheck"]["test"] == COMPOSE["api"]["healthcheck"]["test"]
+    assert BENCH["floor"]["healthcheck"]["test"] == probe
     assert probe[:2] == ["CMD", "bash"], "a shell probe: starting Python in the container costs ~45 ms of CPU"
 
 
 def test_the_floor_runs_with_the_apis_port_quota_and_gunicorn_settings():
     """The floor differs from the api only in what Django does per request (config.settings.floor)."""
-    bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
-    floor, api = bench["services"]["floor"], bench["services"]["api"]
+    floor, api = BENCH["floor"], BENCH["api"]
     assert floor["cpus"] == api["cpus"]
     assert floor["environment"]["PORT"] == "8001"
     assert floor["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.floor"
