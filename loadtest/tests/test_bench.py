@@ -152,14 +152,9 @@ def test_export_figures_span_from_first_start_to_last_finish():
     assert figures["queue_wait_ms"]["p50"] == 1000.0
 
 
-PLAN_ARGS = {
-    "target_rps": 300,
-    "p99_ms": 50,
-    "shares": {"web": 0.6, "api": 0.4},
-    "exports_per_request": 0.01,
-    "env": {},
-    "max_connections": 200,
-}
+TARGET = capacity.Target(
+    rps=300, p99_ms=50, shares={"web": 0.6, "api": 0.4}, exports_per_request=0.01, max_connections=200
+)
 
 
 def _report() -> dict:
@@ -186,7 +181,7 @@ def _report() -> dict:
 
 def test_capacity_plan_from_a_report():
     """Replicas come from the fitted curve at 50 % utilisation; the budget follows from them."""
-    result = plan(_report(), **PLAN_ARGS)
+    result = plan(_report(), TARGET, env={})
     assert result["latency_target_known_met"]
     # Replicas are counted in the size they were measured at, and the printed plan says so.
     assert {s["replica_cpu"] for s in result["services"].values()} == {0.3}
@@ -205,7 +200,7 @@ def test_the_reference_keeps_what_a_plan_reads_and_where_it_was_measured():
     assert set(reference["phases"]) == {"api_scaling", "workers", "latency", "cost"}
     assert "runs" not in reference["phases"]["cost"]
     assert reference["commit"] == "abc1234" and reference["machine"]["cores"] == 2
-    assert plan(reference, **PLAN_ARGS) == plan(_report(), **PLAN_ARGS)
+    assert plan(reference, TARGET, env={}) == plan(_report(), TARGET, env={})
     incomplete = _report()
     del incomplete["phases"]["workers"]
     with pytest.raises(ValueError, match="missing workers"):

@@ -16,7 +16,7 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from polls_loadtest import REPORTS, read_env
@@ -89,28 +89,28 @@ def _fit_note(points: int, kappa: float) -> str:
     return "two points: kappa fixed at 0 (Amdahl), optimistic at large N"
 
 
-def plan(
-    bench: dict,
-    *,
-    target_rps: float,
-    p99_ms: float,
-    shares: dict[str, float],
-    exports_per_request: float,
-    env: dict[str, str],
-    max_connections: int,
-) -> dict:
-    """Return the replicas per service and the connection budget for target_rps."""
+@dataclass(frozen=True)
+class Target:
+    """What a plan is for: a request rate within a p99, its split between web and api (--shares),
+    the exports per api request, and PostgreSQL's max_connections."""
+
+    rps: float
+    p99_ms: float
+    shares: dict[str, float]
+    exports_per_request: float
+    max_connections: int
+
+
+def plan(bench: dict, target: Target, env: dict[str, str]) -> dict:
+    """Return the replicas per service and the connection budget for the target (env: config.env)."""
     points = measured_points(bench)
     if "api" in points and (web := web_point(bench, points["api"])):
         points["web"] = web
     latency = bench["phases"].get("latency", {}).get("latency_ms", {}).get("p99", {})
     measured_p99 = latency.get("median")
-    latency_ok = measured_p99 is not None and measured_p99 <= p99_ms
-    demand = {
-        "web": target_rps * shares.get("web", 0),
-        "api": target_rps * shares.get("api", 0),
-        "worker": target_rps * shares.get("api", 0) * exports_per_request,
-    }
+    latency_ok = measured_p99 is not None and measured_p99 <= target.p99_ms
+    web, api = (target.rps * target.shares.get(service, 0) for service in ("web", "api"))
+    demand = {"web": web, "api": api, "worker": api * target.exports_per_request}
     sizes = replica_cpu(bench)
     services = {}
     for service, rate in demand.items():
@@ -140,11 +140,11 @@ def plan(
         gunicorn_threads=int(env.get("GUNICORN_THREADS", 4)),
         pool_size=int(env.get("POSTGRES_POOL_SIZE", 2)),
         celery_concurrency=int(env.get("CELERY_WORKER_CONCURRENCY", 2)),
-        max_connections=max_connections,
+        max_connections=target.max_connections,
     )
     return {
-        "target_rps": target_rps,
-        "p99_ms": p99_ms,
+        "target_rps": target.rps,
+        "p99_ms": target.p99_ms,
         "headroom": HEADROOM,
         "measured_p99_at_headroom_ms": measured_p99,
         "latency_target_known_met": latency_ok,
@@ -278,15 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             "Figures from another machine: run `make bench` to plan from this one.",
             file=sys.stderr,
         )
-    result = plan(
-        bench,
-        target_rps=args.target_rps,
-        p99_ms=args.p99_ms,
-        shares=parse_shares(args.shares),
-        exports_per_request=args.exports_per_request,
-        env=read_env(CONFIG_ENV),
-        max_connections=args.max_connections,
-    )
+    shares = parse_shares(args.shares)
+    target = Target(args.target_rps, args.p99_ms, shares, args.exports_per_request, args.max_connections)
+    result = plan(bench, target, read_env(CONFIG_ENV))
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
 
