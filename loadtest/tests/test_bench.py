@@ -299,13 +299,7 @@ def test_the_trials_table_compares_each_setting_with_config_env():
         trial: [wrk_row(rps, api_cpu=ms)]
         for trial, rps, ms in zip(phases.TRIALS, (600, 300, 660), (1.6, 3.2, 1.4), strict=True)
     }
-    rps = {trial: phases._rps(rows) for trial, rows in runs.items()}
-    trials = {
-        "quotas": phases.API_QUOTAS,
-        "rps": rps,
-        "api_cpu_ms_per_request": {t: phases._cpu_ms_per_request(rows)["api"] for t, rows in runs.items()},
-        "ratio_to_default": {t: ratio(rps[t], rps[phases.DEFAULT_TRIAL]) for t in runs},
-    }
+    trials = phases.trial_figures(runs)
     rows = {line.split(" | ")[0].strip("| "): line for line in report._trials(trials) if line.startswith("| ")}
     assert rows["throttles off"].startswith("| throttles off | 660.0 (660.0-660.0, n=1) | 1.1 | 1.40 ms")
     assert rows[phases.DEFAULT_TRIAL].split(" | ")[2] == "1.0"

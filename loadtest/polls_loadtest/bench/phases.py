@@ -501,6 +501,11 @@ def trials(b: Bench) -> dict:
             runs[trial] = [_wrk(b, url, f"  {trial} {i + 1}/{repeats}") for i in range(repeats)]
     finally:
         _recreate_api({})
+    return trial_figures(runs)
+
+
+def trial_figures(runs: dict[str, list[dict]]) -> dict:
+    """The trials' req/s, api CPU per request and ratio to config.env's, from their wrk runs."""
     rps = {trial: _rps(rows) for trial, rows in runs.items()}
     return {
         "quotas": API_QUOTAS,
