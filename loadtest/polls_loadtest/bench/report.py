@@ -105,16 +105,11 @@ def markdown(r: dict) -> str:
             f"| 7 | memory at rest / under load | {mem} | web, api < 250 MB; gateway, static < 30 MB | "
             f"{_met(c['memory_met'])} |"
         )
-    if "trials" in p:
-        lines += _trials(p["trials"])
-    if p.get("votes"):
-        lines += _votes(p["votes"])
-    if "floor" in p:
-        lines += _floor(p["floor"])
-    if p.get("isolation"):
-        lines += _isolation(p["isolation"])
-    if p.get("profile"):
-        lines += _profile(p["profile"])
+    # Then a section, with a table of its own, for each of these phases that ran.
+    sections = {"trials": _trials, "votes": _votes, "floor": _floor, "isolation": _isolation, "profile": _profile}
+    for name, section in sections.items():
+        if p.get(name):
+            lines += section(p[name])
     discarded = r.get("discarded_runs", 0)
     lines += ["", f"Runs discarded because the load generator topped 70 % of a core: {discarded}.", ""]
     lines += ["## Each phase: its time and CPU quotas", ""]
