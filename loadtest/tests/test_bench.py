@@ -17,6 +17,10 @@ from polls_loadtest.bench.stats import ratio, spread
 from polls_loadtest.bench.usl import USL, efficiency, fit
 from polls_loadtest.stack.compose import REPO
 
+# The services of the stacks' compose file and of the bench's override.
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+BENCH = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())["services"]
+
 
 def test_fit_recovers_a_known_curve():
     """Points drawn from a USL curve give back its coefficients."""
@@ -56,41 +60,26 @@ def test_efficiency():
     assert efficiency(100, 180) == pytest.approx(0.9)
 
 
+# 2 gunicorn workers x 8 threads with a pool of 4, 2 Celery children, PostgreSQL's limit 100.
+SETTINGS = dict(gunicorn_workers=2, gunicorn_threads=8, pool_size=4, celery_concurrency=2, max_connections=100)
+
+
 def test_connection_budget_counts_pools_and_celery_children():
     """web/api: workers x pool size per replica; worker: concurrency; beat and migrate one each."""
-    budget = connection_budget(
-        {"web": 3, "api": 4, "worker": 2},
-        gunicorn_workers=2,
-        gunicorn_threads=8,
-        pool_size=4,
-        celery_concurrency=2,
-        max_connections=100,
-    )
+    budget = connection_budget({"web": 3, "api": 4, "worker": 2}, **SETTINGS)
     assert budget.by_service == {"web": 24, "api": 32, "worker": 4, "beat": 1, "migrate": 1}
     assert budget.total == 62
     assert budget.usable == 97
     assert not budget.needs_pooler
     # Without a pool, each thread holds its own connection.
-    threads = connection_budget(
-        {"web": 1}, gunicorn_workers=2, gunicorn_threads=8, pool_size=0, celery_concurrency=2, max_connections=100
-    )
+    threads = connection_budget({"web": 1}, **SETTINGS | {"pool_size": 0})
     assert threads.by_service["web"] == 16
 
 
 def test_connection_budget_warns_before_the_limit():
-    budget = connection_budget(
-        {"web": 5, "api": 5},
-        gunicorn_workers=2,
-        gunicorn_threads=8,
-        pool_size=4,
-        celery_concurrency=2,
-        max_connections=100,
-    )
+    budget = connection_budget({"web": 5, "api": 5}, **SETTINGS)
     assert budget.total == 82 and budget.needs_pooler and not budget.over_limit
-    budget = connection_budget(
-        {"api": 20}, gunicorn_workers=2, gunicorn_threads=8, pool_size=4, celery_concurrency=2, max_connections=100
-    )
-    assert budget.over_limit
+    assert connection_budget({"api": 20}, **SETTINGS).over_limit
 
 
 def _max_replicas(path: str) -> dict[str, int]:
@@ -135,10 +124,8 @@ def test_the_bench_measures_the_configuration_make_up_load_runs():
     make_up_load = re.search(r"^up stack-up: export COMPOSE_FILE := (\S+)$", (REPO / "Makefile").read_text(), re.M)
     assert make_up_load, "the Makefile's LOAD=1 compose files"
     assert phases.STACK.files.startswith(make_up_load[1] + ":")
-    base = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
-    bench = yaml.safe_load((REPO / "loadtest/compose/bench.yml").read_text())["services"]
-    for name in set(base) & set(bench):
-        extra = dict(bench[name])
+    for name in set(COMPOSE) & set(BENCH):
+        extra = dict(BENCH[name])
         limits = extra.pop("deploy", {}).get("resources", {}).get("limits", {})
         assert set(limits) <= {"cpus"}, (name, limits)
         assert set(extra.pop("environment", {})) <= {"DJANGO_ALLOWED_HOSTS"}, name
@@ -165,14 +152,9 @@ def test_export_figures_span_from_first_start_to_last_finish():
     assert figures["queue_wait_ms"]["p50"] == 1000.0
 
 
-PLAN_ARGS = {
-    "target_rps": 300,
-    "p99_ms": 50,
-    "shares": {"web": 0.6, "api": 0.4},
-    "exports_per_request": 0.01,
-    "env": {},
-    "max_connections": 200,
-}
+TARGET = capacity.Target(
+    rps=300, p99_ms=50, shares={"web": 0.6, "api": 0.4}, exports_per_request=0.01, max_connections=200
+)
 
 
 def _report() -> dict:
@@ -199,7 +181,7 @@ def _report() -> dict:
 
 def test_capacity_plan_from_a_report():
     """Replicas come from the fitted curve at 50 % utilisation; the budget follows from them."""
-    result = plan(_report(), **PLAN_ARGS)
+    result = plan(_report(), TARGET, env={})
     assert result["latency_target_known_met"]
     # Replicas are counted in the size they were measured at, and the printed plan says so.
     assert {s["replica_cpu"] for s in result["services"].values()} == {0.3}
@@ -218,7 +200,7 @@ def test_the_reference_keeps_what_a_plan_reads_and_where_it_was_measured():
     assert set(reference["phases"]) == {"api_scaling", "workers", "latency", "cost"}
     assert "runs" not in reference["phases"]["cost"]
     assert reference["commit"] == "abc1234" and reference["machine"]["cores"] == 2
-    assert plan(reference, **PLAN_ARGS) == plan(_report(), **PLAN_ARGS)
+    assert plan(reference, TARGET, env={}) == plan(_report(), TARGET, env={})
     incomplete = _report()
     del incomplete["phases"]["workers"]
     with pytest.raises(ValueError, match="missing workers"):
@@ -261,22 +243,15 @@ def test_retrograde_points_become_crosstalk():
 
 def test_the_monolith_and_the_floor_are_probed_like_web_and_api():
     """Docker runs health probes on the container's own CPU quota: both sides of a comparison pay alike."""
-    import yaml
-
-    stack = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
-    probe = bench["services"]["monolith"]["healthcheck"]["test"]
-    assert probe == stack["services"]["web"]["healthcheck"]["test"] == stack["services"]["api"]["healthcheck"]["test"]
-    assert bench["services"]["floor"]["healthcheck"]["test"] == probe
+    probe = BENCH["monolith"]["healthcheck"]["test"]
+    assert probe == COMPOSE["web"]["healthcheck"]["test"] == COMPOSE["api"]["healthcheck"]["test"]
+    assert BENCH["floor"]["healthcheck"]["test"] == probe
     assert probe[:2] == ["CMD", "bash"], "a shell probe: starting Python in the container costs ~45 ms of CPU"
 
 
 def test_the_floor_runs_with_the_apis_port_quota_and_gunicorn_settings():
     """The floor differs from the api only in what Django does per request (config.settings.floor)."""
-    import yaml
-
-    bench = yaml.safe_load((REPO / "loadtest" / "compose" / "bench.yml").read_text())
-    floor, api = bench["services"]["floor"], bench["services"]["api"]
+    floor, api = BENCH["floor"], BENCH["api"]
     assert floor["cpus"] == api["cpus"]
     assert floor["environment"]["PORT"] == "8001"
     assert floor["environment"]["DJANGO_SETTINGS_MODULE"] == "config.settings.floor"
@@ -289,10 +264,10 @@ def test_the_floor_runs_with_the_apis_port_quota_and_gunicorn_settings():
 def test_a_chosen_phase_brings_what_it_needs_in_the_order_they_run():
     """latency uses the gateway's capacity, which comes from the floor's runs; cost, figures from
     mixed, comes with it and never alone; a phase without load of its own cannot be chosen."""
-    assert phases.chosen(["latency"]) == ["floor", "gateway", "latency"]
-    assert phases.chosen(["floor"]) == ["floor", "gateway"]
-    assert phases.chosen(["mixed", "static"]) == ["static", "mixed", "cost"]
-    assert "cost" not in phases.chosen(["floor"])
+    assert cli.chosen(["latency"]) == ["floor", "gateway", "latency"]
+    assert cli.chosen(["floor"]) == ["floor", "gateway"]
+    assert cli.chosen(["mixed", "static"]) == ["static", "mixed", "cost"]
+    assert "cost" not in cli.chosen(["floor"])
     assert "gateway" not in cli.CHOICES and "cost" not in cli.CHOICES
 
 
@@ -334,13 +309,7 @@ def test_the_trials_table_compares_each_setting_with_config_env():
         trial: [wrk_row(rps, api_cpu=ms)]
         for trial, rps, ms in zip(phases.TRIALS, (600, 300, 660), (1.6, 3.2, 1.4), strict=True)
     }
-    rps = {trial: phases._rps(rows) for trial, rows in runs.items()}
-    trials = {
-        "quotas": phases.API_QUOTAS,
-        "rps": rps,
-        "api_cpu_ms_per_request": {t: phases._cpu_ms_per_request(rows)["api"] for t, rows in runs.items()},
-        "ratio_to_default": {t: ratio(rps[t], rps[phases.DEFAULT_TRIAL]) for t in runs},
-    }
+    trials = phases.trial_figures(runs)
     rows = {line.split(" | ")[0].strip("| "): line for line in report._trials(trials) if line.startswith("| ")}
     assert rows["throttles off"].startswith("| throttles off | 660.0 (660.0-660.0, n=1) | 1.1 | 1.40 ms")
     assert rows[phases.DEFAULT_TRIAL].split(" | ")[2] == "1.0"

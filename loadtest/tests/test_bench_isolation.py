@@ -36,6 +36,12 @@ def window(
     }
 
 
+def repeat(quiet: dict | None = None, api_flood: dict | None = None, export_flood: dict | None = None) -> dict:
+    """One repeat of a side: its three windows, quiet ones where none is given."""
+    quiet, api_flood, export_flood = (w or window(10, 10) for w in (quiet, api_flood, export_flood))
+    return {"quiet": quiet, "API flood": api_flood, "export flood": export_flood}
+
+
 def test_request_figures_count_one_request_and_name_each_failure():
     """Latency runs from the scheduled time; a timeout has no status and is named by its reason."""
     events = [event(i / 100, 10 + i) for i in range(99)]
@@ -59,13 +65,11 @@ def test_summary_pairs_each_flood_with_the_quiet_window_of_its_repeat():
     """Ratios are per repeat; a repeat with a discarded window is left out; web errors fail the target."""
     runs = {
         "decomposed": [
-            {"quiet": window(10, 20), "API flood": window(15, 90), "export flood": window(11, 25)},
-            {"quiet": window(20, 10), "API flood": window(30, 90), "export flood": window(22, 14)},
-            {"quiet": window(10, 10), "API flood": window(99, 99, discarded=True), "export flood": window(10, 10)},
+            repeat(window(10, 20), window(15, 90), window(11, 25)),
+            repeat(window(20, 10), window(30, 90), window(22, 14)),
+            repeat(api_flood=window(99, 99, discarded=True)),
         ],
-        "monolith": [
-            {"quiet": window(10, 10), "API flood": window(500, 500, web_failed=3), "export flood": window(10, 12)},
-        ],
+        "monolith": [repeat(api_flood=window(500, 500, web_failed=3), export_flood=window(10, 12))],
     }
     figures = isolation.summarise(runs)
     web = figures["decomposed"]["web"]
@@ -85,9 +89,9 @@ def test_the_target_is_judged_on_the_p99_of_every_request_of_the_kept_repeats():
     """The pooled p99s are those of every request of the kept repeats; a discarded repeat's stay out."""
     runs = {
         "decomposed": [
-            {"quiet": window(10, 10), "API flood": window(15, 10), "export flood": window(10, 10)},
-            {"quiet": window(20, 10), "API flood": window(30, 10), "export flood": window(10, 10)},
-            {"quiet": window(10, 10), "API flood": window(99, 10, discarded=True), "export flood": window(10, 10)},
+            repeat(api_flood=window(15, 10)),
+            repeat(window(20, 10), window(30, 10)),
+            repeat(api_flood=window(99, 10, discarded=True)),
         ]
     }
     pooled = isolation.summarise(runs)["decomposed"]["web"]["pooled"]
@@ -107,7 +111,7 @@ def test_a_pooled_ratio_over_the_target_misses_it_whatever_the_repeats_say():
         flooded = window(25 if slow else 10, 10)
         if slow:
             flooded["web"]["latencies_ms"] = [5.0] * (100 - slow) + [25.0] * slow
-        runs["decomposed"].append({"quiet": window(10, 10), "API flood": flooded, "export flood": window(10, 10)})
+        runs["decomposed"].append(repeat(api_flood=flooded))
     web = isolation.summarise(runs)["decomposed"]["web"]
     assert web["ratio"]["median"] == pytest.approx(1.0)
     assert web["pooled"]["ratio"] == 2.5 and not web["met"]
@@ -118,12 +122,8 @@ def test_the_control_gets_its_own_pooled_ratio_over_the_same_kept_windows_and_ju
     out); a control as slow as the probe leaves the probe's verdict alone."""
     runs = {
         "decomposed": [
-            {"quiet": window(10, 10), "API flood": window(30, 10, control_p99=25), "export flood": window(10, 10)},
-            {
-                "quiet": window(10, 10),
-                "API flood": window(99, 10, control_p99=99, discarded=True),
-                "export flood": window(10, 10),
-            },
+            repeat(api_flood=window(30, 10, control_p99=25)),
+            repeat(api_flood=window(99, 10, control_p99=99, discarded=True)),
         ]
     }
     web = isolation.summarise(runs)["decomposed"]["web"]
@@ -135,39 +135,25 @@ def test_the_control_gets_its_own_pooled_ratio_over_the_same_kept_windows_and_ju
 
 
 def test_windows_recorded_before_the_control_existed_summarise_without_it():
-    repeat = {"quiet": window(10, 10), "API flood": window(15, 10), "export flood": window(10, 10)}
-    for w in repeat.values():
+    one = repeat(api_flood=window(15, 10))
+    for w in one.values():
         del w["control"]
-    web = isolation.summarise({"decomposed": [repeat]})["decomposed"]["web"]
+    web = isolation.summarise({"decomposed": [one]})["decomposed"]["web"]
     assert web["control"] == {} and web["pooled"]["ratio"] == 1.5 and web["over_control"] is None
 
 
 def test_web_errors_under_the_api_flood_miss_the_target_whatever_the_ratio():
-    runs = {
-        "decomposed": [
-            {"quiet": window(10, 10), "API flood": window(11, 10, web_failed=1), "export flood": window(10, 10)}
-        ]
-    }
+    runs = {"decomposed": [repeat(api_flood=window(11, 10, web_failed=1))]}
     assert not isolation.summarise(runs)["decomposed"]["web"]["met"]
 
 
 def test_chart_timelines_lay_the_last_repeats_windows_end_to_end_each_line_broken_after_a_window():
-    repeat = {"quiet": window(10, 10), "API flood": window(20, 10), "export flood": window(30, 10)}
-    timelines = isolation.chart_timelines({"decomposed": [repeat]}, gap=2)
-    step = isolation.WINDOW_SECONDS + 2
-    end = isolation.WINDOW_SECONDS
-    assert timelines["sides"]["decomposed"]["web"]["t"] == [
-        0,
-        1,
-        end,
-        step,
-        step + 1,
-        step + end,
-        2 * step,
-        2 * step + 1,
-        2 * step + end,
-    ]
-    assert timelines["sides"]["decomposed"]["web"]["p99_ms"] == [10, None, None, 20, None, None, 30, None, None]
+    one = repeat(api_flood=window(20, 10), export_flood=window(30, 10))
+    timelines = isolation.chart_timelines({"decomposed": [one]}, gap=2)
+    step, end = isolation.WINDOW_SECONDS + 2, isolation.WINDOW_SECONDS
+    web = timelines["sides"]["decomposed"]["web"]
+    assert web["t"] == [0, 1, end, step, step + 1, step + end, 2 * step, 2 * step + 1, 2 * step + end]
+    assert web["p99_ms"] == [10, None, None, 20, None, None, 30, None, None]
     assert [w["label"] for w in timelines["windows"]] == list(isolation.CONDITIONS)
     assert timelines["windows"][1] == {"label": "API flood", "start": step, "end": step + isolation.WINDOW_SECONDS}
 
@@ -206,15 +192,15 @@ def test_the_monolith_gets_what_web_and_api_get_together():
 
 
 def test_the_report_shows_the_isolation_table_and_draws_its_chart(tmp_path, bench_result):
-    repeat = {"quiet": window(10, 10), "API flood": window(12, 10, control_p99=13), "export flood": window(10, 11)}
-    for row in repeat.values():
+    one = repeat(api_flood=window(12, 10, control_p99=13), export_flood=window(10, 11))
+    for row in one.values():
         row["cpu_cores"] = {"worker": 0.5}
-    repeat["API flood"]["flood"] = isolation.flood_outcome(
+    one["API flood"]["flood"] = isolation.flood_outcome(
         wrk.WrkResult(url="x", rps=190, requests=2090, errors=5, latency_ms={"p99": 80.0}, client_cpu=0.05),
         capacity=200.0,
     )
-    repeat["export flood"]["exports"] = {"queued": 1950, "done": 1950, "exports_per_second": 130.0}
-    runs = {"decomposed": [repeat], "monolith": [repeat]}
+    one["export flood"]["exports"] = {"queued": 1950, "done": 1950, "exports_per_second": 130.0}
+    runs = {"decomposed": [one], "monolith": [one]}
     phase = {
         "quotas": isolation.bench_quotas(),
         "window_seconds": isolation.WINDOW_SECONDS,

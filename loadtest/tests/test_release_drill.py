@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from polls_loadtest import REPORTS
+from polls_loadtest import REPORTS, read_env
 from polls_loadtest.drills import release, report, rollout
 from polls_loadtest.drills.drills import Context
 from polls_loadtest.drills.figures import compute
@@ -127,15 +127,6 @@ def test_the_release_verdict_fails_on_one_failed_request_a_slow_one_a_duplicate_
 POSTGRES = ("127.0.0.1", int(os.environ.get("POSTGRES_PORT", "55432")))
 
 
-def _secrets() -> dict[str, str]:
-    values = {}
-    for line in (REPO / "secrets.env").read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not key.startswith("#"):
-            values[key.strip()] = value.strip()
-    return values
-
-
 @pytest.fixture(scope="module")
 def postgres():
     try:
@@ -145,7 +136,8 @@ def postgres():
 
 
 def lint(services: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **_secrets(), "DJANGO_SETTINGS_MODULE": "config.settings.test", "LOG_LEVEL": "WARNING"}
+    settings = {"DJANGO_SETTINGS_MODULE": "config.settings.test", "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **read_env(REPO / "secrets.env"), **settings}
     return subprocess.run(
         [sys.executable, "manage.py", "lintmigrations"],
         cwd=services,

@@ -1,28 +1,25 @@
 """`make capacity TARGET_RPS=... P99_MS=...`: replicas per service and the PostgreSQL budget.
 
-Reads the latest complete `make bench` report (loadtest/reports/bench-latest/bench.json, or, on a
-clone where no bench has run, the committed reference run reference.json beside this file, which
-says the machine and commit it came from; `make capacity-reference` refreshes it), fits the
-Universal Scalability Law to the measured per-replica throughputs (usl.py), and prints, for a
-target request rate, how many replicas each service needs and how many PostgreSQL connections
-they would open (budget.py).
+Reads the latest complete `make bench` report (else the committed reference.json beside this
+file), fits the Universal Scalability Law to the measured per-replica throughputs (usl.py), and
+prints how many replicas each service needs for a target request rate and how many PostgreSQL
+connections they would open (budget.py); bench/README.md ("Capacity") says the rest.
 
-Headroom: latency was measured at 50 % of one replica's capacity (bench item 3). When that p99 is
-within P99_MS, replicas are planned to run at most at 50 % of the fitted capacity; when it is
-not, no utilisation is known to meet P99_MS and the plan says so (it then plans at 50 % anyway,
-which is too few replicas for the latency target).
-The request rate is split by the mixed scenario's shares (--shares), since web and api serve
-different requests; exports are a fraction of api requests (--exports-per-request).
+Headroom: latency was measured at 50 % of one replica's capacity (bench item 3), so replicas are
+planned at 50 % of the fitted capacity; when that p99 was over P99_MS no measured utilisation meets
+it, and the plan says its counts are a lower bound. The request rate is split by the mixed
+scenario's shares (--shares), since web and api serve different requests; exports are a fraction
+of api requests (--exports-per-request).
 """
 
 import argparse
 import json
 import math
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from polls_loadtest import REPORTS
+from polls_loadtest import REPORTS, read_env
 from polls_loadtest.bench.budget import POOLER_THRESHOLD, connection_budget
 from polls_loadtest.bench.usl import fit
 from polls_loadtest.stack.compose import REPO
@@ -42,16 +39,6 @@ HEADROOM = 0.5  # planned utilisation: the load at which bench item 3 measured l
 MAX_CONNECTIONS = 200  # PostgreSQL's, as docker-compose.yml and the k8s postgres set it (a test checks)
 
 
-def read_env(path: Path) -> dict[str, str]:
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
-
-
 def parse_shares(text: str) -> dict[str, float]:
     shares = {}
     for part in filter(None, text.split(",")):
@@ -62,14 +49,11 @@ def parse_shares(text: str) -> dict[str, float]:
 
 def measured_points(bench: dict) -> dict[str, dict[int, float]]:
     """Return {service: {replicas: throughput}} from a bench report."""
-    phases = bench["phases"]
     points: dict[str, dict[int, float]] = {}
-    scaling = phases.get("api_scaling", {}).get("rps", {})
-    if scaling.get("1", {}).get("n"):
-        points["api"] = {int(n): s["median"] for n, s in scaling.items() if s.get("n")}
-    exports = phases.get("workers", {}).get("exports_per_second", {})
-    if exports.get("1", {}).get("n"):
-        points["worker"] = {int(n): s["median"] for n, s in exports.items() if s.get("n")}
+    for service, phase, figure in (("api", "api_scaling", "rps"), ("worker", "workers", "exports_per_second")):
+        per_replicas = bench["phases"].get(phase, {}).get(figure, {})
+        if per_replicas.get("1", {}).get("n"):
+            points[service] = {int(n): s["median"] for n, s in per_replicas.items() if s.get("n")}
     return points
 
 
@@ -105,28 +89,28 @@ def _fit_note(points: int, kappa: float) -> str:
     return "two points: kappa fixed at 0 (Amdahl), optimistic at large N"
 
 
-def plan(
-    bench: dict,
-    *,
-    target_rps: float,
-    p99_ms: float,
-    shares: dict[str, float],
-    exports_per_request: float,
-    env: dict[str, str],
-    max_connections: int,
-) -> dict:
-    """Return the replicas per service and the connection budget for target_rps."""
+@dataclass(frozen=True)
+class Target:
+    """What a plan is for: a request rate within a p99, its split between web and api (--shares),
+    the exports per api request, and PostgreSQL's max_connections."""
+
+    rps: float
+    p99_ms: float
+    shares: dict[str, float]
+    exports_per_request: float
+    max_connections: int
+
+
+def plan(bench: dict, target: Target, env: dict[str, str]) -> dict:
+    """Return the replicas per service and the connection budget for the target (env: config.env)."""
     points = measured_points(bench)
     if "api" in points and (web := web_point(bench, points["api"])):
         points["web"] = web
     latency = bench["phases"].get("latency", {}).get("latency_ms", {}).get("p99", {})
     measured_p99 = latency.get("median")
-    latency_ok = measured_p99 is not None and measured_p99 <= p99_ms
-    demand = {
-        "web": target_rps * shares.get("web", 0),
-        "api": target_rps * shares.get("api", 0),
-        "worker": target_rps * shares.get("api", 0) * exports_per_request,
-    }
+    latency_ok = measured_p99 is not None and measured_p99 <= target.p99_ms
+    web, api = (target.rps * target.shares.get(service, 0) for service in ("web", "api"))
+    demand = {"web": web, "api": api, "worker": api * target.exports_per_request}
     sizes = replica_cpu(bench)
     services = {}
     for service, rate in demand.items():
@@ -156,11 +140,11 @@ def plan(
         gunicorn_threads=int(env.get("GUNICORN_THREADS", 4)),
         pool_size=int(env.get("POSTGRES_POOL_SIZE", 2)),
         celery_concurrency=int(env.get("CELERY_WORKER_CONCURRENCY", 2)),
-        max_connections=max_connections,
+        max_connections=target.max_connections,
     )
     return {
-        "target_rps": target_rps,
-        "p99_ms": p99_ms,
+        "target_rps": target.rps,
+        "p99_ms": target.p99_ms,
         "headroom": HEADROOM,
         "measured_p99_at_headroom_ms": measured_p99,
         "latency_target_known_met": latency_ok,
@@ -294,15 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             "Figures from another machine: run `make bench` to plan from this one.",
             file=sys.stderr,
         )
-    result = plan(
-        bench,
-        target_rps=args.target_rps,
-        p99_ms=args.p99_ms,
-        shares=parse_shares(args.shares),
-        exports_per_request=args.exports_per_request,
-        env=read_env(CONFIG_ENV),
-        max_connections=args.max_connections,
-    )
+    shares = parse_shares(args.shares)
+    target = Target(args.target_rps, args.p99_ms, shares, args.exports_per_request, args.max_connections)
+    result = plan(bench, target, read_env(CONFIG_ENV))
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
 

@@ -14,14 +14,55 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from polls_loadtest import REPORTS
-from polls_loadtest.bench import STACK, machine, phases, report, wrk
+from polls_loadtest.bench import STACK, isolation, machine, phases, profile, report, wrk
 from polls_loadtest.stack.usage import memory_now
 
-CHOICES = [name for name, phase in phases.PHASES.items() if phase.title]  # the others come with them
+
+@dataclass(frozen=True)
+class Phase:
+    """A section of the report: `title` opens it in the progress lines; `measure` returns its
+    figures, or None when a phase it `needs` gave none. `--only` adds the phases a chosen one
+    needs; a phase without a title (figures computed from others, no load of its own) runs
+    whenever all it needs runs, and cannot be chosen alone."""
+
+    title: str | None
+    measure: Callable[[phases.Bench], dict | None]
+    needs: tuple[str, ...] = ()
+
+
+# In the order they run. The report's item numbers are docs/performance.md's.
+PHASES = {
+    "floor": Phase("floor: a bare Django view, direct and through a gateway, and each read against it", phases.floor),
+    "gateway": Phase(None, phases.gateway_vs_direct, ("floor",)),
+    "static": Phase("1. static service vs Django serving the same file", phases.static_vs_django),
+    "latency": Phase(
+        "3. API read latency, open loop, at 50 % of the capacity just measured", phases.read_latency, ("gateway",)
+    ),
+    "api_scaling": Phase(
+        f"4. api scaling: 1 and 2 replicas at {phases.SCALING_QUOTA} CPU each, in turn", phases.api_scaling
+    ),
+    "trials": Phase(
+        "trials: the api's gunicorn workers and threads, and the API throttles off, at 0.5 CPU", phases.trials
+    ),
+    "votes": Phase(
+        "3b. API reads with votes at 10 % of requests, at 50 % of that mix's capacity: cache hits, p99, a vote's CPU",
+        phases.votes,
+    ),
+    "workers": Phase("4/6. worker scaling and Celery queue wait", phases.worker_scaling),
+    "mixed": Phase("5. the decomposed stack saturated by mixed journeys: CPU per request by service", phases.mixed),
+    "cost": Phase(None, phases.cost, ("mixed",)),
+    "isolation": Phase(
+        "isolation: web and API p99 under an API flood, then an export flood, vs the monolith", isolation.isolation
+    ),
+    "profile": Phase("profile: py-spy flame graphs of api and web under wrk, at the floor's quotas", profile.profile),
+}
+CHOICES = [name for name, phase in PHASES.items() if phase.title]  # the others come with them
 QUICK = phases.Plan(
     repeats=2, wrk_seconds=3, latency_seconds=10, mixed_seconds=8, export_batch=80, votes_seconds=10, profile_seconds=5
 )
@@ -68,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         result["versions"] = machine.versions()
         time.sleep(3)
         bench.memory_at_rest = memory_now(STACK)
-        for name in phases.chosen(only):
-            phase = phases.PHASES[name]
+        for name in chosen(only):
+            phase = PHASES[name]
             if phase.title:
                 say(phase.title)
             started = time.monotonic()
@@ -109,6 +150,20 @@ def main(argv: list[str] | None = None) -> int:
     print(report.markdown(result))
     say(f"report: {folder}/bench.md and bench.json" + (f" (also {latest})" if complete else ""))
     return 1 if "error" in result else 0
+
+
+def chosen(only: Iterable[str]) -> list[str]:
+    """Return the phases to run for `--only` names, with what they need, in the order they run."""
+    wanted = set(only)
+    while (
+        more := (
+            {need for name in wanted for need in PHASES[name].needs}
+            | {name for name, phase in PHASES.items() if not phase.title and set(phase.needs) <= wanted}
+        )
+        - wanted
+    ):
+        wanted |= more
+    return [name for name in PHASES if name in wanted]
 
 
 def _count_discarded(node) -> int:

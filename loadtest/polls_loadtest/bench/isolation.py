@@ -1,15 +1,8 @@
 """Isolation (issue 11, item 4): a flood on one service, and what the others' users see.
 
-Each side of the comparison (the decomposed stack through its gateway, and the monolith) runs
-three windows of WINDOW_SECONDS in a row, with a light open-loop probe of the web home page and
-the API poll list (PROBE_RATE, half each) throughout each window:
-
-- quiet: the probe alone;
-- API flood: wrk on FLOOD_CONNECTIONS connections to the API poll list, each sending its next
-  request as soon as the last is answered: twice the connections the capacity runs use and four
-  times the api's threads, so the API is past its capacity with a queue for the whole window;
-- export flood: a backlog of exports, queued through the domain service (the API's own path)
-  while the worker was paused, so the worker builds flat out for the whole window.
+Each side (the decomposed stack through its gateway, and the monolith) runs three windows in a row
+(CONDITIONS: quiet, API flood, export flood) under a light open-loop probe of the web home page and
+the API poll list; the phase's row in bench/README.md says what each window does and what counts.
 
 Why wrk and not the open-loop client at twice the capacity: past capacity an open-loop client
 with a connection per user keeps every connection busy and leaves the rest of its schedule
@@ -24,11 +17,8 @@ api container, the worker built 37-74 a second at its quota), so one api replica
 cannot make the queue deep with POSTs; POSTs that fast would only be an API flood, which the second
 window measures. A deep queue is what many api replicas in front of few workers leave behind.
 
-Every service runs at the CPU quota bench.yml gives it, which is half its Kubernetes limit (the
-host has 2 cores; loadtest/tests/test_bench_isolation.py holds the two together), and the monolith
-at web's plus api's. The figure is each probe's p99 in a flooded window over the quiet one of the
-same side and repeat, with the p50s, how busy the host was and how late the probe's own client
-ran beside it: on a host that other work keeps busy, p99 is the host's jitter as much as the design.
+How busy the host was and how late the probe's own client ran are recorded beside each p99: on a
+host that other work keeps busy, p99 is the host's jitter as much as the design.
 
 The control says how much: throughout every window a second client sends CONTROL_RATE requests a
 second to the floor (the bare Django view, behind its own gateway: containers that share nothing
@@ -40,6 +30,7 @@ hand-run: web x2.3-2.6 under the API flood, the control x2.3-3.3).
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import yaml
@@ -110,14 +101,10 @@ def request_figures(events: list[Event], request: str) -> dict:
     """Count, failures, p50/p99/max (from the scheduled send time) and statuses of one request."""
     mine = [e for e in events if e.request == request]
     latencies = sorted(e.latency_ms for e in mine)
-    statuses: dict[str, int] = {}
-    for e in mine:
-        key = str(e.status) if e.status is not None else e.reason.split(":")[0]
-        statuses[key] = statuses.get(key, 0) + 1
     figures = {
         "count": len(mine),
         "failed": sum(not e.ok for e in mine),
-        "statuses": dict(sorted(statuses.items())),
+        "statuses": dict(sorted(Counter(e.outcome for e in mine).items())),
         "latencies_ms": [round(v, 1) for v in latencies],  # pooled over the repeats by summarise()
     }
     if latencies:
@@ -184,6 +171,7 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
             errors = sum(flooded["failed"] for _, flooded in pairs)
             pooled = _pooled_p99(pairs)
             control = _pooled_p99([(q["control"], f["control"]) for q, f in kept if "control" in q and "control" in f])
+            p99 = _quiet_and_flooded(pairs, "p99_ms")
             figures[side][probe] = {
                 "flood": condition,
                 "pooled": pooled,
@@ -195,23 +183,22 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
                     if pooled.get("ratio") and control.get("ratio")
                     else None
                 ),
-                "quiet_p99_ms": spread([quiet["p99_ms"] for quiet, _ in pairs]),
-                "flooded_p99_ms": spread([flooded["p99_ms"] for _, flooded in pairs]),
+                "quiet_p99_ms": p99["quiet"],
+                "flooded_p99_ms": p99["flooded"],
                 "ratio": ratio,
-                "p50_ms": {
-                    "quiet": spread([quiet["p50_ms"] for quiet, _ in pairs]),
-                    "flooded": spread([flooded["p50_ms"] for _, flooded in pairs]),
-                },
+                "p50_ms": _quiet_and_flooded(pairs, "p50_ms"),
                 "errors": errors,
-                "host_busy_pct": {
-                    "quiet": spread([quiet["host_busy_pct"] for quiet, _ in kept]),
-                    "flooded": spread([flooded["host_busy_pct"] for _, flooded in kept]),
-                },
+                "host_busy_pct": _quiet_and_flooded(kept, "host_busy_pct"),
                 "flooded_client_lag_p99_ms": spread([flooded["probe_p99_schedule_lag_ms"] for _, flooded in kept]),
                 "target_ratio": target,
                 "met": bool(pooled) and pooled["ratio"] <= target and (probe != "web" or errors == 0),
             }
     return figures
+
+
+def _quiet_and_flooded(pairs: list[tuple[dict, dict]], key: str) -> dict[str, dict]:
+    """The spread of one figure over the quiet windows and over the flooded ones."""
+    return {"quiet": spread([quiet[key] for quiet, _ in pairs]), "flooded": spread([f[key] for _, f in pairs])}
 
 
 def _pooled_p99(pairs: list[tuple[dict, dict]]) -> dict:

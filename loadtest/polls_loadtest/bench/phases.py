@@ -1,4 +1,4 @@
-"""The measurements of `make bench`: one function per section of the report, listed in PHASES.
+"""The measurements of `make bench`: one function per section of the report, listed in cli.PHASES.
 
 Each phase sets the CPU quotas it states (recorded in its result), repeats each measurement
 `repeats` times with the sides of a comparison in turn (`_in_turn`: drift on a shared machine
@@ -6,8 +6,8 @@ hits every side alike), and returns plain dicts for the JSON report. Load goes o
 project's containers.
 
 To add a phase: write `def name(b: Bench) -> dict | None` (b.plan, b.say, and b.done, the figures
-of the phases run before it), add `"name": Phase(title, name)` to PHASES where it should run (with
-`needs` if it uses another phase's figures), and a section for it in report.py.
+of the phases run before it), add `"name": Phase(title, name)` to cli.PHASES where it should run
+(with `needs` if it uses another phase's figures), and a section for it in report.py.
 """
 
 import json
@@ -137,12 +137,11 @@ def _rps(rows: list[dict]) -> dict:
     return spread([r["rps"] for r in rows if not r["discarded"] and not r["errors"]])
 
 
-def _ab(b: Bench, a: tuple[str, str], other: tuple[str, str], *, target: float) -> dict:
-    """Measure two (name, URL) in turn; the ratio of a to the other meets `target` when at least that."""
-    runs, rps = _wrk_in_turn(b, dict((a, other)))
-    result = ratio(rps[a[0]], rps[other[0]])
+def _compare(runs: dict[str, list[dict]], a: str, other: str, *, target: float) -> dict:
+    """The req/s of two sides' wrk runs; the ratio of a to the other meets `target` when at least that."""
+    rps = {name: _rps(rows) for name, rows in runs.items()}
+    result = ratio(rps[a], rps[other])
     return {
-        "runs": runs,
         "rps": rps,
         "discarded": {name: sum(r["discarded"] for r in rows) for name, rows in runs.items()},
         "ratio": result,
@@ -156,10 +155,9 @@ def static_vs_django(b: Bench) -> dict:
     STACK.set_cpus(STATIC_QUOTAS)
     manifest = json.loads(STACK.exec("monolith", "cat", "/app/staticfiles/staticfiles.json"))
     asset = "/static/" + manifest["paths"]["web/site.css"]
-    result = _ab(
-        b, ("static service", _url("static", asset)), ("django (one gunicorn)", _url("monolith", asset)), target=10.0
-    )
-    return {"asset": asset, "quotas": STATIC_QUOTAS, **result}
+    sides = {"static service": _url("static", asset), "django (one gunicorn)": _url("monolith", asset)}
+    runs, _ = _wrk_in_turn(b, sides)
+    return {"asset": asset, "quotas": STATIC_QUOTAS, "runs": runs, **_compare(runs, *sides, target=10.0)}
 
 
 def gateway_vs_direct(b: Bench) -> dict:
@@ -170,19 +168,9 @@ def gateway_vs_direct(b: Bench) -> dict:
     often per request through nginx as straight from wrk, measured by hand)."""
     f = b.done["floor"]
     runs = {"through gateway": f["runs"]["API list"], "direct to api": f["runs"]["API list, direct"]}
-    rps = {name: _rps(rows) for name, rows in runs.items()}
-    result = ratio(rps["through gateway"], rps["direct to api"])
     floor_runs = (f["runs"].get("floor, through a gateway"), f["runs"].get(FLOOR))
-    return {
-        "path": POLL_LIST,
-        "quotas": API_QUOTAS,
-        "rps": rps,
-        "discarded": {name: sum(r["discarded"] for r in rows) for name, rows in runs.items()},
-        "ratio": result,
-        "floor_ratio": ratio(*(_rps(rows) for rows in floor_runs)) if all(floor_runs) else None,
-        "target": 0.85,
-        "met": result is not None and result >= 0.85,
-    }
+    floor_ratio = ratio(*(_rps(rows) for rows in floor_runs)) if all(floor_runs) else None
+    return {"path": POLL_LIST, "quotas": API_QUOTAS, **_compare(runs, *runs, target=0.85), "floor_ratio": floor_ratio}
 
 
 def at_floor_quotas() -> int:
@@ -295,14 +283,6 @@ def _openloop(b: Bench, label: str, *, scenarios=SCENARIOS, saturate: bool = Fal
     return row
 
 
-def _api_reads(b: Bench, rate: float, label: str) -> dict:
-    """Open-loop GETs of the poll list through the gateway at `rate`, from 16 users."""
-    seconds = b.plan.latency_seconds
-    return _openloop(
-        b, label, scenarios=API_READ, target=_url("gateway", ""), rate=rate, duration=seconds, users=16, mix={"api": 1}
-    )
-
-
 def _latency_spreads(runs: list[dict], *percentiles: str) -> dict[str, dict]:
     """The spread of each latency percentile over the open-loop runs that were not discarded."""
     kept = [r for r in runs if not r["discarded"]]
@@ -320,7 +300,10 @@ def read_latency(b: Bench) -> dict | None:
     if (rate := _half_capacity(b)) is None:
         return None
     STACK.set_cpus(API_QUOTAS)
-    runs = [_api_reads(b, rate, f"  open loop {i + 1}/{b.plan.repeats}") for i in range(b.plan.repeats)]
+    load = dict(target=_url("gateway", ""), rate=rate, duration=b.plan.latency_seconds, users=16, mix={"api": 1})
+    runs = [
+        _openloop(b, f"  open loop {i + 1}/{b.plan.repeats}", scenarios=API_READ, **load) for i in range(b.plan.repeats)
+    ]
     figures = _latency_spreads(runs, "p50", "p99", "p99_9")
     return {
         "capacity_rps": b.done["gateway"]["rps"]["through gateway"]["median"],
@@ -499,6 +482,11 @@ def trials(b: Bench) -> dict:
             runs[trial] = [_wrk(b, url, f"  {trial} {i + 1}/{repeats}") for i in range(repeats)]
     finally:
         _recreate_api({})
+    return trial_figures(runs)
+
+
+def trial_figures(runs: dict[str, list[dict]]) -> dict:
+    """The trials' req/s, api CPU per request and ratio to config.env's, from their wrk runs."""
     rps = {trial: _rps(rows) for trial, rows in runs.items()}
     return {
         "quotas": API_QUOTAS,
@@ -531,10 +519,6 @@ def _cache_reads() -> Counter:
     return counts
 
 
-def _clear_votes() -> None:
-    STACK.sql(CLEAR_VOTES, timeout=300)
-
-
 def _votes_in_database() -> int:
     return int(STACK.sql("SELECT count(*) FROM domain_vote")[0][0])
 
@@ -563,26 +547,16 @@ def votes(b: Bench) -> dict:
     votes, counters with them, are cleared before every run.
     """
     STACK.set_cpus(API_QUOTAS)
-    seconds = b.plan.votes_seconds
-    gateway = _url("gateway", "")
-    _clear_votes()
-    saturated = _openloop(
-        b,
-        "  capacity of the mix",
-        target=gateway,
-        rate=SATURATING_RATE,
-        duration=seconds,
-        users=16,
-        mix=VOTES_MIX,
-        saturate=True,
-    )
+    load = dict(target=_url("gateway", ""), duration=b.plan.votes_seconds, users=16)
+    STACK.sql(CLEAR_VOTES, timeout=300)
+    saturated = _openloop(b, "  capacity of the mix", rate=SATURATING_RATE, mix=VOTES_MIX, saturate=True, **load)
     rate = max(1.0, round(saturated["throughput"] * 0.5, 1))
 
     def measure(side: str, label: str) -> dict:
-        _clear_votes()
+        STACK.sql(CLEAR_VOTES, timeout=300)
         reads, votes_before = _cache_reads(), _votes_in_database()
         mix = VOTES_MIX if side == "reads and votes" else {"reader": 1}
-        row = _openloop(b, label, target=gateway, rate=rate, duration=seconds, users=16, mix=mix)
+        row = _openloop(b, label, rate=rate, mix=mix, **load)
         reads = _cache_reads() - reads
         row["votes_committed"] = _votes_in_database() - votes_before
         row["hit_ratio"] = {kind: _hit_ratio(reads, kind) for kind in ("list", "poll")}
@@ -643,66 +617,3 @@ def _api_ready(url: str, *, replicas: int = 1, quotas: dict = API_QUOTAS, enviro
             time.sleep(0.5)
     time.sleep(GATEWAY_RESOLVE_SECONDS)  # and a removed replica has left the gateway's list
     return len(seen - {""})
-
-
-def _isolation(b: Bench) -> dict:
-    # Imported here: the isolation phase builds on this module's helpers, so it imports this one.
-    from polls_loadtest.bench.isolation import isolation
-
-    return isolation(b)
-
-
-def _profile(b: Bench) -> dict:
-    from polls_loadtest.bench.profile import profile  # it imports this module's quotas
-
-    return profile(b)
-
-
-@dataclass(frozen=True)
-class Phase:
-    """A section of the report: `title` opens it in the progress lines; `measure` returns its
-    figures, or None when a phase it `needs` gave none. `--only` adds the phases a chosen one
-    needs; a phase without a title (figures computed from others, no load of its own) runs
-    whenever all it needs runs, and cannot be chosen alone."""
-
-    title: str | None
-    measure: Callable[[Bench], dict | None]
-    needs: tuple[str, ...] = ()
-
-
-# In the order they run. The report's item numbers are docs/performance.md's.
-PHASES = {
-    "floor": Phase("floor: a bare Django view, direct and through a gateway, and each read against it", floor),
-    "gateway": Phase(None, gateway_vs_direct, ("floor",)),
-    "static": Phase("1. static service vs Django serving the same file", static_vs_django),
-    "latency": Phase(
-        "3. API read latency, open loop, at 50 % of the capacity just measured", read_latency, ("gateway",)
-    ),
-    "api_scaling": Phase(f"4. api scaling: 1 and 2 replicas at {SCALING_QUOTA} CPU each, in turn", api_scaling),
-    "trials": Phase("trials: the api's gunicorn workers and threads, and the API throttles off, at 0.5 CPU", trials),
-    "votes": Phase(
-        "3b. API reads with votes at 10 % of requests, at 50 % of that mix's capacity: cache hits, p99, a vote's CPU",
-        votes,
-    ),
-    "workers": Phase("4/6. worker scaling and Celery queue wait", worker_scaling),
-    "mixed": Phase("5. the decomposed stack saturated by mixed journeys: CPU per request by service", mixed),
-    "cost": Phase(None, cost, ("mixed",)),
-    "isolation": Phase(
-        "isolation: web and API p99 under an API flood, then an export flood, vs the monolith", _isolation
-    ),
-    "profile": Phase("profile: py-spy flame graphs of api and web under wrk, at the floor's quotas", _profile),
-}
-
-
-def chosen(only: Iterable[str]) -> list[str]:
-    """Return the phases to run for `--only` names, with what they need, in the order they run."""
-    wanted = set(only)
-    while (
-        more := (
-            {need for name in wanted for need in PHASES[name].needs}
-            | {name for name, phase in PHASES.items() if not phase.title and set(phase.needs) <= wanted}
-        )
-        - wanted
-    ):
-        wanted |= more
-    return [name for name in PHASES if name in wanted]

@@ -10,11 +10,8 @@ def _s(spread: dict, unit: str = "", digits: int = 1) -> str:
     """Format a spread as "median (min-max, n runs)"."""
     if not spread or not spread.get("n"):
         return "no valid run"
-    fmt = f"{{:.{digits}f}}"
-    return (
-        f"{fmt.format(spread['median'])}{unit} ({fmt.format(spread['min'])}-{fmt.format(spread['max'])}, "
-        f"n={spread['n']})"
-    )
+    median, low, high = (f"{spread[key]:.{digits}f}" for key in ("median", "min", "max"))
+    return f"{median}{unit} ({low}-{high}, n={spread['n']})"
 
 
 def _scaling(compared: str, quota: float, unit: str, per_side: dict, phase: dict) -> str:
@@ -107,16 +104,11 @@ def markdown(r: dict) -> str:
             f"| 7 | memory at rest / under load | {mem} | web, api < 250 MB; gateway, static < 30 MB | "
             f"{_met(c['memory_met'])} |"
         )
-    if "trials" in p:
-        lines += _trials(p["trials"])
-    if p.get("votes"):
-        lines += _votes(p["votes"])
-    if "floor" in p:
-        lines += _floor(p["floor"])
-    if p.get("isolation"):
-        lines += _isolation(p["isolation"])
-    if p.get("profile"):
-        lines += _profile(p["profile"])
+    # Then a section, with a table of its own, for each of these phases that ran.
+    sections = {"trials": _trials, "votes": _votes, "floor": _floor, "isolation": _isolation, "profile": _profile}
+    for name, section in sections.items():
+        if p.get(name):
+            lines += section(p[name])
     discarded = r.get("discarded_runs", 0)
     lines += ["", f"Runs discarded because the load generator topped 70 % of a core: {discarded}.", ""]
     lines += ["## Each phase: its time and CPU quotas", ""]
@@ -279,7 +271,7 @@ def _isolation(phase: dict) -> list[str]:
             f = by_probe[probe]
             busy, decomposed = f["host_busy_pct"], side == "decomposed"
             target = f"<= x{f['target_ratio']:g}" + (", 0 errors" if probe == "web" else "")
-            verdict = ("met" if f["met"] else "**not met**") if decomposed else "contrast"
+            verdict = _met(f["met"]) if decomposed else "contrast"
             pooled = f["pooled"] or {"quiet_p99_ms": "-", "flooded_p99_ms": "-", "ratio": "-", "requests": {}}
             lines.append(
                 f"| {side} | {isolation_chart.PROBES[probe]}, {f['flood']} | {pooled['quiet_p99_ms']} / "

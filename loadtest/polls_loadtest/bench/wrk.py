@@ -55,23 +55,10 @@ def ensure_wrk() -> str:
     return found
 
 
-def run(
-    url: str, *, seconds: float = 5, connections: int = 16, threads: int = 1, headers: dict[str, str] | None = None
-) -> WrkResult:
+def run(url: str, *, seconds: float = 5, connections: int = 16, threads: int = 1) -> WrkResult:
     """Run wrk once against url (bounded: `seconds` of load, killed 15 s after that)."""
-    command = [
-        ensure_wrk(),
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{seconds:g}s",
-        "--timeout",
-        "5s",
-        "-s",
-        str(SCRIPT),
-    ]
-    for name, value in (headers or {}).items():
-        command += ["-H", f"{name}: {value}"]
-    command.append(url)
+    load = [f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "5s"]
+    command = [ensure_wrk(), *load, "-s", str(SCRIPT), url]  # the script prints the figures as JSON
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=out, stderr=err, text=True)

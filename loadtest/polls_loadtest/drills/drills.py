@@ -59,7 +59,10 @@ class Context:
         self.run.mark(label)
         return self.run.elapsed
 
-    def fault_begins(self, label: str) -> None:
+    def fault_begins(self, label: str, *, at: float | None = None) -> None:
+        """Mark the fault's start, once the load has run for `at` seconds if given."""
+        if at is not None:
+            self.at(at)
         self.fault_start = self.mark(label)
 
     def fault_ends(self, label: str) -> None:
@@ -102,18 +105,22 @@ class Drill:
 DRILLS: dict[str, Drill] = {}
 
 
-def drill(name: str, title: str, criterion: str, *, duration: float, judge: Judge):
-    """Register the decorated inject function as a drill, judged by `judge`."""
+def zero_failed(figures: Figures) -> Check:
+    return Check("zero failed requests", figures.failed == 0, f"{figures.failed} failed of {figures.sent}")
+
+
+def _judge_zero_failed(ctx, figures, events) -> list[Check]:
+    return [zero_failed(figures)]
+
+
+def drill(name: str, title: str, criterion: str, *, duration: float, judge: Judge = _judge_zero_failed):
+    """Register the decorated inject function as a drill, judged by `judge` (by default: zero failed requests)."""
 
     def register(inject: Callable[[Context], None]) -> Callable[[Context], None]:
         DRILLS[name] = Drill(name, title, criterion, duration, inject, judge)
         return inject
 
     return register
-
-
-def zero_failed(figures: Figures) -> Check:
-    return Check("zero failed requests", figures.failed == 0, f"{figures.failed} failed of {figures.sent}")
 
 
 def _recovered(figures: Figures, limit: float = RECOVERY_LIMIT_S) -> Check:
@@ -137,31 +144,19 @@ def _reasons(events: list[Event]) -> list[str]:
     return sorted({e.reason for e in events})[:4]
 
 
-def _judge_zero_failed(ctx, figures, events) -> list[Check]:
-    return [zero_failed(figures)]
-
-
 def _outage(ctx: Context, service: str, *, at: float, seconds: float) -> None:
     """Stop every replica of a service `at` seconds into the load, for `seconds`."""
-    ctx.at(at)
-    ctx.fault_begins(f"{service} stopped")
+    ctx.fault_begins(f"{service} stopped", at=at)
     ctx.stack.stop_service(service)
     ctx.sleep(seconds)
     ctx.stack.start_service(service)
     ctx.fault_ends(f"{service} back")
 
 
-@drill(
-    "graceful-stop",
-    "Graceful stop (SIGTERM) of one web and one api replica",
-    "zero failed requests",
-    duration=35,
-    judge=_judge_zero_failed,
-)
+@drill("graceful-stop", "Graceful stop (SIGTERM) of one web and one api replica", "zero failed requests", duration=35)
 def graceful_stop(ctx: Context) -> None:
     web, api = ctx.stack.replicas("web")[0], ctx.stack.replicas("api")[0]
-    ctx.at(8)
-    ctx.fault_begins(f"SIGTERM {web}, {api}")
+    ctx.fault_begins(f"SIGTERM {web}, {api}", at=8)
     for thread in [ctx.background(ctx.stack.stop, replica) for replica in (web, api)]:
         thread.join(60)
     ctx.mark("both stopped")
@@ -229,8 +224,7 @@ def rolling_restart(ctx: Context) -> None:
         ctx.facts["probe_replica"] = replica
         ctx.mark(f"SIGTERM {replica} (5 s request in flight)")
 
-    ctx.at(8)
-    ctx.fault_begins("rolling restart of api")
+    ctx.fault_begins("rolling restart of api", at=8)
     ctx.stack.rolling_restart("api", before_stop=before_stop)
     ctx.fault_ends("rollout done")
     for key in ("probe_thread", "lock_thread"):
@@ -261,8 +255,7 @@ def _judge_kill_api(ctx, figures, events) -> list[Check]:
 )
 def kill_api(ctx: Context) -> None:
     replica = ctx.stack.replicas("api")[0]
-    ctx.at(8)
-    ctx.fault_begins(f"SIGKILL {replica}")
+    ctx.fault_begins(f"SIGKILL {replica}", at=8)
     ctx.stack.kill(replica)
     ctx.facts["kill_at"] = ctx.fault_start
     ctx.fault_ends("(killed)")
@@ -395,8 +388,7 @@ def redis_down(ctx: Context) -> None:
     ctx.exports_from_now()
     ctx.facts["restarts_before"] = ctx.stack.restart_counts()
     site.token()  # before the outage: signing in needs no Redis, but keep the probe simple
-    ctx.at(8)
-    ctx.fault_begins("redis stopped")
+    ctx.fault_begins("redis stopped", at=8)
     ctx.stack.stop_service("redis")
     ctx.sleep(5)
     ctx.facts["outage_exports"] = site.request_exports(4, workers=2)
@@ -507,12 +499,9 @@ def beat_restart(ctx: Context) -> None:
     ctx.facts["runs"] = _task_runs(ctx, since)
 
 
-@drill(
-    "gateway-reload", "Gateway config reload under load", "zero failed requests", duration=25, judge=_judge_zero_failed
-)
+@drill("gateway-reload", "Gateway config reload under load", "zero failed requests", duration=25)
 def gateway_reload(ctx: Context) -> None:
-    ctx.at(8)
-    ctx.fault_begins("nginx -s reload")
+    ctx.fault_begins("nginx -s reload", at=8)
     ctx.stack.exec("gateway", "nginx", "-s", "reload")
     ctx.sleep(3)
     ctx.mark("nginx -s reload (again)")
@@ -548,8 +537,7 @@ def _judge_slow_db(ctx, figures, events) -> list[Check]:
 )
 def slow_db(ctx: Context) -> None:
     ctx.facts["restarts_before"] = ctx.stack.restart_counts()
-    ctx.at(8)
-    ctx.fault_begins(f"postgres paused ({PAUSE_SECONDS} s)")
+    ctx.fault_begins(f"postgres paused ({PAUSE_SECONDS} s)", at=8)
     ctx.stack.pause("postgres")
     try:
         ctx.sleep(PAUSE_SECONDS)

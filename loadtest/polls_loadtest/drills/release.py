@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-from polls_loadtest import REPORTS
+from polls_loadtest import REPORTS, read_env
 from polls_loadtest.drills import report, rollout
 from polls_loadtest.drills.drills import Check, Context, Drill, export_checks, zero_failed
 from polls_loadtest.drills.figures import Figures, slowest_service_s
@@ -41,9 +41,8 @@ DATABASE_SETTINGS = REPO / "services" / "config" / "settings" / "parts" / "datab
 
 def lock_timeout_s() -> float:
     """MIGRATE_LOCK_TIMEOUT_MS as the stack runs it: config.env's value, else the settings' default."""
-    for line in (REPO / "config.env").read_text().splitlines():
-        if line.startswith("MIGRATE_LOCK_TIMEOUT_MS="):
-            return int(line.partition("=")[2]) / 1000
+    if configured := read_env(REPO / "config.env").get("MIGRATE_LOCK_TIMEOUT_MS"):
+        return int(configured) / 1000
     default = re.search(r'env_milliseconds\("MIGRATE_LOCK_TIMEOUT_MS", (\d+)\)', DATABASE_SETTINGS.read_text())
     return int(default.group(1)) / 1000
 
@@ -51,11 +50,6 @@ def lock_timeout_s() -> float:
 EXPAND = Release("n1", "N+1 (expand)", ("expand.patch",))
 CONTRACT = Release("n2", "N+2 (contract)", ("expand.patch", "contract.patch"))
 UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
-
-
-def build_images(stack: Stack, releases: tuple[Release, ...], *, log=print) -> dict[str, str]:
-    """Build each release's images before the load starts; return {release name: image tag}."""
-    return {r.name: rollout.build(stack, r, log=log) for r in releases}
 
 
 def _roll_all(ctx: Context, tag: str, release: Release) -> None:
@@ -236,7 +230,7 @@ UNSAFE_DURATION_S = 120.0
 
 
 def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
-    """The drill for `tags` (from build_images); the unsafe variant when asked."""
+    """The drill for `tags` ({release name: image tag}); the unsafe variant when asked."""
     inject = _release_inject(tags, unsafe=unsafe)
     cleanup = rollout.remove_release_containers
     if unsafe:
@@ -252,8 +246,8 @@ def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
 
 def run_release(site: Site, *, unsafe: bool = False, log=print) -> DrillResult:
     """Build the releases, then run the drill (which takes its containers away again, pass or fail)."""
-    releases = (UNSAFE,) if unsafe else (EXPAND, CONTRACT)
-    tags = build_images(site.stack, releases, log=log)
+    # Each release's images are built before the load starts.
+    tags = {r.name: rollout.build(site.stack, r, log=log) for r in ((UNSAFE,) if unsafe else (EXPAND, CONTRACT))}
     # After the drill the stack's own replicas (release N) come back on the migrated schema: an
     # expand step keeps that working; after a contract step the stack is only for looking at.
     return run_drill(release_drill(tags, unsafe=unsafe), site, log=log)

@@ -97,10 +97,6 @@ def _inspect(name: str) -> dict:
     return json.loads(docker("inspect", name))[0]
 
 
-def _seconds(nanoseconds: int | None) -> str:
-    return f"{(nanoseconds or 0) / 1e9:g}s"
-
-
 def _run_args(
     spec: dict, image: str, *, name: str, labels: bool, extra_env: dict[str, str], number: int = 0
 ) -> tuple[list, dict]:
@@ -132,10 +128,8 @@ def _run_args(
         args.append("--read-only")
     for path, options in (host.get("Tmpfs") or {}).items():
         args += ["--tmpfs", f"{path}:{options}" if options else path]
-    for cap in host.get("CapDrop") or []:
-        args += ["--cap-drop", cap]
-    for option in host.get("SecurityOpt") or []:
-        args += ["--security-opt", option]
+    for flag, key in (("--cap-drop", "CapDrop"), ("--security-opt", "SecurityOpt")):
+        args += [arg for value in host.get(key) or [] for arg in (flag, value)]
     if host.get("Memory"):
         args += ["--memory", str(host["Memory"])]
     if host.get("NanoCpus"):
@@ -147,7 +141,7 @@ def _run_args(
     if test and test[0] in ("CMD", "CMD-SHELL"):
         args += ["--health-cmd", shlex.join(test[1:]) if test[0] == "CMD" else test[1]]
         for option, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod")):
-            args += [f"--health-{option}", _seconds(check.get(key))]
+            args += [f"--health-{option}", f"{(check.get(key) or 0) / 1e9:g}s"]  # nanoseconds
         args += ["--health-retries", str(check.get("Retries") or 3)]
     if config.get("Entrypoint"):
         args += ["--entrypoint", config["Entrypoint"][0]]

@@ -340,10 +340,7 @@ class OpenLoopRun:
         queued = sum(q.qsize() for q in queues.values())
         return {
             "elapsed": round(self.elapsed, 1),
-            "scheduled": totals["scheduled"],
-            "sent": totals["sent"],
-            "ok": totals["ok"],
-            "failed": totals["failed"],
+            **{count: totals[count] for count in ("scheduled", "sent", "ok", "failed")},
             "in_flight": totals["sent"] - totals["ok"] - totals["failed"],
             "queued": queued,
             "window_count": len(window),
@@ -368,10 +365,7 @@ class OpenLoopRun:
             "started_at": started_at.isoformat(timespec="seconds"),
             "settings": {**asdict(s), "mix": dict(s.mix), "password": "(demo password)"},
             "summary": {
-                "scheduled": r.totals["scheduled"],
-                "sent": r.totals["sent"],
-                "ok": r.totals["ok"],
-                "failed": r.totals["failed"],
+                **{count: r.totals[count] for count in ("scheduled", "sent", "ok", "failed")},
                 "error_rate": round(r.totals["failed"] / max(1, r.totals["scheduled"]), 6),
                 "achieved_rate": round(r.totals["ok"] / s.duration, 2),
                 # From the scheduled send time (what users saw) and from the actual send time

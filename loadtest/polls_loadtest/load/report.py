@@ -4,6 +4,7 @@ Works from the JSON alone, so a report can be drawn again later:
     python -m polls_loadtest.load.report loadtest/reports/<timestamp>/results.json
 """
 
+import contextlib
 import html
 import json
 import math
@@ -29,22 +30,34 @@ def write(results: dict, folder: Path) -> Path:
     """Write results.json, every chart and index.html into `folder`; return the HTML page's path."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    seconds = results["per_second"]
-    marks = results.get("marks", [])
-    _throughput(seconds, marks, folder / "throughput.png")
-    _latency(seconds, marks, folder / "latency.png")
-    _errors(seconds, marks, folder / "errors.png")
+    seconds, marks = results["per_second"], results.get("marks", [])
+    with _chart(folder / "throughput.png", "Throughput", "requests / s", marks) as axes:
+        t = seconds["t"]
+        axes.step(t, seconds["scheduled"], where="post", label="scheduled", color="tab:gray")
+        axes.step(t, seconds["ok"], where="post", label="ok (by scheduled time)", color="tab:green")
+        completed = {"label": "completed (by completion time)", "color": "tab:blue", "alpha": 0.6}
+        axes.step(t, seconds["completed"], where="post", **completed)
+        axes.set_ylim(bottom=0, top=max([1, *seconds["scheduled"], *seconds["completed"]]) * 1.3)  # room for the legend
+    with _chart(folder / "latency.png", "Latency from the scheduled send time", "ms", marks) as axes:
+        plot_percentiles(axes, seconds, markersize=3)
+    with _chart(folder / "errors.png", "Errors", "failed requests / s", marks) as axes:
+        axes.bar(seconds["t"], seconds["failed"], width=0.9, align="edge", color="tab:red", label="failed")
+        axes.set_ylim(bottom=0, top=max([1, *seconds["failed"]]) * 1.1)
     _requests(results["by_request"], folder / "requests.png")
     page = folder / "index.html"
     page.write_text(_html(results))
     return page
 
 
-def _figure(title: str):
+@contextlib.contextmanager
+def _chart(path: Path, title: str, ylabel: str, marks: list[dict]):
+    """A chart of the run over time: yield its axes to draw on, then add the marks and save it."""
     figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
     axes.set_title(title, fontsize=11)
     axes.grid(True, alpha=0.3)
-    return figure, axes
+    yield axes
+    axes.set_ylabel(ylabel)
+    _finish(figure, axes, marks, path)
 
 
 def mark_events(axes, marks: list[dict], *, label: bool = True, fontsize: int = 8, linewidth: float = 1) -> None:
@@ -66,19 +79,6 @@ def _finish(figure, axes, marks: list[dict], path: Path, *, xlabel: str = "secon
     plt.close(figure)
 
 
-def _throughput(seconds: dict, marks: list[dict], path: Path) -> None:
-    figure, axes = _figure("Throughput")
-    t = seconds["t"]
-    axes.step(t, seconds["scheduled"], where="post", label="scheduled", color="tab:gray")
-    axes.step(t, seconds["ok"], where="post", label="ok (by scheduled time)", color="tab:green")
-    axes.step(
-        t, seconds["completed"], where="post", label="completed (by completion time)", color="tab:blue", alpha=0.6
-    )
-    axes.set_ylabel("requests / s")
-    axes.set_ylim(bottom=0, top=max([1, *seconds["scheduled"], *seconds["completed"]]) * 1.3)  # room for the legend
-    _finish(figure, axes, marks, path)
-
-
 def plot_percentiles(
     axes, seconds: dict, names=("p50", "p95", "p99"), *, suffix: str = "", colors: dict | None = None, **style
 ) -> None:
@@ -93,21 +93,6 @@ def plot_percentiles(
     axes.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
     axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axes.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-
-
-def _latency(seconds: dict, marks: list[dict], path: Path) -> None:
-    figure, axes = _figure("Latency from the scheduled send time")
-    plot_percentiles(axes, seconds, markersize=3)
-    axes.set_ylabel("ms")
-    _finish(figure, axes, marks, path)
-
-
-def _errors(seconds: dict, marks: list[dict], path: Path) -> None:
-    figure, axes = _figure("Errors")
-    axes.bar(seconds["t"], seconds["failed"], width=0.9, align="edge", color="tab:red", label="failed")
-    axes.set_ylabel("failed requests / s")
-    axes.set_ylim(bottom=0, top=max([1, *seconds["failed"]]) * 1.1)
-    _finish(figure, axes, marks, path)
 
 
 def _requests(by_request: dict, path: Path) -> None:

@@ -25,14 +25,12 @@ def cpu_seconds(container: Container) -> float:
 def memory_bytes(container: Container) -> int:
     """Return the container's memory in use, without inactive page cache (as docker stats does)."""
     base = CGROUP / "memory" / "docker" / container.id
-    if base.exists():
-        usage = int((base / "memory.usage_in_bytes").read_text())
-        stat = dict(line.split() for line in (base / "memory.stat").read_text().splitlines())
-        return usage - int(stat.get("total_inactive_file", 0))
-    base = CGROUP / "system.slice" / f"docker-{container.id}.scope"
-    usage = int((base / "memory.current").read_text())
+    usage, inactive = "memory.usage_in_bytes", "total_inactive_file"
+    if not base.exists():  # cgroup v2
+        base = CGROUP / "system.slice" / f"docker-{container.id}.scope"
+        usage, inactive = "memory.current", "inactive_file"
     stat = dict(line.split() for line in (base / "memory.stat").read_text().splitlines())
-    return usage - int(stat.get("inactive_file", 0))
+    return int((base / usage).read_text()) - int(stat.get(inactive, 0))
 
 
 def _host_cpu_ticks() -> tuple[int, int]:
