@@ -58,7 +58,8 @@ PHASES = {
     "mixed": Phase("5. the decomposed stack saturated by mixed journeys: CPU per request by service", phases.mixed),
     "cost": Phase(None, phases.cost, ("mixed",)),
     "isolation": Phase(
-        "isolation: web and API p99 under an API flood, then an export flood, vs the monolith", isolation.isolation
+        "isolation: web and API p99 under an API flood, then an export flood, vs the monolith, beside a control",
+        isolation.isolation,
     ),
     "profile": Phase("profile: py-spy flame graphs of api and web under wrk, at the floor's quotas", profile.profile),
 }
