@@ -267,7 +267,7 @@ class OpenLoopRun:
                 credit[name] += weights[name]
             scenario = max(credit, key=credit.__getitem__)
             credit[scenario] -= total_weight
-            self.recorder.scheduled(due)
+            self.recorder.count("scheduled", due)
             queues[scenario].put_nowait(due)  # seconds since the start of the schedule
 
     async def _play(self, player: _Player, queue: asyncio.Queue) -> None:
@@ -278,7 +278,7 @@ class OpenLoopRun:
                 return
             request = player.next_request()
             sent = time.monotonic() - self._start
-            recorder.sent(sent)
+            recorder.count("sent", sent)
             status, reason = None, ""
             try:
                 response = await self._send(player.session, request)
