@@ -23,9 +23,8 @@ from polls_loadtest.stack import Stack
 from polls_loadtest.stack.compose import GATEWAY_RESOLVE_SECONDS, REPO, docker, process, run
 
 RELEASE_FILES = REPO / "loadtest" / "release"
-# The images of a release: web and api, and worker (which beat and migrate run too).
-TARGETS = ("web", "api", "worker")
-# The services a release rolls, one replica at a time (beat is replaced: exactly one, ever).
+# The services a release rolls, one replica at a time, and so the images it builds (beat and
+# migrate run worker's; beat is replaced, not rolled: exactly one, ever).
 ROLLED = ("web", "api", "worker")
 HEALTHY_WITHIN_S = 120
 
@@ -78,10 +77,10 @@ def build(stack: Stack, release: Release, *, log: Callable[[str], None] = print)
         # same build arguments (base images), and the build cache of the stack's own images, so
         # only the layers from the first changed file on are built again.
         override = Path(tmp) / "release.yml"
-        override.write_text(json.dumps({"services": {t: {"build": {"context": str(services)}} for t in TARGETS}}))
-        log(f"   building {', '.join(f'polls/{t}:{tag}' for t in TARGETS)}")
+        override.write_text(json.dumps({"services": {t: {"build": {"context": str(services)}} for t in ROLLED}}))
+        log(f"   building {', '.join(f'polls/{t}:{tag}' for t in ROLLED)}")
         done = process(
-            ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "-f", str(override), "build", *TARGETS],
+            ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "-f", str(override), "build", *ROLLED],
             env={**stack.env(), "IMAGE_TAG": tag},
             timeout=1200,
         )
@@ -157,14 +156,6 @@ def start_like(spec: dict, image: str, *, name: str, number: int = 1, extra_env:
     return name
 
 
-def run_once_like(container: str, image: str, *, name: str, timeout: float = 600) -> tuple[int, str]:
-    """Run a one-off container (migrate) with another container's spec and `image`; return its exit
-    status and output."""
-    args, env = _run_args(_inspect(container), image, name=name, labels=False, extra_env={})
-    done = process(["docker", "run", "--rm", *args], env={**os.environ, **env}, timeout=timeout)
-    return done.returncode, done.stdout + done.stderr
-
-
 def image_of(container: str) -> str:
     """Return the image name a container was started from (polls/web:release-n1...)."""
     return docker("inspect", "--format", "{{.Config.Image}}", container).strip()
@@ -217,11 +208,16 @@ def replace_beat(stack: Stack, image: str, *, release: str, extra_env: dict[str,
 
 
 def migrate(stack: Stack, image: str, *, release: str) -> float:
-    """Run the release's migrate (the locked command) to completion; return how long it took."""
+    """Run the release's migrate (the locked command) in a one-off container with the spec of the
+    stack's own migrate container, to completion; return how long it took."""
     began = time.monotonic()
-    status, output = run_once_like(f"{stack.project}-migrate-1", image, name=f"{stack.project}-migrate-{release}")
-    if status != 0:
-        raise ReleaseError(f"release {release}: migrate exited {status}:\n{output[-3000:]}")
+    spec = _inspect(f"{stack.project}-migrate-1")
+    args, env = _run_args(spec, image, name=f"{stack.project}-migrate-{release}", labels=False, extra_env={})
+    done = process(["docker", "run", "--rm", *args], env={**os.environ, **env}, timeout=600)
+    if done.returncode != 0:
+        raise ReleaseError(
+            f"release {release}: migrate exited {done.returncode}:\n{(done.stdout + done.stderr)[-3000:]}"
+        )
     return time.monotonic() - began
 
 
