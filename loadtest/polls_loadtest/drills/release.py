@@ -139,30 +139,6 @@ def _new_export_answer(site: Site) -> dict:
     return answer.json() if answer.ok else {"status_code": answer.status_code}
 
 
-def _release_inject(tags: dict[str, str], *, unsafe: bool):
-    def inject(ctx: Context) -> None:
-        ctx.facts.update(tags=tags, duration=ctx.run.settings.duration)
-        _seed_old_exports(ctx.stack, OLD_EXPORTS)
-        ctx.exports_from_now()
-        ctx.at(10)
-        if unsafe:
-            _deploy(ctx, UNSAFE, tags[UNSAFE.name])
-            ctx.fault_ends(f"{UNSAFE.title}: rolled out")
-        else:
-            beat_env = {"BACKFILL_ROW_COUNT_EVERY": str(BACKFILL_EVERY_S)}
-            _deploy(ctx, EXPAND, tags[EXPAND.name], beat_env=beat_env)
-            _wait_backfill(ctx)
-            _deploy(ctx, CONTRACT, tags[CONTRACT.name])
-            ctx.fault_ends(f"{CONTRACT.title}: rolled out")
-            ctx.facts["missing_at_end"] = _missing_row_count(ctx.stack)
-            ctx.facts["images_at_end"] = _images(ctx.stack)
-            ctx.facts["new_export"] = _new_export_answer(ctx.site)
-        ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
-        ctx.settle_exports(within=60.0)
-
-    return inject
-
-
 def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Check]:
     bound = lock_timeout_s() + REQUEST_MARGIN_S
     service, latency = slowest_service_s(events), max((e.done - e.due for e in events), default=0.0)
@@ -183,11 +159,8 @@ def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Che
         ),
         Check(
             "every web, api, worker and beat replica runs N+2 at the end",
-            set(ctx.facts.get("images_at_end", {})) == {*rollout.ROLLED, "beat"}
-            and all(
-                images == [_image(s, ctx.facts["tags"][CONTRACT.name])]
-                for s, images in ctx.facts["images_at_end"].items()
-            ),
+            ctx.facts.get("images_at_end")
+            == {s: [_image(s, ctx.facts["tags"][CONTRACT.name])] for s in (*rollout.ROLLED, "beat")},
             f"{ctx.facts.get('images_at_end')}",
         ),
         Check(
@@ -231,7 +204,27 @@ UNSAFE_DURATION_S = 120.0
 
 def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
     """The drill for `tags` ({release name: image tag}); the unsafe variant when asked."""
-    inject = _release_inject(tags, unsafe=unsafe)
+
+    def inject(ctx: Context) -> None:
+        ctx.facts.update(tags=tags, duration=ctx.run.settings.duration)
+        _seed_old_exports(ctx.stack, OLD_EXPORTS)
+        ctx.exports_from_now()
+        ctx.at(10)
+        if unsafe:
+            _deploy(ctx, UNSAFE, tags[UNSAFE.name])
+            ctx.fault_ends(f"{UNSAFE.title}: rolled out")
+        else:
+            beat_env = {"BACKFILL_ROW_COUNT_EVERY": str(BACKFILL_EVERY_S)}
+            _deploy(ctx, EXPAND, tags[EXPAND.name], beat_env=beat_env)
+            _wait_backfill(ctx)
+            _deploy(ctx, CONTRACT, tags[CONTRACT.name])
+            ctx.fault_ends(f"{CONTRACT.title}: rolled out")
+            ctx.facts["missing_at_end"] = _missing_row_count(ctx.stack)
+            ctx.facts["images_at_end"] = _images(ctx.stack)
+            ctx.facts["new_export"] = _new_export_answer(ctx.site)
+        ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
+        ctx.settle_exports(within=60.0)
+
     cleanup = rollout.remove_release_containers
     if unsafe:
         title = "Release N -> N+1 whose migration is unsafe (NOT NULL column, Python-side default only)"
