@@ -103,12 +103,9 @@ def _run_args(
     environment that carries its variables (values never appear in the command line)."""
     config, host = spec["Config"], spec["HostConfig"]
     image_env = set(json.loads(docker("image", "inspect", "--format", "{{json .Config.Env}}", image)) or [])
-    env = {}
-    for item in config.get("Env") or []:
-        if item not in image_env:  # the image's own ENV comes from the new image
-            key, _, value = item.partition("=")
-            env[key] = value
-    env.update(extra_env)
+    # The container's environment but the image's own ENV, which comes from the new image.
+    own = [item.partition("=") for item in config.get("Env") or [] if item not in image_env]
+    env = {key: value for key, _, value in own} | extra_env
     network = next(iter(spec["NetworkSettings"]["Networks"]))
     service = config["Labels"].get("com.docker.compose.service", "")
     args = ["--name", name, "--network", network]
