@@ -232,7 +232,7 @@ def rolling_restart(ctx: Context) -> None:
 
 
 def _judge_kill_api(ctx, figures, events) -> list[Check]:
-    t = ctx.facts.get("kill_at", 0.0)
+    t = ctx.fault_start
     in_flight = sum(1 for e in events if is_write(e) and e.sent is not None and e.sent <= t < e.done)
     return [
         Check("zero failed GETs", figures.failed_gets == 0, f"{figures.failed_gets} failed GETs"),
@@ -256,7 +256,6 @@ def kill_api(ctx: Context) -> None:
     replica = ctx.stack.replicas("api")[0]
     ctx.fault_begins(f"SIGKILL {replica}", at=8)
     ctx.stack.kill(replica)
-    ctx.facts["kill_at"] = ctx.fault_start
     ctx.fault_ends("(killed)")
     ctx.sleep(5)
     # What a Deployment does next: a replacement starts.
