@@ -237,13 +237,13 @@ def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
     return Drill("release", title, criterion, SAFE_DURATION_S, inject, _judge_safe, cleanup)
 
 
-def run_release(site: Site, *, unsafe: bool = False, log=print) -> DrillResult:
+def run_release(site: Site, *, unsafe: bool = False) -> DrillResult:
     """Build the releases, then run the drill (which takes its containers away again, pass or fail)."""
     # Each release's images are built before the load starts.
-    tags = {r.name: rollout.build(site.stack, r, log=log) for r in ((UNSAFE,) if unsafe else (EXPAND, CONTRACT))}
+    tags = {r.name: rollout.build(site.stack, r) for r in ((UNSAFE,) if unsafe else (EXPAND, CONTRACT))}
     # After the drill the stack's own replicas (release N) come back on the migrated schema: an
     # expand step keeps that working; after a contract step the stack is only for looking at.
-    return run_drill(release_drill(tags, unsafe=unsafe), site, log=log)
+    return run_drill(release_drill(tags, unsafe=unsafe), site)
 
 
 def main(argv: list[str] | None = None) -> int:

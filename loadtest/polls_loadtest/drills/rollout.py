@@ -62,7 +62,7 @@ def source_tree(patches: tuple[str, ...], folder: Path, *, step: str, services: 
     return folder / "services"
 
 
-def build(stack: Stack, release: Release, *, log: Callable[[str], None] = print) -> str:
+def build(stack: Stack, release: Release) -> str:
     """Build the images of a release (services/ plus its patches) under their own tag; return the tag.
 
     The tag is the stack's own tag plus the release's name (release-n1...), so nothing retags the
@@ -78,7 +78,7 @@ def build(stack: Stack, release: Release, *, log: Callable[[str], None] = print)
         # only the layers from the first changed file on are built again.
         override = Path(tmp) / "release.yml"
         override.write_text(json.dumps({"services": {t: {"build": {"context": str(services)}} for t in ROLLED}}))
-        log(f"   building {', '.join(f'polls/{t}:{tag}' for t in ROLLED)}")
+        print(f"   building {', '.join(f'polls/{t}:{tag}' for t in ROLLED)}")
         done = process(
             ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "-f", str(override), "build", *ROLLED],
             env={**stack.env(), "IMAGE_TAG": tag},
@@ -88,7 +88,7 @@ def build(stack: Stack, release: Release, *, log: Callable[[str], None] = print)
             raise ReleaseError(
                 f"release {release.name}: building its images failed:\n{(done.stdout + done.stderr)[-3000:]}"
             )
-    log(f"   release {release.name} built in {time.monotonic() - began:.0f} s")
+    print(f"   release {release.name} built in {time.monotonic() - began:.0f} s")
     return tag
 
 
@@ -178,9 +178,7 @@ def retire(stack: Stack, replica: str) -> None:
     docker("rm", replica)
 
 
-def roll(
-    stack: Stack, service: str, image: str, *, release: str, mark: Callable[[str], None] = lambda label: None
-) -> None:
+def roll(stack: Stack, service: str, image: str, *, release: str, mark: Callable[[str], None]) -> None:
     """Replace every replica of a service by one of `image`, one at a time (surge 1, unavailable 0)."""
     old = stack.replicas(service)
     if not old:

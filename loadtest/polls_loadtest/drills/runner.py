@@ -38,12 +38,10 @@ class DrillResult:
         return data
 
 
-def run_drill(
-    drill: Drill, site: Site, *, rate: float = DEFAULT_RATE, users: int = DEFAULT_USERS, log=print
-) -> DrillResult:
+def run_drill(drill: Drill, site: Site, *, rate: float = DEFAULT_RATE, users: int = DEFAULT_USERS) -> DrillResult:
     """Run one drill; the stack is restored afterwards whatever happened."""
     began = time.monotonic()
-    log(f"== {drill.name}: {drill.title}")
+    print(f"== {drill.name}: {drill.title}")
     site.stack.restore()
     recorder = Recorder(keep_events=True)
     # The load's own mix (browse:6, api:3, export:1: pages, the API and exports all see the fault) and
@@ -59,7 +57,7 @@ def run_drill(
         drill.inject(ctx)
     except Exception:  # noqa: BLE001 - the drill fails, the run goes on to the next one
         error = traceback.format_exc(limit=6)
-        log(error)
+        print(error)
     finally:
         try:
             results = run.wait()
@@ -85,7 +83,7 @@ def run_drill(
     passed = not error and bool(checks) and all(c.passed for c in checks)
     seconds = round(time.monotonic() - began, 1)
     result = DrillResult(drill.name, drill.title, drill.criterion, passed, checks, figures, seconds, error, results)
-    log(
+    print(
         f"   {'PASS' if passed else 'FAIL'} in {result.seconds:.0f} s: "
         + "; ".join(f"{'ok' if c.passed else 'NOT OK'} {c.name} ({c.detail})" for c in checks)
     )
