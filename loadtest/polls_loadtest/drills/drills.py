@@ -123,9 +123,9 @@ def drill(name: str, title: str, criterion: str, *, duration: float, judge: Judg
     return register
 
 
-def _recovered(figures: Figures, limit: float = RECOVERY_LIMIT_S) -> Check:
-    ok = figures.recovery_s is not None and figures.recovery_s <= limit
-    return Check(f"recovered within {limit:g} s", ok, f"recovery {figures.recovery_s} s")
+def _recovered(figures: Figures) -> Check:
+    ok = figures.recovery_s is not None and figures.recovery_s <= RECOVERY_LIMIT_S
+    return Check(f"recovered within {RECOVERY_LIMIT_S:g} s", ok, f"recovery {figures.recovery_s} s")
 
 
 def _no_crash_loops(ctx: Context) -> Check:

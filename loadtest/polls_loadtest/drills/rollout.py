@@ -158,8 +158,8 @@ def image_of(container: str) -> str:
     return docker("inspect", "--format", "{{.Config.Image}}", container).strip()
 
 
-def wait_healthy(name: str, *, timeout: float = HEALTHY_WITHIN_S) -> None:
-    deadline = time.monotonic() + timeout
+def wait_healthy(name: str) -> None:
+    deadline = time.monotonic() + HEALTHY_WITHIN_S
     while True:
         state = json.loads(docker("inspect", "--format", "{{json .State}}", name))
         health = (state.get("Health") or {}).get("Status", "healthy" if state.get("Running") else "")

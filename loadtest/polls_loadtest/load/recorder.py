@@ -103,8 +103,9 @@ class Tally:
 class Recorder:
     """Collect every request's outcome; times are seconds since the start of the schedule."""
 
-    def __init__(self, *, bucket_seconds: float = 0.1, keep_events: bool = False) -> None:
-        self.bucket_seconds = bucket_seconds
+    bucket_seconds = 0.1  # the timeline's resolution
+
+    def __init__(self, *, keep_events: bool = False) -> None:
         self.events: list[Event] | None = [] if keep_events else None  # every request, for the drills' verdicts
         self.buckets: list[Bucket] = []
         self.latency = new_histogram()  # from the scheduled send time: what users saw
