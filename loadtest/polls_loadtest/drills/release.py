@@ -32,7 +32,6 @@ OLD_EXPORTS = 3000
 # beat's interval for the backfill in the drill (BACKFILL_ROW_COUNT_EVERY; 60 s in the patch).
 BACKFILL_EVERY_S = 5
 BACKFILL_WITHIN_S = 90
-MISSING_ROW_COUNT = "SELECT count(*) FROM domain_resultexport WHERE status = 'done' AND row_count IS NULL"
 # A request may wait behind a migration for at most one lock timeout (`manage.py migrate` gives up
 # and retries after MIGRATE_LOCK_TIMEOUT_MS), plus what the request itself costs on this machine.
 REQUEST_MARGIN_S = 1.0
@@ -109,7 +108,7 @@ def _seed_old_exports(stack: Stack, count: int) -> None:
 
 
 def _missing_row_count(stack: Stack) -> int:
-    return int(stack.sql(MISSING_ROW_COUNT)[0][0])
+    return int(stack.sql("SELECT count(*) FROM domain_resultexport WHERE status = 'done' AND row_count IS NULL")[0][0])
 
 
 def _wait_backfill(ctx: Context) -> None:
