@@ -108,8 +108,8 @@ def _client(latencies_ms: list[float], first_account: int) -> dict:
     """What a client that got these latencies (one request per 10 ms, 10 s) prints for merge."""
     r = Recorder()
     for i, ms in enumerate(latencies_ms):
-        r.scheduled(i / 100)
-        r.sent(i / 100)
+        r.count("scheduled", i / 100)
+        r.count("sent", i / 100)
         r.done(Event(i / 100, i / 100, i / 100 + ms / 1000, "healthz", 200, ok=True, reason="", scenario="healthz"))
     return {
         "settings": {"rate": 100, "users": 5, "first_account": first_account},

@@ -164,19 +164,11 @@ def test_the_linter_refuses_the_unsafe_release(tmp_path, postgres):
 # ---- the drills (marker chaos) --------------------------------------------------------------------
 
 
-REPORT = REPORTS / "release-test"
-
-
-def _run(site, *, unsafe: bool):
-    result = release.run_release(site, unsafe=unsafe)
-    report.write([result], REPORT / result.name, started_at="pytest")
-    return result
-
-
 @pytest.mark.chaos
 def test_release_drill(release_site):
     """N -> N+1 (expand) -> N+2 (contract) under load: 0 failed requests, no export task lost or run
     twice, nothing slower than the lock bound, the backfill complete (docs/releases.md)."""
-    result = _run(release_site, unsafe=False)
+    result = release.run_release(release_site)
+    report.write([result], REPORTS / "release-test" / result.name, started_at="pytest")
     failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed]
     assert result.passed, f"{result.error or ''}{'; '.join(failed)}"

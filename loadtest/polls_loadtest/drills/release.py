@@ -32,7 +32,6 @@ OLD_EXPORTS = 3000
 # beat's interval for the backfill in the drill (BACKFILL_ROW_COUNT_EVERY; 60 s in the patch).
 BACKFILL_EVERY_S = 5
 BACKFILL_WITHIN_S = 90
-MISSING_ROW_COUNT = "SELECT count(*) FROM domain_resultexport WHERE status = 'done' AND row_count IS NULL"
 # A request may wait behind a migration for at most one lock timeout (`manage.py migrate` gives up
 # and retries after MIGRATE_LOCK_TIMEOUT_MS), plus what the request itself costs on this machine.
 REQUEST_MARGIN_S = 1.0
@@ -109,7 +108,7 @@ def _seed_old_exports(stack: Stack, count: int) -> None:
 
 
 def _missing_row_count(stack: Stack) -> int:
-    return int(stack.sql(MISSING_ROW_COUNT)[0][0])
+    return int(stack.sql("SELECT count(*) FROM domain_resultexport WHERE status = 'done' AND row_count IS NULL")[0][0])
 
 
 def _wait_backfill(ctx: Context) -> None:
@@ -139,30 +138,6 @@ def _new_export_answer(site: Site) -> dict:
     return answer.json() if answer.ok else {"status_code": answer.status_code}
 
 
-def _release_inject(tags: dict[str, str], *, unsafe: bool):
-    def inject(ctx: Context) -> None:
-        ctx.facts.update(tags=tags, duration=ctx.run.settings.duration)
-        _seed_old_exports(ctx.stack, OLD_EXPORTS)
-        ctx.exports_from_now()
-        ctx.at(10)
-        if unsafe:
-            _deploy(ctx, UNSAFE, tags[UNSAFE.name])
-            ctx.fault_ends(f"{UNSAFE.title}: rolled out")
-        else:
-            beat_env = {"BACKFILL_ROW_COUNT_EVERY": str(BACKFILL_EVERY_S)}
-            _deploy(ctx, EXPAND, tags[EXPAND.name], beat_env=beat_env)
-            _wait_backfill(ctx)
-            _deploy(ctx, CONTRACT, tags[CONTRACT.name])
-            ctx.fault_ends(f"{CONTRACT.title}: rolled out")
-            ctx.facts["missing_at_end"] = _missing_row_count(ctx.stack)
-            ctx.facts["images_at_end"] = _images(ctx.stack)
-            ctx.facts["new_export"] = _new_export_answer(ctx.site)
-        ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
-        ctx.settle_exports(within=60.0)
-
-    return inject
-
-
 def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Check]:
     bound = lock_timeout_s() + REQUEST_MARGIN_S
     service, latency = slowest_service_s(events), max((e.done - e.due for e in events), default=0.0)
@@ -183,11 +158,8 @@ def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Che
         ),
         Check(
             "every web, api, worker and beat replica runs N+2 at the end",
-            set(ctx.facts.get("images_at_end", {})) == {*rollout.ROLLED, "beat"}
-            and all(
-                images == [_image(s, ctx.facts["tags"][CONTRACT.name])]
-                for s, images in ctx.facts["images_at_end"].items()
-            ),
+            ctx.facts.get("images_at_end")
+            == {s: [_image(s, ctx.facts["tags"][CONTRACT.name])] for s in (*rollout.ROLLED, "beat")},
             f"{ctx.facts.get('images_at_end')}",
         ),
         Check(
@@ -231,7 +203,27 @@ UNSAFE_DURATION_S = 120.0
 
 def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
     """The drill for `tags` ({release name: image tag}); the unsafe variant when asked."""
-    inject = _release_inject(tags, unsafe=unsafe)
+
+    def inject(ctx: Context) -> None:
+        ctx.facts.update(tags=tags, duration=ctx.run.settings.duration)
+        _seed_old_exports(ctx.stack, OLD_EXPORTS)
+        ctx.exports_from_now()
+        ctx.at(10)
+        if unsafe:
+            _deploy(ctx, UNSAFE, tags[UNSAFE.name])
+            ctx.fault_ends(f"{UNSAFE.title}: rolled out")
+        else:
+            beat_env = {"BACKFILL_ROW_COUNT_EVERY": str(BACKFILL_EVERY_S)}
+            _deploy(ctx, EXPAND, tags[EXPAND.name], beat_env=beat_env)
+            _wait_backfill(ctx)
+            _deploy(ctx, CONTRACT, tags[CONTRACT.name])
+            ctx.fault_ends(f"{CONTRACT.title}: rolled out")
+            ctx.facts["missing_at_end"] = _missing_row_count(ctx.stack)
+            ctx.facts["images_at_end"] = _images(ctx.stack)
+            ctx.facts["new_export"] = _new_export_answer(ctx.site)
+        ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
+        ctx.settle_exports(within=60.0)
+
     cleanup = rollout.remove_release_containers
     if unsafe:
         title = "Release N -> N+1 whose migration is unsafe (NOT NULL column, Python-side default only)"
@@ -244,13 +236,13 @@ def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
     return Drill("release", title, criterion, SAFE_DURATION_S, inject, _judge_safe, cleanup)
 
 
-def run_release(site: Site, *, unsafe: bool = False, log=print) -> DrillResult:
+def run_release(site: Site, *, unsafe: bool = False) -> DrillResult:
     """Build the releases, then run the drill (which takes its containers away again, pass or fail)."""
     # Each release's images are built before the load starts.
-    tags = {r.name: rollout.build(site.stack, r, log=log) for r in ((UNSAFE,) if unsafe else (EXPAND, CONTRACT))}
+    tags = {r.name: rollout.build(site.stack, r) for r in ((UNSAFE,) if unsafe else (EXPAND, CONTRACT))}
     # After the drill the stack's own replicas (release N) come back on the migrated schema: an
     # expand step keeps that working; after a contract step the stack is only for looking at.
-    return run_drill(release_drill(tags, unsafe=unsafe), site, log=log)
+    return run_drill(release_drill(tags, unsafe=unsafe), site)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,8 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
 
 
-def _row(result) -> list[str]:
+def row(result) -> list[str]:
+    """Return a drill's row of the verdict table as text cells."""
     f = result.figures
     counts = [str(f.sent), str(f.failed), str(f.failed_in_window)]
     recovery = "-" if f.recovery_s is None else f"{f.recovery_s:g} s"
@@ -27,15 +28,10 @@ def _row(result) -> list[str]:
     return [result.name, "PASS" if result.passed else "FAIL", *counts, recovery, *p99s, f"{result.seconds:.0f} s"]
 
 
-def rows(results) -> list[list[str]]:
-    """Return the verdict table as text cells, one row per drill."""
-    return [_row(r) for r in results]
-
-
 def table(results) -> str:
     """Return the verdict table as aligned plain text (what `make chaos` prints)."""
-    body = rows(results)
-    widths = [max(len(c), *(len(row[i]) for row in body)) for i, c in enumerate(COLUMNS)]
+    body = [row(r) for r in results]
+    widths = [max(len(c), *(len(cells[i]) for cells in body)) for i, c in enumerate(COLUMNS)]
     line = lambda cells: "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True))  # noqa: E731
     return "\n".join([line(COLUMNS), line(["-" * w for w in widths]), *map(line, body)])
 
@@ -104,7 +100,7 @@ def write(results, folder: Path, *, started_at: str) -> Path:
         chart(r, folder / f"{r.name}.png")
     sections = "".join(map(_section, results))
     head = "".join(f"<th>{c}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(_cell(i, c) for i, c in enumerate(row)) + "</tr>" for row in rows(results))
+    body = "".join("<tr>" + "".join(_cell(i, c) for i, c in enumerate(row(r))) + "</tr>" for r in results)
     page = folder / "index.html"
     page.write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Failure drills {html.escape(started_at)}</title><style>

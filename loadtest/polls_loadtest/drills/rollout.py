@@ -23,9 +23,8 @@ from polls_loadtest.stack import Stack
 from polls_loadtest.stack.compose import GATEWAY_RESOLVE_SECONDS, REPO, docker, process, run
 
 RELEASE_FILES = REPO / "loadtest" / "release"
-# The images of a release: web and api, and worker (which beat and migrate run too).
-TARGETS = ("web", "api", "worker")
-# The services a release rolls, one replica at a time (beat is replaced: exactly one, ever).
+# The services a release rolls, one replica at a time, and so the images it builds (beat and
+# migrate run worker's; beat is replaced, not rolled: exactly one, ever).
 ROLLED = ("web", "api", "worker")
 HEALTHY_WITHIN_S = 120
 
@@ -63,7 +62,7 @@ def source_tree(patches: tuple[str, ...], folder: Path, *, step: str, services: 
     return folder / "services"
 
 
-def build(stack: Stack, release: Release, *, log: Callable[[str], None] = print) -> str:
+def build(stack: Stack, release: Release) -> str:
     """Build the images of a release (services/ plus its patches) under their own tag; return the tag.
 
     The tag is the stack's own tag plus the release's name (release-n1...), so nothing retags the
@@ -78,10 +77,10 @@ def build(stack: Stack, release: Release, *, log: Callable[[str], None] = print)
         # same build arguments (base images), and the build cache of the stack's own images, so
         # only the layers from the first changed file on are built again.
         override = Path(tmp) / "release.yml"
-        override.write_text(json.dumps({"services": {t: {"build": {"context": str(services)}} for t in TARGETS}}))
-        log(f"   building {', '.join(f'polls/{t}:{tag}' for t in TARGETS)}")
+        override.write_text(json.dumps({"services": {t: {"build": {"context": str(services)}} for t in ROLLED}}))
+        print(f"   building {', '.join(f'polls/{t}:{tag}' for t in ROLLED)}")
         done = process(
-            ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "-f", str(override), "build", *TARGETS],
+            ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "-f", str(override), "build", *ROLLED],
             env={**stack.env(), "IMAGE_TAG": tag},
             timeout=1200,
         )
@@ -89,7 +88,7 @@ def build(stack: Stack, release: Release, *, log: Callable[[str], None] = print)
             raise ReleaseError(
                 f"release {release.name}: building its images failed:\n{(done.stdout + done.stderr)[-3000:]}"
             )
-    log(f"   release {release.name} built in {time.monotonic() - began:.0f} s")
+    print(f"   release {release.name} built in {time.monotonic() - began:.0f} s")
     return tag
 
 
@@ -104,12 +103,9 @@ def _run_args(
     environment that carries its variables (values never appear in the command line)."""
     config, host = spec["Config"], spec["HostConfig"]
     image_env = set(json.loads(docker("image", "inspect", "--format", "{{json .Config.Env}}", image)) or [])
-    env = {}
-    for item in config.get("Env") or []:
-        if item not in image_env:  # the image's own ENV comes from the new image
-            key, _, value = item.partition("=")
-            env[key] = value
-    env.update(extra_env)
+    # The container's environment but the image's own ENV, which comes from the new image.
+    own = [item.partition("=") for item in config.get("Env") or [] if item not in image_env]
+    env = {key: value for key, _, value in own} | extra_env
     network = next(iter(spec["NetworkSettings"]["Networks"]))
     service = config["Labels"].get("com.docker.compose.service", "")
     args = ["--name", name, "--network", network]
@@ -157,21 +153,13 @@ def start_like(spec: dict, image: str, *, name: str, number: int = 1, extra_env:
     return name
 
 
-def run_once_like(container: str, image: str, *, name: str, timeout: float = 600) -> tuple[int, str]:
-    """Run a one-off container (migrate) with another container's spec and `image`; return its exit
-    status and output."""
-    args, env = _run_args(_inspect(container), image, name=name, labels=False, extra_env={})
-    done = process(["docker", "run", "--rm", *args], env={**os.environ, **env}, timeout=timeout)
-    return done.returncode, done.stdout + done.stderr
-
-
 def image_of(container: str) -> str:
     """Return the image name a container was started from (polls/web:release-n1...)."""
     return docker("inspect", "--format", "{{.Config.Image}}", container).strip()
 
 
-def wait_healthy(name: str, *, timeout: float = HEALTHY_WITHIN_S) -> None:
-    deadline = time.monotonic() + timeout
+def wait_healthy(name: str) -> None:
+    deadline = time.monotonic() + HEALTHY_WITHIN_S
     while True:
         state = json.loads(docker("inspect", "--format", "{{json .State}}", name))
         health = (state.get("Health") or {}).get("Status", "healthy" if state.get("Running") else "")
@@ -190,9 +178,7 @@ def retire(stack: Stack, replica: str) -> None:
     docker("rm", replica)
 
 
-def roll(
-    stack: Stack, service: str, image: str, *, release: str, mark: Callable[[str], None] = lambda label: None
-) -> None:
+def roll(stack: Stack, service: str, image: str, *, release: str, mark: Callable[[str], None]) -> None:
     """Replace every replica of a service by one of `image`, one at a time (surge 1, unavailable 0)."""
     old = stack.replicas(service)
     if not old:
@@ -217,11 +203,16 @@ def replace_beat(stack: Stack, image: str, *, release: str, extra_env: dict[str,
 
 
 def migrate(stack: Stack, image: str, *, release: str) -> float:
-    """Run the release's migrate (the locked command) to completion; return how long it took."""
+    """Run the release's migrate (the locked command) in a one-off container with the spec of the
+    stack's own migrate container, to completion; return how long it took."""
     began = time.monotonic()
-    status, output = run_once_like(f"{stack.project}-migrate-1", image, name=f"{stack.project}-migrate-{release}")
-    if status != 0:
-        raise ReleaseError(f"release {release}: migrate exited {status}:\n{output[-3000:]}")
+    spec = _inspect(f"{stack.project}-migrate-1")
+    args, env = _run_args(spec, image, name=f"{stack.project}-migrate-{release}", labels=False, extra_env={})
+    done = process(["docker", "run", "--rm", *args], env={**os.environ, **env}, timeout=600)
+    if done.returncode != 0:
+        raise ReleaseError(
+            f"release {release}: migrate exited {done.returncode}:\n{(done.stdout + done.stderr)[-3000:]}"
+        )
     return time.monotonic() - began
 
 

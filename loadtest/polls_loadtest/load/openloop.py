@@ -202,9 +202,8 @@ class OpenLoopRun:
         s = self.settings
         rng = random.Random(s.seed)
         origin = s.target.rstrip("/")
-        counts = split(s.users, s.mix)
         players, number = [], itertools.count()
-        for name, count in counts.items():
+        for name, count in split(s.users, s.mix).items():
             for _ in range(count):
                 username = DEMO_USERNAME.format(s.first_account + next(number) % s.accounts)
                 visitor = Visitor(username, s.password, rng=random.Random(rng.random()), origin=origin)
@@ -248,9 +247,8 @@ class OpenLoopRun:
     async def _schedule(self, queues: dict[str, asyncio.Queue]) -> None:
         s = self.settings
         rng = random.Random(s.seed + 1)
-        weights = dict(s.mix)
-        credit = dict.fromkeys(weights, 0)
-        total_weight = sum(weights.values())
+        credit = dict.fromkeys(s.mix, 0)
+        total_weight = sum(s.mix.values())
         count = max(1, round(s.rate * s.duration))
         due = 0.0
         for i in range(count):
@@ -264,10 +262,10 @@ class OpenLoopRun:
             self._lags.append(max(0.0, time.monotonic() - self._start - due))
             # Smooth weighted round robin: the mix is exact over any few slots, not just on average.
             for name in credit:
-                credit[name] += weights[name]
+                credit[name] += s.mix[name]
             scenario = max(credit, key=credit.__getitem__)
             credit[scenario] -= total_weight
-            self.recorder.scheduled(due)
+            self.recorder.count("scheduled", due)
             queues[scenario].put_nowait(due)  # seconds since the start of the schedule
 
     async def _play(self, player: _Player, queue: asyncio.Queue) -> None:
@@ -278,7 +276,7 @@ class OpenLoopRun:
                 return
             request = player.next_request()
             sent = time.monotonic() - self._start
-            recorder.sent(sent)
+            recorder.count("sent", sent)
             status, reason = None, ""
             try:
                 response = await self._send(player.session, request)

@@ -103,8 +103,9 @@ class Tally:
 class Recorder:
     """Collect every request's outcome; times are seconds since the start of the schedule."""
 
-    def __init__(self, *, bucket_seconds: float = 0.1, keep_events: bool = False) -> None:
-        self.bucket_seconds = bucket_seconds
+    bucket_seconds = 0.1  # the timeline's resolution
+
+    def __init__(self, *, keep_events: bool = False) -> None:
         self.events: list[Event] | None = [] if keep_events else None  # every request, for the drills' verdicts
         self.buckets: list[Bucket] = []
         self.latency = new_histogram()  # from the scheduled send time: what users saw
@@ -122,18 +123,15 @@ class Recorder:
             self.buckets.append(Bucket())
         return self.buckets[index]
 
-    def scheduled(self, at: float) -> None:
-        self.bucket(at).scheduled += 1
-        self.totals["scheduled"] += 1
-
-    def sent(self, at: float) -> None:
-        self.bucket(at).sent += 1
-        self.totals["sent"] += 1
+    def count(self, name: str, at: float) -> None:
+        """Count a slot as `name` ("scheduled", "sent", "ok" or "failed") in the bucket of `at` and the totals."""
+        bucket = self.bucket(at)
+        setattr(bucket, name, getattr(bucket, name) + 1)
+        self.totals[name] += 1
 
     def done(self, event: Event) -> None:
         """Record one request."""
         latency_us = _microseconds(event.done - event.due)
-        slot = self.bucket(event.due)
         finished = self.bucket(event.done)
         finished.completed += 1
         finished.succeeded += event.ok
@@ -147,14 +145,10 @@ class Recorder:
             self.service_time.record_value(_microseconds(event.done - event.sent))
         if event.status is not None:
             self.status_codes[str(event.status)] += 1
-        if event.ok:
-            slot.ok += 1
-            self.totals["ok"] += 1
-        else:
-            slot.failed += 1
-            self.totals["failed"] += 1
+        self.count("ok" if event.ok else "failed", event.due)
+        if not event.ok:
             self.errors[(event.request, event.reason or f"status {event.status}")] += 1
-        slot.latencies_ms.append(latency_us / 1000)
+        self.bucket(event.due).latencies_ms.append(latency_us / 1000)
         self.window_ms.append(latency_us / 1000)
         if self.events is not None:
             self.events.append(event)

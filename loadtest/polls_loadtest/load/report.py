@@ -131,6 +131,7 @@ def _html(results: dict) -> str:
     def ms(d: dict, key: str) -> str:
         return f"{d[key]:.1f} ms" if key in d else "n/a"
 
+    percentiles = "\n".join(f"<div><b>{ms(lat, p)}</b>{p}</div>" for p in ("p50", "p95", "p99", "max"))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Load test {html.escape(results["started_at"])}</title>
 <style>
@@ -151,10 +152,7 @@ counts (no coordinated omission).</p>
 <div><b>{summary["achieved_rate"]:g}/s</b>answered as expected</div>
 <div><b>{summary["ok"]}</b>ok of {summary["scheduled"]} scheduled</div>
 <div class="{"bad" if summary["failed"] else ""}"><b>{summary["failed"]}</b>failed</div>
-<div><b>{ms(lat, "p50")}</b>p50</div>
-<div><b>{ms(lat, "p95")}</b>p95</div>
-<div><b>{ms(lat, "p99")}</b>p99</div>
-<div><b>{ms(lat, "max")}</b>max</div>
+{percentiles}
 <div><b>{ms(svc, "p99")}</b>p99 from actual send</div>
 </div>
 {f"<h2>Markers</h2><ul>{marks}</ul>" if marks else ""}
