@@ -29,6 +29,11 @@ def _met(flag: bool | None) -> str:
     return "met" if flag else "**not met**"
 
 
+def _section(title: str, header: str, text: str = "") -> list[str]:
+    """The opening of a section of bench.md: its title, a paragraph if any, and its table's header."""
+    return ["", f"## {title}", "", *([text, ""] if text else []), header, "|---" * (header.count("|") - 1) + "|"]
+
+
 def markdown(r: dict) -> str:
     m, p = r["machine"], r["phases"]
     lines = [
@@ -127,13 +132,10 @@ def markdown(r: dict) -> str:
 
 def _trials(t: dict) -> list[str]:
     """The api under each trial's environment: req/s, api CPU per request, ratio to config.env's."""
-    lines = [
-        "",
-        f"## Trials: what each api setting buys (cached list through the gateway, api at {t['quotas']['api']} CPU)",
-        "",
+    lines = _section(
+        f"Trials: what each api setting buys (cached list through the gateway, api at {t['quotas']['api']} CPU)",
         "| api | req/s | ratio to config.env | api CPU per request |",
-        "|---|---|---|---|",
-    ]
+    )
     for trial, rps in t["rps"].items():
         cpu = _s(t["api_cpu_ms_per_request"][trial], " ms", 2)
         lines.append(f"| {trial} | {_s(rps)} | {t['ratio_to_default'][trial]} | {cpu} |")
@@ -174,11 +176,10 @@ def _votes(v: dict) -> list[str]:
     """Reads with votes at 10 % of requests: cache hit ratios, p99 and what a vote costs."""
     cost = ", ".join(f"{service} {_s(ms, ' ms', 2)}" for service, ms in v["vote_cpu_ms"].items() if ms.get("n"))
     return [
-        "",
-        f"## API reads with votes at 10 % of requests ({v['rate']}/s, 50 % of the mix's {v['capacity_rps']}/s)",
-        "",
-        "| figure | result | target | |",
-        "|---|---|---|---|",
+        *_section(
+            f"API reads with votes at 10 % of requests ({v['rate']}/s, 50 % of the mix's {v['capacity_rps']}/s)",
+            "| figure | result | target | |",
+        ),
         f"| list cache hit ratio | {_s(v['hit_ratio']['list'], '', 3)} | >= {v['target_hit_ratio']} | "
         f"{_met(_median(v['hit_ratio']['list']) >= v['target_hit_ratio'])} |",
         f"| poll cache hit ratio (detail, results) | {_s(v['hit_ratio']['poll'], '', 3)} | reported | |",
@@ -191,13 +192,10 @@ def _votes(v: dict) -> list[str]:
 
 def _floor(f: dict) -> list[str]:
     """The floor table: each read's req/s, its ratio to the bare Django view, and CPU per request."""
-    lines = [
-        "",
-        "## Against the floor: a bare Django JSON view with the api's image, gunicorn settings and quota",
-        "",
+    lines = _section(
+        "Against the floor: a bare Django JSON view with the api's image, gunicorn settings and quota",
         "| read | req/s | ratio to the floor (direct) | CPU per request, by service |",
-        "|---|---|---|---|",
-    ]
+    )
     for name, rps in f["rps"].items():
         cpu = ", ".join(f"{service} {_s(v, ' ms', 2)}" for service, v in f["cpu_ms_per_request"][name].items())
         lines.append(f"| {name} | {_s(rps)} | **{f['ratio_to_floor'][name]}** | {cpu} |")
@@ -242,10 +240,11 @@ def _control(f: dict) -> str:
 def _isolation(phase: dict) -> list[str]:
     """The isolation section of bench.md: quiet and flooded p99 per side and probe, then the floods."""
     q = phase["quotas"]
-    lines = [
-        "",
-        "## Isolation: a flood on one service, and the others' latency",
-        "",
+    lines = _section(
+        "Isolation: a flood on one service, and the others' latency",
+        "| side | probe, under | p99 quiet / flooded, every request | ratio | ratio per repeat | control's ratio | "
+        "p50, quiet / flooded | probe errors | host busy, quiet / flooded | probe client lag p99, flooded | "
+        "target | |",
         f"Quotas (bench.yml, half each Kubernetes CPU limit): gateway {q['gateway']}, web {q['web']}, "
         f"api {q['api']}, worker {q['worker']}, static {q['static']}; the monolith {q['monolith']} "
         f"(web's plus api's). Probe: {phase['probe_rate']} req/s, half web home page and half API poll list, "
@@ -260,12 +259,7 @@ def _isolation(phase: dict) -> list[str]:
         "containers, which share only the host with the flooded services), probed at the same time by a "
         "client of its own: what the flood did to a p99 through the host alone; a probe's ratio over the "
         "control's near 1 or below means the flood reached it no more than it reached unrelated containers.",
-        "",
-        "| side | probe, under | p99 quiet / flooded, every request | ratio | ratio per repeat | control's ratio | "
-        "p50, quiet / flooded | probe errors | host busy, quiet / flooded | probe client lag p99, flooded | "
-        "target | |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    )
     for probe in isolation_chart.PROBES:
         for side, by_probe in phase["figures"].items():
             f = by_probe[probe]
