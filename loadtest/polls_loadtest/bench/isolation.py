@@ -39,7 +39,6 @@ from polls_loadtest.bench import STACK, phases, wrk
 from polls_loadtest.bench.stats import spread
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
 from polls_loadtest.load.recorder import Event, Recorder, percentile
-from polls_loadtest.load.scenarios import Request, Scenario
 from polls_loadtest.stack.compose import REPO
 from polls_loadtest.stack.usage import Usage
 
@@ -69,19 +68,9 @@ TARGETS = {"web": ("API flood", 2.0), "api": ("export flood", 1.5)}
 PROBE_NAMES = {"web": WEB, "api": API}
 
 
-def _home_page(_visitor) -> object:
-    """One anonymous GET of the home page (the cached list of open polls)."""
-    yield Request("GET", "/", WEB)
-
-
-def _bare_view(_visitor) -> object:
-    """One GET of the floor's bare JSON view."""
-    yield Request("GET", phases.POLL_LIST, CONTROL)
-
-
-# LoadSettings takes only SCENARIOS' names in its mix, so the probe's journeys are filed under two.
-PROBE = {"browse": Scenario("browse", _home_page), "api": phases.API_READ["api"]}
-CONTROL_PROBE = {"api": Scenario("api", _bare_view)}
+# The home page (the cached list of open polls) and the API poll list; the floor's bare JSON view.
+PROBE = phases.one_get("browse", "/", WEB) | phases.API_READ
+CONTROL_PROBE = phases.one_get("api", phases.POLL_LIST, CONTROL)
 
 
 def bench_quotas() -> dict[str, float]:
