@@ -150,10 +150,7 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
             kept = [
                 (r["quiet"], r[condition])
                 for r in repeats
-                if not r["quiet"]["discarded"]
-                and not r[condition]["discarded"]
-                and "p99_ms" in r["quiet"][probe]
-                and "p99_ms" in r[condition][probe]
+                if all(not w["discarded"] and "p99_ms" in w[probe] for w in (r["quiet"], r[condition]))
             ]
             pairs = [(quiet[probe], flooded[probe]) for quiet, flooded in kept]
             ratio = spread([flooded["p99_ms"] / quiet["p99_ms"] for quiet, flooded in pairs if quiet["p99_ms"]])
