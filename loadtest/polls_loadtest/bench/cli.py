@@ -12,7 +12,6 @@ length; the report gives each phase's seconds (the whole: about 15 minutes on a 
 import argparse
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -172,7 +171,3 @@ def _count_discarded(node) -> int:
     if isinstance(node, dict):
         return (node.get("discarded") is True) + _count_discarded([v for k, v in node.items() if k != "discarded"])
     return sum(map(_count_discarded, node)) if isinstance(node, list) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

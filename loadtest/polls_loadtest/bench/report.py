@@ -14,13 +14,13 @@ def _s(spread: dict, unit: str = "", digits: int = 1) -> str:
     return f"{median}{unit} ({low}-{high}, n={spread['n']})"
 
 
-def _scaling(compared: str, quota: float, unit: str, per_side: dict, phase: dict) -> str:
-    """Item 4's row: 1 vs 2 replicas, the efficiency, and how busy the whole host was with 2 (near
-    100 %, the host was the limit)."""
-    busy = phase["host_busy_pct"].get("2", {})
+def _scaling(phase: dict, compared: str, quota: str, unit: str, figure: str) -> str:
+    """Item 4's row: 1 vs 2 replicas (`figure`, at `quota`), the efficiency, and how busy the whole host
+    was with 2 (near 100 %, the host was the limit)."""
+    busy, per_side = phase["host_busy_pct"].get("2", {}), phase[figure]
     host = f"; host {busy['median']:.0f} % busy with 2" if busy.get("n") else ""
     return (
-        f"| 4 | {compared} ({quota} CPU each), {unit} | {_s(per_side['1'])} vs {_s(per_side['2'])}: "
+        f"| 4 | {compared} ({phase[quota]} CPU each), {unit} | {_s(per_side['1'])} vs {_s(per_side['2'])}: "
         f"efficiency **{phase['efficiency']}**{host} | 0.8 | {_met(phase['met'])} |"
     )
 
@@ -77,11 +77,9 @@ def markdown(r: dict) -> str:
             f"p99 <= 50 ms | {_met(lat['met'])} |"
         )
     if "api_scaling" in p:
-        a = p["api_scaling"]
-        lines.append(_scaling("api 1 vs 2 replicas", a["quota_per_replica"], "req/s", a["rps"], a))
+        lines.append(_scaling(p["api_scaling"], "api 1 vs 2 replicas", "quota_per_replica", "req/s", "rps"))
     if "workers" in p:
-        w = p["workers"]
-        lines.append(_scaling("worker 1 vs 2", w["quota_per_worker"], "exports/s", w["exports_per_second"], w))
+        lines.append(_scaling(p["workers"], "worker 1 vs 2", "quota_per_worker", "exports/s", "exports_per_second"))
     if "mixed" in p:
         x = p["mixed"]
         lines.append(
