@@ -28,10 +28,10 @@ hand-run: web x2.3-2.6 under the API flood, the control x2.3-3.3).
 """
 
 import math
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
@@ -264,23 +264,16 @@ def _probe_window(b: phases.Bench, side: str, label: str) -> dict:
 def _under_api_flood(b: phases.Bench, side: str, capacity: float, label: str) -> dict:
     """The probe's window while wrk (FLOOD_LEAD_SECONDS ahead of it, bounded by its own watchdog)
     floods the side's API poll list."""
-    flood: dict = {}
-
-    def run() -> None:
-        seconds = FLOOD_LEAD_SECONDS + WINDOW_SECONDS + 1
+    seconds = FLOOD_LEAD_SECONDS + WINDOW_SECONDS + 1
+    with ThreadPoolExecutor(1, thread_name_prefix=f"flood-{side}") as pool:
+        flood = pool.submit(wrk.run, phases._url(ENTRY[side]), seconds=seconds, connections=FLOOD_CONNECTIONS)
+        time.sleep(FLOOD_LEAD_SECONDS)
+        window = _probe_window(b, side, label)
         try:
-            flood["result"] = wrk.run(phases._url(ENTRY[side]), seconds=seconds, connections=FLOOD_CONNECTIONS)
-        except Exception as error:  # handed to the phase, which stops the bench with it
-            flood["error"] = f"{type(error).__name__}: {error}"
-
-    thread = threading.Thread(target=run, name=f"flood-{side}", daemon=True)
-    thread.start()
-    time.sleep(FLOOD_LEAD_SECONDS)
-    window = _probe_window(b, side, label)
-    thread.join(WINDOW_SECONDS + 30)
-    if "result" not in flood:
-        raise RuntimeError(f"the API flood against {side}: {flood.get('error', 'did not end')}")
-    window["flood"] = f = flood_outcome(flood["result"], capacity)
+            result = flood.result(WINDOW_SECONDS + 30)
+        except Exception as error:  # stops the bench, which reports it
+            raise RuntimeError(f"the API flood against {side}: {type(error).__name__}: {error}") from error
+    window["flood"] = f = flood_outcome(result, capacity)
     b.say(
         f"    flood: {f['answered_per_second']}/s answered (capacity {capacity:g}/s), {f['errors']} errors, "
         f"wrk CPU {f['client_cpu_pct']:g} %"
