@@ -3,6 +3,7 @@
 Each side (the decomposed stack through its gateway, and the monolith) runs three windows in a row
 (CONDITIONS: quiet, API flood, export flood) under a light open-loop probe of the web home page and
 the API poll list; the phase's row in bench/README.md says what each window does and what counts.
+Its figures, from request_figures to chart_timelines, are pure: loadtest/tests/test_bench_isolation.py.
 
 Why wrk and not the open-loop client at twice the capacity: past capacity an open-loop client
 with a connection per user keeps every connection busy and leaves the rest of its schedule
@@ -81,9 +82,6 @@ def bench_quotas() -> dict[str, float]:
         spec = services[name]
         quotas[name] = float(spec.get("cpus") or spec["deploy"]["resources"]["limits"]["cpus"])
     return quotas
-
-
-# ---- pure figures: tested in loadtest/tests/test_bench.py ----------------------------------------
 
 
 def request_figures(events: list[Event], request: str) -> dict:
@@ -220,9 +218,6 @@ def chart_timelines(runs: dict[str, list[dict]], gap: float = 2.0) -> dict:
         sides[side] = lines
     windows = [{"label": c, "start": start, "end": start + WINDOW_SECONDS} for c, start in starts.items()]
     return {"windows": windows, "sides": sides}
-
-
-# ---- the measurement --------------------------------------------------------------------------
 
 
 def _probe_run(target: str, rate: float, users: int, mix: dict[str, int], scenarios: dict) -> OpenLoopRun:
