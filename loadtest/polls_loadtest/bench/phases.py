@@ -86,15 +86,12 @@ class Plan:
     profile_seconds: float = 10  # of wrk and py-spy per profiled read
 
 
-Say = Callable[[str], None]
-
-
 @dataclass
 class Bench:
     """What a phase gets: the plan, the progress printer, and the figures of the phases before it."""
 
     plan: Plan
-    say: Say
+    say: Callable[[str], None]
     folder: Path | None = None  # the report's folder, for what a phase writes beside bench.md (SVGs)
     done: dict[str, dict] = field(default_factory=dict)  # by phase name: the report's "phases"
     memory_at_rest: dict[str, int] = field(default_factory=dict)  # by container, before any load
@@ -126,10 +123,9 @@ def _wrk(b: Bench, url: str, label: str) -> dict:
     return row
 
 
-def _wrk_in_turn(b: Bench, urls: dict[str, str]) -> tuple[dict, dict]:
-    """wrk against each URL in turn; return the runs and the spread of req/s, by name."""
-    runs = _in_turn(b.plan.repeats, urls, lambda name, label: _wrk(b, urls[name], label))
-    return runs, {name: _rps(rows) for name, rows in runs.items()}
+def _wrk_in_turn(b: Bench, urls: dict[str, str]) -> dict[str, list[dict]]:
+    """wrk against each URL in turn; return the runs by name."""
+    return _in_turn(b.plan.repeats, urls, lambda name, label: _wrk(b, urls[name], label))
 
 
 def _rps(rows: list[dict]) -> dict:
@@ -156,7 +152,7 @@ def static_vs_django(b: Bench) -> dict:
     manifest = json.loads(STACK.exec("monolith", "cat", "/app/staticfiles/staticfiles.json"))
     asset = "/static/" + manifest["paths"]["web/site.css"]
     sides = {"static service": _url("static", asset), "django (one gunicorn)": _url("monolith", asset)}
-    runs, _ = _wrk_in_turn(b, sides)
+    runs = _wrk_in_turn(b, sides)
     return {"asset": asset, "quotas": STATIC_QUOTAS, "runs": runs, **_compare(runs, *sides, target=10.0)}
 
 
@@ -190,18 +186,17 @@ def floor(b: Bench) -> dict:
     per request of every service it touched.
     """
     poll = at_floor_quotas()
-    runs, rps = _wrk_in_turn(
-        b,
-        {
-            FLOOR: _url("floor"),
-            "floor, through a gateway": _url("floor-gateway"),
-            "API list, direct": _url("api"),
-            "API list": _url("gateway"),
-            "API poll": _url("gateway", f"{POLL_LIST}{poll}/"),
-            "API results": _url("gateway", f"{POLL_LIST}{poll}/results/"),
-            "web home page": _url("gateway", "/"),
-        },
-    )
+    reads = {
+        FLOOR: _url("floor"),
+        "floor, through a gateway": _url("floor-gateway"),
+        "API list, direct": _url("api"),
+        "API list": _url("gateway"),
+        "API poll": _url("gateway", f"{POLL_LIST}{poll}/"),
+        "API results": _url("gateway", f"{POLL_LIST}{poll}/results/"),
+        "web home page": _url("gateway", "/"),
+    }
+    runs = _wrk_in_turn(b, reads)
+    rps = {name: _rps(rows) for name, rows in runs.items()}
     return {
         "quotas": FLOOR_QUOTAS,
         "runs": runs,
