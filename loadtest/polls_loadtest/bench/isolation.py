@@ -130,11 +130,8 @@ def flood_outcome(result: wrk.WrkResult, capacity: float) -> dict:
 
 
 def summarise(runs: dict[str, list[dict]]) -> dict:
-    """Per side and probe: the p99 of every quiet and every flooded request of the kept repeats and
-    their ratio (the target's figure), the same per repeat, the probe's failures in the flood, how
-    busy the host was in both windows and how late the probe's own client was in the flood, and
-    whether the decomposed stack met the issue's targets; and the control's pooled p99s over the
-    same windows (the host's share of the ratio).
+    """Per side and probe, the figures of the report's isolation table, and whether the decomposed
+    stack met the issue's targets; the control's pooled p99s come from the same windows.
 
     `runs` is {side: [repeat, ...]}, a repeat {condition: window}, a window {"web": figures,
     "api": figures, "host_busy_pct", "probe_p99_schedule_lag_ms", "discarded"}. A repeat counts

@@ -178,13 +178,8 @@ def at_floor_quotas() -> int:
 
 
 def floor(b: Bench) -> dict:
-    """The floor and what each read costs above it.
-
-    A bare Django JSON view (config.settings.floor) direct and through a gateway, then the cached
-    API list, one poll, its results and the web home page (through the gateway; the list direct
-    too), in turn per repeat. Each figure is a ratio to the floor served directly, with the CPU
-    per request of every service it touched.
-    """
+    """The floor, a bare Django JSON view (config.settings.floor), and what each read costs above it:
+    its req/s as a ratio to the floor served directly, and the CPU per request of every service it touched."""
     poll = at_floor_quotas()
     reads = {
         FLOOR: _url("floor"),
