@@ -226,13 +226,6 @@ def measured_on(bench: dict) -> str:
     )
 
 
-def save_reference(source: Path = LATEST, target: Path = REFERENCE) -> dict:
-    """Write the committed reference run from a complete bench report; return it."""
-    reference = reference_of(json.loads(source.read_text()))
-    target.write_text(json.dumps(reference, indent=1) + "\n")
-    return reference
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="polls_loadtest.bench.capacity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target-rps", type=float)
@@ -256,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         if not LATEST.exists():
             print(f"No complete benchmark run at {LATEST}: run `make bench` first.", file=sys.stderr)
             return 2
-        print(f"{REFERENCE}: the run of {measured_on(save_reference())}")
+        reference = reference_of(json.loads(LATEST.read_text()))
+        REFERENCE.write_text(json.dumps(reference, indent=1) + "\n")
+        print(f"{REFERENCE}: the run of {measured_on(reference)}")
         return 0
     if args.target_rps is None:
         parser.error("--target-rps is required")
