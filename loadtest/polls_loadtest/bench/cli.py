@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from polls_loadtest import REPORTS
-from polls_loadtest.bench import STACK, isolation, machine, phases, profile, report, wrk
+from polls_loadtest.bench import STACK, capacity, isolation, machine, phases, profile, report, wrk
 from polls_loadtest.stack.usage import memory_now
 
 
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     result["discarded_runs"] = _count_discarded(result["phases"])
     report.write(result, folder)
     # Only a complete run becomes the one `make capacity` reads.
-    latest = REPORTS / "bench-latest"
+    latest = capacity.LATEST.parent
     complete = set(only) >= set(CHOICES) and "error" not in result
     if complete and folder.resolve() != latest.resolve():
         shutil.rmtree(latest, ignore_errors=True)
