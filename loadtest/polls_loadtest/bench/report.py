@@ -54,22 +54,19 @@ def markdown(r: dict) -> str:
         )
     lines += ["", "**Versions:** " + "; ".join(f"{k} {v}" for k, v in r["versions"].items()), ""]
     lines += ["| # | figure | result | target | |", "|---|---|---|---|---|"]
-    if "static" in p:
-        s = p["static"]
+    if s := p.get("static"):
         lines.append(
             f"| 1 | static service vs Django static, req/s ({s['asset']}) | "
             f"{_s(s['rps']['static service'])} vs {_s(s['rps']['django (one gunicorn)'])}: "
             f"**x{s['ratio']}** | x10 | {_met(s['met'])} |"
         )
-    if "gateway" in p:
-        g = p["gateway"]
+    if g := p.get("gateway"):
         lines.append(
             f"| 2 | API list through gateway vs direct, req/s | {_s(g['rps']['through gateway'])} vs "
             f"{_s(g['rps']['direct to api'])}: **{g['ratio']}** (the floor's bare view: {g.get('floor_ratio', '-')}) "
             f"| 0.85 | {_met(g['met'])} |"
         )
-    if "latency" in p:
-        lat = p["latency"]
+    if lat := p.get("latency"):
         ms = lat["latency_ms"]
         lines.append(
             f"| 3 | API read latency at {lat['rate']}/s (50 % of {lat['capacity_rps']:.0f}/s), open loop | "
@@ -80,22 +77,20 @@ def markdown(r: dict) -> str:
         lines.append(_scaling(p["api_scaling"], "api 1 vs 2 replicas", "quota_per_replica", "req/s", "rps"))
     if "workers" in p:
         lines.append(_scaling(p["workers"], "worker 1 vs 2", "quota_per_worker", "exports/s", "exports_per_second"))
-    if "mixed" in p:
-        x = p["mixed"]
+    if x := p.get("mixed"):
         lines.append(
             f"| 5 | mixed journeys at saturation, decomposed, req/s | {_s(x['throughput']['decomposed'])} | "
             "restated as isolation (below) | measured |"
         )
-    if "workers" in p:
-        st = p["workers"]["steady"]
+    if w := p.get("workers"):
+        st = w["steady"]
         qw = st.get("queue_wait_ms", {})
         lines.append(
             f"| 6 | Celery: exports/s (2 workers); queue wait at {st['rate']}/s | "
-            f"{_s(p['workers']['exports_per_second']['2'])}; wait p50 {qw.get('p50')} ms, p99 {qw.get('p99')} ms "
+            f"{_s(w['exports_per_second']['2'])}; wait p50 {qw.get('p50')} ms, p99 {qw.get('p99')} ms "
             f"({st['done']}/{st['queued']} done) | reported | |"
         )
-    if "cost" in p:
-        c = p["cost"]
+    if c := p.get("cost"):
         cpu = ", ".join(f"{k} {_s(v, ' ms', 2)}" for k, v in c["cpu_ms_per_request"].items())
         lines.append(f"| 7 | CPU per request (ms of CPU) | {cpu} | reported | |")
         mem = ", ".join(
