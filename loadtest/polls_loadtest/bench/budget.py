@@ -50,13 +50,8 @@ def connection_budget(
     reserved: int = RESERVED,
 ) -> Budget:
     """Return the budget for {service: replicas} (web, api, worker; beat and migrate add 1 each)."""
-    per_replica = {
-        "web": gunicorn_workers * (pool_size or gunicorn_threads),
-        "api": gunicorn_workers * (pool_size or gunicorn_threads),
-        "worker": celery_concurrency,
-        "beat": 1,
-        "migrate": 1,
-    }
+    gunicorn = gunicorn_workers * (pool_size or gunicorn_threads)
+    per_replica = {"web": gunicorn, "api": gunicorn, "worker": celery_concurrency, "beat": 1, "migrate": 1}
     counts = {"beat": 1, "migrate": 1, **replicas}
     by_service = {name: counts[name] * per_replica[name] for name in per_replica if name in counts}
     return Budget(by_service, sum(by_service.values()), max_connections - reserved, max_connections)

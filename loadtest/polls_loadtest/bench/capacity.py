@@ -26,13 +26,16 @@ from polls_loadtest.stack.compose import REPO
 
 LATEST = REPORTS / "bench-latest" / "bench.json"
 REFERENCE = Path(__file__).with_name("reference.json")
-# What a plan reads from a bench report (measured_points, replica_cpu, web_point, plan): the rest of
-# a report (every run, the other phases) stays out of the committed reference.
-PLANNED_FROM = {
-    "api_scaling": ("quota_per_replica", "rps"),
-    "workers": ("quota_per_worker", "exports_per_second"),
-    "latency": ("latency_ms",),
-    "cost": ("cpu_ms_per_request",),
+# The scaling phases a plan fits, by service: (phase, its replicas' CPU quota, throughput by replicas).
+SCALING = {
+    "api": ("api_scaling", "quota_per_replica", "rps"),
+    "worker": ("workers", "quota_per_worker", "exports_per_second"),
+}
+# What a plan reads from a bench report: the rest of a report (every run, the other phases) stays
+# out of the committed reference.
+PLANNED_FROM = {phase: keys for phase, *keys in SCALING.values()} | {
+    "latency": ["latency_ms"],
+    "cost": ["cpu_ms_per_request"],
 }
 CONFIG_ENV = REPO / "config.env"
 HEADROOM = 0.5  # planned utilisation: the load at which bench item 3 measured latency
@@ -40,32 +43,24 @@ MAX_CONNECTIONS = 200  # PostgreSQL's, as docker-compose.yml and the k8s postgre
 
 
 def parse_shares(text: str) -> dict[str, float]:
-    shares = {}
-    for part in filter(None, text.split(",")):
-        name, _, value = part.partition(":")
-        shares[name.strip()] = float(value)
-    return shares
+    pairs = (part.partition(":") for part in text.split(",") if part)
+    return {name.strip(): float(value) for name, _, value in pairs}
 
 
-def measured_points(bench: dict) -> dict[str, dict[int, float]]:
-    """Return {service: {replicas: throughput}} from a bench report."""
-    points: dict[str, dict[int, float]] = {}
-    for service, phase, figure in (("api", "api_scaling", "rps"), ("worker", "workers", "exports_per_second")):
-        per_replicas = bench["phases"].get(phase, {}).get(figure, {})
-        if per_replicas.get("1", {}).get("n"):
-            points[service] = {int(n): s["median"] for n, s in per_replicas.items() if s.get("n")}
-    return points
-
-
-def replica_cpu(bench: dict) -> dict[str, float | None]:
-    """Return the CPU quota each service's replicas had when their throughput was measured.
+def measured(bench: dict) -> tuple[dict[str, dict[int, float]], dict[str, float | None]]:
+    """Return {service: {replicas: throughput}} from a bench report, and the CPU quota each
+    service's replicas had when it was measured.
 
     The plan counts replicas of that size: a deployment that gives each replica more CPU needs
     fewer of them (roughly in proportion, as long as one replica is not the bottleneck).
     """
-    phases = bench["phases"]
-    api = phases.get("api_scaling", {}).get("quota_per_replica")
-    return {"api": api, "web": api, "worker": phases.get("workers", {}).get("quota_per_worker")}
+    points, sizes = {}, {}
+    for service, (phase, quota, figure) in SCALING.items():
+        figures = bench["phases"].get(phase, {})
+        sizes[service], per_replicas = figures.get(quota), figures.get(figure, {})
+        if per_replicas.get("1", {}).get("n"):
+            points[service] = {int(n): s["median"] for n, s in per_replicas.items() if s.get("n")}
+    return points, sizes | {"web": sizes["api"]}
 
 
 def web_point(bench: dict, api_points: dict[int, float]) -> dict[int, float] | None:
@@ -103,7 +98,7 @@ class Target:
 
 def plan(bench: dict, target: Target, env: dict[str, str]) -> dict:
     """Return the replicas per service and the connection budget for the target (env: config.env)."""
-    points = measured_points(bench)
+    points, sizes = measured(bench)
     if "api" in points and (web := web_point(bench, points["api"])):
         points["web"] = web
     latency = bench["phases"].get("latency", {}).get("latency_ms", {}).get("p99", {})
@@ -111,7 +106,6 @@ def plan(bench: dict, target: Target, env: dict[str, str]) -> dict:
     latency_ok = measured_p99 is not None and measured_p99 <= target.p99_ms
     web, api = (target.rps * target.shares.get(service, 0) for service in ("web", "api"))
     demand = {"web": web, "api": api, "worker": api * target.exports_per_request}
-    sizes = replica_cpu(bench)
     services = {}
     for service, rate in demand.items():
         if service not in points:
@@ -159,15 +153,16 @@ def plan(bench: dict, target: Target, env: dict[str, str]) -> dict:
 
 
 def render(result: dict) -> str:
+    load = f"{100 * result['headroom']:.0f} %"
     lines = [
         f"Capacity for {result['target_rps']:g} requests/s with p99 <= {result['p99_ms']:g} ms "
-        f"(replicas planned at {100 * result['headroom']:.0f} % of their fitted capacity):"
+        f"(replicas planned at {load} of their fitted capacity):"
     ]
     if not result["latency_target_known_met"]:
         lines.append(
-            f"  WARNING: the bench measured p99 {result['measured_p99_at_headroom_ms']} ms at "
-            f"{100 * result['headroom']:.0f} % load, above {result['p99_ms']:g} ms: no measured "
-            "utilisation meets the latency target; these counts are a lower bound."
+            f"  WARNING: the bench measured p99 {result['measured_p99_at_headroom_ms']} ms at {load} load, "
+            f"above {result['p99_ms']:g} ms: no measured utilisation meets the latency target; these counts "
+            "are a lower bound."
         )
     for service, s in result["services"].items():
         if "error" in s:
@@ -180,12 +175,11 @@ def render(result: dict) -> str:
         )
         if s["replicas"] is not None:
             lines.append(
-                f"  {service:7s} {s['replicas']} replica(s){size}  (demand {s['demand']:g}/s at "
-                f"{100 * result['headroom']:.0f} %; {curve})"
+                f"  {service:7s} {s['replicas']} replica(s){size}  (demand {s['demand']:g}/s at {load}; {curve})"
             )
         else:
             lines.append(
-                f"  {service:7s} UNREACHABLE: {s['demand']:g}/s at {100 * result['headroom']:.0f} % "
+                f"  {service:7s} UNREACHABLE: {s['demand']:g}/s at {load} "
                 f"needs {s['demand'] / result['headroom']:g}/s, above the fitted ceiling; "
                 f"budgeted at {s['practical_max']} replica(s) (90 % of it). Remove the shared "
                 f"bottleneck (sigma) first. ({curve})"
@@ -232,13 +226,6 @@ def measured_on(bench: dict) -> str:
     )
 
 
-def save_reference(source: Path = LATEST, target: Path = REFERENCE) -> dict:
-    """Write the committed reference run from a complete bench report; return it."""
-    reference = reference_of(json.loads(source.read_text()))
-    target.write_text(json.dumps(reference, indent=1) + "\n")
-    return reference
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="polls_loadtest.bench.capacity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--target-rps", type=float)
@@ -262,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         if not LATEST.exists():
             print(f"No complete benchmark run at {LATEST}: run `make bench` first.", file=sys.stderr)
             return 2
-        print(f"{REFERENCE}: the run of {measured_on(save_reference())}")
+        reference = reference_of(json.loads(LATEST.read_text()))
+        REFERENCE.write_text(json.dumps(reference, indent=1) + "\n")
+        print(f"{REFERENCE}: the run of {measured_on(reference)}")
         return 0
     if args.target_rps is None:
         parser.error("--target-rps is required")

@@ -12,7 +12,6 @@ length; the report gives each phase's seconds (the whole: about 15 minutes on a 
 import argparse
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from polls_loadtest import REPORTS
-from polls_loadtest.bench import STACK, isolation, machine, phases, profile, report, wrk
+from polls_loadtest.bench import STACK, capacity, isolation, machine, phases, profile, report, wrk
 from polls_loadtest.stack.usage import memory_now
 
 
@@ -142,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     result["discarded_runs"] = _count_discarded(result["phases"])
     report.write(result, folder)
     # Only a complete run becomes the one `make capacity` reads.
-    latest = REPORTS / "bench-latest"
+    latest = capacity.LATEST.parent
     complete = set(only) >= set(CHOICES) and "error" not in result
     if complete and folder.resolve() != latest.resolve():
         shutil.rmtree(latest, ignore_errors=True)
@@ -168,13 +167,7 @@ def chosen(only: Iterable[str]) -> list[str]:
 
 
 def _count_discarded(node) -> int:
+    """Count the runs marked discarded anywhere in the phases' figures."""
     if isinstance(node, dict):
-        own = 1 if node.get("discarded") is True else 0
-        return own + sum(_count_discarded(v) for k, v in node.items() if k != "discarded")
-    if isinstance(node, list):
-        return sum(_count_discarded(v) for v in node)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        return (node.get("discarded") is True) + _count_discarded([v for k, v in node.items() if k != "discarded"])
+    return sum(map(_count_discarded, node)) if isinstance(node, list) else 0

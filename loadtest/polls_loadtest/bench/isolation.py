@@ -3,6 +3,7 @@
 Each side (the decomposed stack through its gateway, and the monolith) runs three windows in a row
 (CONDITIONS: quiet, API flood, export flood) under a light open-loop probe of the web home page and
 the API poll list; the phase's row in bench/README.md says what each window does and what counts.
+Its figures, from request_figures to chart_timelines, are pure: loadtest/tests/test_bench_isolation.py.
 
 Why wrk and not the open-loop client at twice the capacity: past capacity an open-loop client
 with a connection per user keeps every connection busy and leaves the rest of its schedule
@@ -28,10 +29,10 @@ hand-run: web x2.3-2.6 under the API flood, the control x2.3-3.3).
 """
 
 import math
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import yaml
 
@@ -39,7 +40,6 @@ from polls_loadtest.bench import STACK, phases, wrk
 from polls_loadtest.bench.stats import spread
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
 from polls_loadtest.load.recorder import Event, Recorder, percentile
-from polls_loadtest.load.scenarios import Request, Scenario
 from polls_loadtest.stack.compose import REPO
 from polls_loadtest.stack.usage import Usage
 
@@ -69,19 +69,9 @@ TARGETS = {"web": ("API flood", 2.0), "api": ("export flood", 1.5)}
 PROBE_NAMES = {"web": WEB, "api": API}
 
 
-def _home_page(_visitor) -> object:
-    """One anonymous GET of the home page (the cached list of open polls)."""
-    yield Request("GET", "/", WEB)
-
-
-def _bare_view(_visitor) -> object:
-    """One GET of the floor's bare JSON view."""
-    yield Request("GET", phases.POLL_LIST, CONTROL)
-
-
-# LoadSettings takes only SCENARIOS' names in its mix, so the probe's journeys are filed under two.
-PROBE = {"browse": Scenario("browse", _home_page), "api": phases.API_READ["api"]}
-CONTROL_PROBE = {"api": Scenario("api", _bare_view)}
+# The home page (the cached list of open polls) and the API poll list; the floor's bare JSON view.
+PROBE = phases.one_get("browse", "/", WEB) | phases.API_READ
+CONTROL_PROBE = phases.one_get("api", phases.POLL_LIST, CONTROL)
 
 
 def bench_quotas() -> dict[str, float]:
@@ -92,9 +82,6 @@ def bench_quotas() -> dict[str, float]:
         spec = services[name]
         quotas[name] = float(spec.get("cpus") or spec["deploy"]["resources"]["limits"]["cpus"])
     return quotas
-
-
-# ---- pure figures: tested in loadtest/tests/test_bench.py ----------------------------------------
 
 
 def request_figures(events: list[Event], request: str) -> dict:
@@ -143,11 +130,8 @@ def flood_outcome(result: wrk.WrkResult, capacity: float) -> dict:
 
 
 def summarise(runs: dict[str, list[dict]]) -> dict:
-    """Per side and probe: the p99 of every quiet and every flooded request of the kept repeats and
-    their ratio (the target's figure), the same per repeat, the probe's failures in the flood, how
-    busy the host was in both windows and how late the probe's own client was in the flood, and
-    whether the decomposed stack met the issue's targets; and the control's pooled p99s over the
-    same windows (the host's share of the ratio).
+    """Per side and probe, the figures of the report's isolation table, and whether the decomposed
+    stack met the issue's targets; the control's pooled p99s come from the same windows.
 
     `runs` is {side: [repeat, ...]}, a repeat {condition: window}, a window {"web": figures,
     "api": figures, "host_busy_pct", "probe_p99_schedule_lag_ms", "discarded"}. A repeat counts
@@ -161,10 +145,7 @@ def summarise(runs: dict[str, list[dict]]) -> dict:
             kept = [
                 (r["quiet"], r[condition])
                 for r in repeats
-                if not r["quiet"]["discarded"]
-                and not r[condition]["discarded"]
-                and "p99_ms" in r["quiet"][probe]
-                and "p99_ms" in r[condition][probe]
+                if all(not w["discarded"] and "p99_ms" in w[probe] for w in (r["quiet"], r[condition]))
             ]
             pairs = [(quiet[probe], flooded[probe]) for quiet, flooded in kept]
             ratio = spread([flooded["p99_ms"] / quiet["p99_ms"] for quiet, flooded in pairs if quiet["p99_ms"]])
@@ -236,9 +217,6 @@ def chart_timelines(runs: dict[str, list[dict]], gap: float = 2.0) -> dict:
     return {"windows": windows, "sides": sides}
 
 
-# ---- the measurement --------------------------------------------------------------------------
-
-
 def _probe_run(target: str, rate: float, users: int, mix: dict[str, int], scenarios: dict) -> OpenLoopRun:
     settings = LoadSettings(target=target, rate=rate, duration=WINDOW_SECONDS, users=users, mix=mix, timeout=5, drain=5)
     return OpenLoopRun(settings, scenarios=scenarios, recorder=Recorder(keep_events=True))
@@ -278,23 +256,16 @@ def _probe_window(b: phases.Bench, side: str, label: str) -> dict:
 def _under_api_flood(b: phases.Bench, side: str, capacity: float, label: str) -> dict:
     """The probe's window while wrk (FLOOD_LEAD_SECONDS ahead of it, bounded by its own watchdog)
     floods the side's API poll list."""
-    flood: dict = {}
-
-    def run() -> None:
-        seconds = FLOOD_LEAD_SECONDS + WINDOW_SECONDS + 1
+    seconds = FLOOD_LEAD_SECONDS + WINDOW_SECONDS + 1
+    with ThreadPoolExecutor(1, thread_name_prefix=f"flood-{side}") as pool:
+        flood = pool.submit(wrk.run, phases._url(ENTRY[side]), seconds=seconds, connections=FLOOD_CONNECTIONS)
+        time.sleep(FLOOD_LEAD_SECONDS)
+        window = _probe_window(b, side, label)
         try:
-            flood["result"] = wrk.run(phases._url(ENTRY[side]), seconds=seconds, connections=FLOOD_CONNECTIONS)
-        except Exception as error:  # handed to the phase, which stops the bench with it
-            flood["error"] = f"{type(error).__name__}: {error}"
-
-    thread = threading.Thread(target=run, name=f"flood-{side}", daemon=True)
-    thread.start()
-    time.sleep(FLOOD_LEAD_SECONDS)
-    window = _probe_window(b, side, label)
-    thread.join(WINDOW_SECONDS + 30)
-    if "result" not in flood:
-        raise RuntimeError(f"the API flood against {side}: {flood.get('error', 'did not end')}")
-    window["flood"] = f = flood_outcome(flood["result"], capacity)
+            result = flood.result(WINDOW_SECONDS + 30)
+        except Exception as error:  # stops the bench, which reports it
+            raise RuntimeError(f"the API flood against {side}: {type(error).__name__}: {error}") from error
+    window["flood"] = f = flood_outcome(result, capacity)
     b.say(
         f"    flood: {f['answered_per_second']}/s answered (capacity {capacity:g}/s), {f['errors']} errors, "
         f"wrk CPU {f['client_cpu_pct']:g} %"

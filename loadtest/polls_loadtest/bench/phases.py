@@ -86,15 +86,12 @@ class Plan:
     profile_seconds: float = 10  # of wrk and py-spy per profiled read
 
 
-Say = Callable[[str], None]
-
-
 @dataclass
 class Bench:
     """What a phase gets: the plan, the progress printer, and the figures of the phases before it."""
 
     plan: Plan
-    say: Say
+    say: Callable[[str], None]
     folder: Path | None = None  # the report's folder, for what a phase writes beside bench.md (SVGs)
     done: dict[str, dict] = field(default_factory=dict)  # by phase name: the report's "phases"
     memory_at_rest: dict[str, int] = field(default_factory=dict)  # by container, before any load
@@ -126,10 +123,9 @@ def _wrk(b: Bench, url: str, label: str) -> dict:
     return row
 
 
-def _wrk_in_turn(b: Bench, urls: dict[str, str]) -> tuple[dict, dict]:
-    """wrk against each URL in turn; return the runs and the spread of req/s, by name."""
-    runs = _in_turn(b.plan.repeats, urls, lambda name, label: _wrk(b, urls[name], label))
-    return runs, {name: _rps(rows) for name, rows in runs.items()}
+def _wrk_in_turn(b: Bench, urls: dict[str, str]) -> dict[str, list[dict]]:
+    """wrk against each URL in turn; return the runs by name."""
+    return _in_turn(b.plan.repeats, urls, lambda name, label: _wrk(b, urls[name], label))
 
 
 def _rps(rows: list[dict]) -> dict:
@@ -156,7 +152,7 @@ def static_vs_django(b: Bench) -> dict:
     manifest = json.loads(STACK.exec("monolith", "cat", "/app/staticfiles/staticfiles.json"))
     asset = "/static/" + manifest["paths"]["web/site.css"]
     sides = {"static service": _url("static", asset), "django (one gunicorn)": _url("monolith", asset)}
-    runs, _ = _wrk_in_turn(b, sides)
+    runs = _wrk_in_turn(b, sides)
     return {"asset": asset, "quotas": STATIC_QUOTAS, "runs": runs, **_compare(runs, *sides, target=10.0)}
 
 
@@ -182,26 +178,20 @@ def at_floor_quotas() -> int:
 
 
 def floor(b: Bench) -> dict:
-    """The floor and what each read costs above it.
-
-    A bare Django JSON view (config.settings.floor) direct and through a gateway, then the cached
-    API list, one poll, its results and the web home page (through the gateway; the list direct
-    too), in turn per repeat. Each figure is a ratio to the floor served directly, with the CPU
-    per request of every service it touched.
-    """
+    """The floor, a bare Django JSON view (config.settings.floor), and what each read costs above it:
+    its req/s as a ratio to the floor served directly, and the CPU per request of every service it touched."""
     poll = at_floor_quotas()
-    runs, rps = _wrk_in_turn(
-        b,
-        {
-            FLOOR: _url("floor"),
-            "floor, through a gateway": _url("floor-gateway"),
-            "API list, direct": _url("api"),
-            "API list": _url("gateway"),
-            "API poll": _url("gateway", f"{POLL_LIST}{poll}/"),
-            "API results": _url("gateway", f"{POLL_LIST}{poll}/results/"),
-            "web home page": _url("gateway", "/"),
-        },
-    )
+    reads = {
+        FLOOR: _url("floor"),
+        "floor, through a gateway": _url("floor-gateway"),
+        "API list, direct": _url("api"),
+        "API list": _url("gateway"),
+        "API poll": _url("gateway", f"{POLL_LIST}{poll}/"),
+        "API results": _url("gateway", f"{POLL_LIST}{poll}/results/"),
+        "web home page": _url("gateway", "/"),
+    }
+    runs = _wrk_in_turn(b, reads)
+    rps = {name: _rps(rows) for name, rows in runs.items()}
     return {
         "quotas": FLOOR_QUOTAS,
         "runs": runs,
@@ -222,13 +212,17 @@ def _cpu_ms_per_request(rows: list[dict]) -> dict[str, dict]:
     return {service: figure for service, figure in per_service.items() if figure.get("median", 0) >= 0.05}
 
 
-def _api_read(visitor) -> object:
-    """One anonymous GET of the poll list: the read the latency target is about."""
-    yield Request("GET", POLL_LIST, "api: poll list")
+def one_get(scenario: str, path: str, name: str) -> dict[str, Scenario]:
+    """A journey of one anonymous GET of `path`, as a scenario of the mix filed under `scenario`
+    (LoadSettings accepts only the names of SCENARIOS in its mix)."""
+
+    def journey(_visitor) -> object:
+        yield Request("GET", path, name)
+
+    return {scenario: Scenario(scenario, journey)}
 
 
-# LoadSettings accepts only the names of SCENARIOS in its mix, so this journey is filed as "api".
-API_READ = {"api": Scenario("api", _api_read)}
+API_READ = one_get("api", POLL_LIST, "api: poll list")  # the read the latency target is about
 
 
 def _openloop(b: Bench, label: str, *, scenarios=SCENARIOS, saturate: bool = False, **settings) -> dict:
@@ -251,11 +245,12 @@ def _openloop(b: Bench, label: str, *, scenarios=SCENARIOS, saturate: bool = Fal
     per_second = results["per_second"]
     # Throughput is what was answered as expected: a fast error is not capacity.
     succeeded = sum(c for t, c in zip(per_second["t"], per_second["succeeded"]) if t < seconds)
-    summary, client = results["summary"], results["client"]
+    summary, by_request = results["summary"], results["by_request"]
+    by_name = {name: tally["ok"] + tally["failed"] for name, tally in by_request.items()}
     by_service = Counter()  # requests by the service that answers them ("api: vote": api)
-    for name, tally in results["by_request"].items():
-        by_service[name.split(":")[0]] += tally["ok"] + tally["failed"]
-    lat, client_cpu = summary["latency_ms"], client["cpu_percent_of_one_core"]
+    for name, count in by_name.items():
+        by_service[name.split(":")[0]] += count
+    lat, client_cpu = summary["latency_ms"], results["client"]["cpu_percent_of_one_core"]
     row = {
         "rate": rate,
         "seconds": seconds,
@@ -266,8 +261,8 @@ def _openloop(b: Bench, label: str, *, scenarios=SCENARIOS, saturate: bool = Fal
         "latency_ms": lat,
         "service_time_ms": summary["service_time_ms"],
         "requests_by_service": dict(by_service),
-        "requests_by_name": {name: tally["ok"] + tally["failed"] for name, tally in results["by_request"].items()},
-        "failed_by_name": {name: tally["failed"] for name, tally in results["by_request"].items() if tally["failed"]},
+        "requests_by_name": by_name,
+        "failed_by_name": {name: tally["failed"] for name, tally in by_request.items() if tally["failed"]},
         "client_cpu_pct": client_cpu,
         "discarded": client_cpu > CLIENT_CPU_LIMIT_PCT,
         "cpu_seconds": usage.cpu_by_service,
@@ -316,14 +311,19 @@ def read_latency(b: Bench) -> dict | None:
     }
 
 
-def _scaling(per_side: dict[str, dict], runs: dict[str, list[dict]]) -> dict:
-    """Efficiency X(2) / 2 X(1) from the spreads of 1 and 2 replicas, and how busy the host was."""
-    one, two = per_side["1"], per_side["2"]
+def _scaling(b: Bench, noun: str, measure: Callable[[str, str], dict], figure: str, spread_of: Callable) -> dict:
+    """Measure 1 and 2 replicas in turn; return the runs, `figure` (the spread of each side's runs), the
+    efficiency X(2) / 2 X(1), and how busy the host was."""
+    runs = _in_turn(max(2, b.plan.repeats - 1), ("1", "2"), measure, noun)
+    per_side = {n: spread_of(rows) for n, rows in runs.items()}
+    one, two = per_side.values()
     efficiency = round(usl.efficiency(one["median"], two["median"]), 3) if one.get("n") and two.get("n") else None
     busy = {
         n: spread([r["host_busy_pct"] for r in rows if r.get("host_busy_pct") is not None]) for n, rows in runs.items()
     }
     return {
+        "runs": runs,
+        figure: per_side,
         "host_busy_pct": busy,  # percent of all cores: near 100, the host set the figure, not the design
         "efficiency": efficiency,
         "target": SCALING_TARGET,
@@ -340,10 +340,9 @@ def api_scaling(b: Bench) -> dict:
         b.say(f"  the gateway balances over {seen} api replica(s)")
         return _wrk(b, url, label)
 
-    runs = _in_turn(max(2, b.plan.repeats - 1), ("1", "2"), measure, " api replica(s)")
+    scaling = _scaling(b, " api replica(s)", measure, "rps", _rps)
     STACK.scale("api", 1)
-    rps = {n: _rps(rows) for n, rows in runs.items()}
-    return {"quota_per_replica": SCALING_QUOTA, "quotas": quotas, "rps": rps, "runs": runs, **_scaling(rps, runs)}
+    return {"quota_per_replica": SCALING_QUOTA, "quotas": quotas, **scaling}
 
 
 def _probe(*args: str, timeout: float = 300) -> dict:
@@ -395,12 +394,12 @@ def worker_scaling(b: Bench) -> dict:
         )
         return figures
 
-    runs = _in_turn(max(2, b.plan.repeats - 1), ("1", "2"), measure, " worker(s)")
-    per_second = {
-        n: spread([r["exports_per_second"] for r in rows if r.get("exports_per_second")]) for n, rows in runs.items()
-    }
+    def per_second(rows: list[dict]) -> dict:
+        return spread([r["exports_per_second"] for r in rows if r.get("exports_per_second")])
+
+    scaling = _scaling(b, " worker(s)", measure, "exports_per_second", per_second)
     # Queue wait under a steady flow at half of what the two workers can do (still 2 workers).
-    rate = round(0.5 * per_second["2"].get("median", 10), 1)
+    rate = round(0.5 * scaling["exports_per_second"]["2"].get("median", 10), 1)
     count = max(20, int(rate * 10))
     steady = _export_batch(count, rate, pause=False)
     wait = steady.get("queue_wait_ms", {})
@@ -409,9 +408,7 @@ def worker_scaling(b: Bench) -> dict:
     return {
         "quota_per_worker": SCALING_QUOTA,
         "batch": b.plan.export_batch,
-        "runs": runs,
-        "exports_per_second": per_second,
-        **_scaling(per_second, runs),
+        **scaling,
         "steady": {"rate": rate, "workers": 2, **steady},
     }
 

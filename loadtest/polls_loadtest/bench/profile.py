@@ -25,15 +25,6 @@ TOP = 12  # functions listed per read and table
 PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 
 
-def reads(poll: int) -> dict[str, tuple[str, str]]:
-    """Name -> (service that answers it, URL through the gateway)."""
-    return {
-        "api-list": ("api", _url("gateway", POLL_LIST)),
-        "api-poll": ("api", _url("gateway", f"{POLL_LIST}{poll}/")),
-        "web-home": ("web", _url("gateway", "/")),
-    }
-
-
 def profile(b: Bench) -> dict:
     """Record each read's flame graph into the report's folder; return, by read, its load and the
     functions its request threads spent the most samples in."""
@@ -41,8 +32,14 @@ def profile(b: Bench) -> dict:
         return {"skipped": "py-spy needs root and the dev requirements' py-spy: run `sudo make profile`"}
     assert b.folder is not None, "the profile phase writes its SVGs beside the report"
     b.folder.mkdir(parents=True, exist_ok=True)
+    poll = at_floor_quotas()
+    reads = {  # name: (the service that answers it, its URL through the gateway)
+        "api-list": ("api", _url("gateway", POLL_LIST)),
+        "api-poll": ("api", _url("gateway", f"{POLL_LIST}{poll}/")),
+        "web-home": ("web", _url("gateway", "/")),
+    }
     figures = {}
-    for name, (service, url) in reads(at_floor_quotas()).items():
+    for name, (service, url) in reads.items():
         wrk.run(url, seconds=2)  # warm the caches and the workers first
         stacks, load = _record(service, url, b.folder / f"{name}.svg", b.plan.profile_seconds)
         figures[name] = {"url": url, "service": service, **_top(stacks), **load.as_dict()}

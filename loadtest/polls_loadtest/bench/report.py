@@ -14,19 +14,24 @@ def _s(spread: dict, unit: str = "", digits: int = 1) -> str:
     return f"{median}{unit} ({low}-{high}, n={spread['n']})"
 
 
-def _scaling(compared: str, quota: float, unit: str, per_side: dict, phase: dict) -> str:
-    """Item 4's row: 1 vs 2 replicas, the efficiency, and how busy the whole host was with 2 (near
-    100 %, the host was the limit)."""
-    busy = phase["host_busy_pct"].get("2", {})
+def _scaling(phase: dict, compared: str, quota: str, unit: str, figure: str) -> str:
+    """Item 4's row: 1 vs 2 replicas (`figure`, at `quota`), the efficiency, and how busy the whole host
+    was with 2 (near 100 %, the host was the limit)."""
+    busy, per_side = phase["host_busy_pct"].get("2", {}), phase[figure]
     host = f"; host {busy['median']:.0f} % busy with 2" if busy.get("n") else ""
     return (
-        f"| 4 | {compared} ({quota} CPU each), {unit} | {_s(per_side['1'])} vs {_s(per_side['2'])}: "
+        f"| 4 | {compared} ({phase[quota]} CPU each), {unit} | {_s(per_side['1'])} vs {_s(per_side['2'])}: "
         f"efficiency **{phase['efficiency']}**{host} | 0.8 | {_met(phase['met'])} |"
     )
 
 
 def _met(flag: bool | None) -> str:
     return "met" if flag else "**not met**"
+
+
+def _section(title: str, header: str, text: str = "") -> list[str]:
+    """The opening of a section of bench.md: its title, a paragraph if any, and its table's header."""
+    return ["", f"## {title}", "", *([text, ""] if text else []), header, "|---" * (header.count("|") - 1) + "|"]
 
 
 def markdown(r: dict) -> str:
@@ -49,22 +54,19 @@ def markdown(r: dict) -> str:
         )
     lines += ["", "**Versions:** " + "; ".join(f"{k} {v}" for k, v in r["versions"].items()), ""]
     lines += ["| # | figure | result | target | |", "|---|---|---|---|---|"]
-    if "static" in p:
-        s = p["static"]
+    if s := p.get("static"):
         lines.append(
             f"| 1 | static service vs Django static, req/s ({s['asset']}) | "
             f"{_s(s['rps']['static service'])} vs {_s(s['rps']['django (one gunicorn)'])}: "
             f"**x{s['ratio']}** | x10 | {_met(s['met'])} |"
         )
-    if "gateway" in p:
-        g = p["gateway"]
+    if g := p.get("gateway"):
         lines.append(
             f"| 2 | API list through gateway vs direct, req/s | {_s(g['rps']['through gateway'])} vs "
             f"{_s(g['rps']['direct to api'])}: **{g['ratio']}** (the floor's bare view: {g.get('floor_ratio', '-')}) "
             f"| 0.85 | {_met(g['met'])} |"
         )
-    if "latency" in p:
-        lat = p["latency"]
+    if lat := p.get("latency"):
         ms = lat["latency_ms"]
         lines.append(
             f"| 3 | API read latency at {lat['rate']}/s (50 % of {lat['capacity_rps']:.0f}/s), open loop | "
@@ -72,27 +74,23 @@ def markdown(r: dict) -> str:
             f"p99 <= 50 ms | {_met(lat['met'])} |"
         )
     if "api_scaling" in p:
-        a = p["api_scaling"]
-        lines.append(_scaling("api 1 vs 2 replicas", a["quota_per_replica"], "req/s", a["rps"], a))
+        lines.append(_scaling(p["api_scaling"], "api 1 vs 2 replicas", "quota_per_replica", "req/s", "rps"))
     if "workers" in p:
-        w = p["workers"]
-        lines.append(_scaling("worker 1 vs 2", w["quota_per_worker"], "exports/s", w["exports_per_second"], w))
-    if "mixed" in p:
-        x = p["mixed"]
+        lines.append(_scaling(p["workers"], "worker 1 vs 2", "quota_per_worker", "exports/s", "exports_per_second"))
+    if x := p.get("mixed"):
         lines.append(
             f"| 5 | mixed journeys at saturation, decomposed, req/s | {_s(x['throughput']['decomposed'])} | "
             "restated as isolation (below) | measured |"
         )
-    if "workers" in p:
-        st = p["workers"]["steady"]
+    if w := p.get("workers"):
+        st = w["steady"]
         qw = st.get("queue_wait_ms", {})
         lines.append(
             f"| 6 | Celery: exports/s (2 workers); queue wait at {st['rate']}/s | "
-            f"{_s(p['workers']['exports_per_second']['2'])}; wait p50 {qw.get('p50')} ms, p99 {qw.get('p99')} ms "
+            f"{_s(w['exports_per_second']['2'])}; wait p50 {qw.get('p50')} ms, p99 {qw.get('p99')} ms "
             f"({st['done']}/{st['queued']} done) | reported | |"
         )
-    if "cost" in p:
-        c = p["cost"]
+    if c := p.get("cost"):
         cpu = ", ".join(f"{k} {_s(v, ' ms', 2)}" for k, v in c["cpu_ms_per_request"].items())
         lines.append(f"| 7 | CPU per request (ms of CPU) | {cpu} | reported | |")
         mem = ", ".join(
@@ -127,13 +125,10 @@ def markdown(r: dict) -> str:
 
 def _trials(t: dict) -> list[str]:
     """The api under each trial's environment: req/s, api CPU per request, ratio to config.env's."""
-    lines = [
-        "",
-        f"## Trials: what each api setting buys (cached list through the gateway, api at {t['quotas']['api']} CPU)",
-        "",
+    lines = _section(
+        f"Trials: what each api setting buys (cached list through the gateway, api at {t['quotas']['api']} CPU)",
         "| api | req/s | ratio to config.env | api CPU per request |",
-        "|---|---|---|---|",
-    ]
+    )
     for trial, rps in t["rps"].items():
         cpu = _s(t["api_cpu_ms_per_request"][trial], " ms", 2)
         lines.append(f"| {trial} | {_s(rps)} | {t['ratio_to_default'][trial]} | {cpu} |")
@@ -174,11 +169,10 @@ def _votes(v: dict) -> list[str]:
     """Reads with votes at 10 % of requests: cache hit ratios, p99 and what a vote costs."""
     cost = ", ".join(f"{service} {_s(ms, ' ms', 2)}" for service, ms in v["vote_cpu_ms"].items() if ms.get("n"))
     return [
-        "",
-        f"## API reads with votes at 10 % of requests ({v['rate']}/s, 50 % of the mix's {v['capacity_rps']}/s)",
-        "",
-        "| figure | result | target | |",
-        "|---|---|---|---|",
+        *_section(
+            f"API reads with votes at 10 % of requests ({v['rate']}/s, 50 % of the mix's {v['capacity_rps']}/s)",
+            "| figure | result | target | |",
+        ),
         f"| list cache hit ratio | {_s(v['hit_ratio']['list'], '', 3)} | >= {v['target_hit_ratio']} | "
         f"{_met(_median(v['hit_ratio']['list']) >= v['target_hit_ratio'])} |",
         f"| poll cache hit ratio (detail, results) | {_s(v['hit_ratio']['poll'], '', 3)} | reported | |",
@@ -191,13 +185,10 @@ def _votes(v: dict) -> list[str]:
 
 def _floor(f: dict) -> list[str]:
     """The floor table: each read's req/s, its ratio to the bare Django view, and CPU per request."""
-    lines = [
-        "",
-        "## Against the floor: a bare Django JSON view with the api's image, gunicorn settings and quota",
-        "",
+    lines = _section(
+        "Against the floor: a bare Django JSON view with the api's image, gunicorn settings and quota",
         "| read | req/s | ratio to the floor (direct) | CPU per request, by service |",
-        "|---|---|---|---|",
-    ]
+    )
     for name, rps in f["rps"].items():
         cpu = ", ".join(f"{service} {_s(v, ' ms', 2)}" for service, v in f["cpu_ms_per_request"][name].items())
         lines.append(f"| {name} | {_s(rps)} | **{f['ratio_to_floor'][name]}** | {cpu} |")
@@ -242,10 +233,11 @@ def _control(f: dict) -> str:
 def _isolation(phase: dict) -> list[str]:
     """The isolation section of bench.md: quiet and flooded p99 per side and probe, then the floods."""
     q = phase["quotas"]
-    lines = [
-        "",
-        "## Isolation: a flood on one service, and the others' latency",
-        "",
+    lines = _section(
+        "Isolation: a flood on one service, and the others' latency",
+        "| side | probe, under | p99 quiet / flooded, every request | ratio | ratio per repeat | control's ratio | "
+        "p50, quiet / flooded | probe errors | host busy, quiet / flooded | probe client lag p99, flooded | "
+        "target | |",
         f"Quotas (bench.yml, half each Kubernetes CPU limit): gateway {q['gateway']}, web {q['web']}, "
         f"api {q['api']}, worker {q['worker']}, static {q['static']}; the monolith {q['monolith']} "
         f"(web's plus api's). Probe: {phase['probe_rate']} req/s, half web home page and half API poll list, "
@@ -260,12 +252,7 @@ def _isolation(phase: dict) -> list[str]:
         "containers, which share only the host with the flooded services), probed at the same time by a "
         "client of its own: what the flood did to a p99 through the host alone; a probe's ratio over the "
         "control's near 1 or below means the flood reached it no more than it reached unrelated containers.",
-        "",
-        "| side | probe, under | p99 quiet / flooded, every request | ratio | ratio per repeat | control's ratio | "
-        "p50, quiet / flooded | probe errors | host busy, quiet / flooded | probe client lag p99, flooded | "
-        "target | |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    )
     for probe in isolation_chart.PROBES:
         for side, by_probe in phase["figures"].items():
             f = by_probe[probe]

@@ -42,11 +42,7 @@ class USL:
 
     def practical_max(self, share: float = 0.9, *, limit: int = 1000) -> int:
         """Return the fewest replicas that give `share` of the ceiling: more buy next to nothing."""
-        ceiling = self.ceiling
-        for n in range(1, limit + 1):
-            if self.throughput(n) >= share * ceiling:
-                return n
-        return limit
+        return self.replicas_for(share * self.ceiling, limit=limit) or limit
 
     def replicas_for(self, target: float, *, limit: int = 1000) -> int | None:
         """Return the fewest replicas that reach `target`, or None if the curve never does."""

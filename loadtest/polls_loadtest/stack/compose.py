@@ -70,6 +70,11 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
     return run(["docker", *args], timeout=timeout, check=check)
 
 
+def _inspect(*ids: str) -> list[dict]:
+    """What `docker inspect` says of these containers (none: nothing)."""
+    return json.loads(docker("inspect", *ids)) if ids else []
+
+
 def named_stacks() -> dict[str, dict[str, str]]:
     """Return {name: {project, files, port, image_tag}} as stacks.mk declares them."""
     stacks: dict[str, dict[str, str]] = {}
@@ -150,8 +155,7 @@ class Stack:
         """Bring the stack back to its declared state: every replica up and healthy."""
         # Unfreeze first (compose cannot stop or start a paused container), then start whatever is
         # stopped and bring the replica counts back to what the compose files declare.
-        for container in self.ps("--quiet", "--filter", "status=paused").split():
-            docker("unpause", container)
+        self.unpause()
         self.compose("up", "--detach", "--wait", "--remove-orphans")
         self.wait_healthy()
 
@@ -188,11 +192,8 @@ class Stack:
 
     def containers(self, service: str | None = None) -> list[Container]:
         """Return the running containers of the project (of one service), oldest first."""
-        ids = [row["ID"] for row in self._rows(service)]
-        if not ids:
-            return []
-        found = sorted(json.loads(docker("inspect", *ids)), key=lambda info: (info["Created"], info["Name"]))
-        return [_container(info) for info in found]
+        found = _inspect(*[row["ID"] for row in self._rows(service)])
+        return [_container(info) for info in sorted(found, key=lambda info: (info["Created"], info["Name"]))]
 
     def replicas(self, service: str) -> list[str]:
         """Return the names of the running replicas of a service, oldest first."""
@@ -206,14 +207,11 @@ class Stack:
 
     def address(self, replica: str) -> str:
         """Return a replica's address on the stack's network."""
-        return _container(json.loads(docker("inspect", replica))[0]).ip
+        return _container(_inspect(replica)[0]).ip
 
     def restart_counts(self) -> dict[str, int]:
         """Return how often each container was restarted by its restart policy (crash loops)."""
-        ids = self.ps("--all", "--quiet").split()
-        return (
-            {row["Name"].lstrip("/"): row["RestartCount"] for row in json.loads(docker("inspect", *ids))} if ids else {}
-        )
+        return {row["Name"].lstrip("/"): row["RestartCount"] for row in _inspect(*self.ps("--all", "--quiet").split())}
 
     def logs(self, replica: str, *, since: float) -> str:
         """Return what a replica logged (stdout and stderr) since a Unix time."""
@@ -281,7 +279,8 @@ class Stack:
         for replica in self.replicas(service):
             docker("pause", replica)
 
-    def unpause(self, service: str) -> None:
+    def unpause(self, service: str | None = None) -> None:
+        """Unfreeze the paused containers of a service (or of the whole stack)."""
         for row in self._rows(service, all_states=True):
             if "Paused" in row["Status"]:
                 docker("unpause", row["Names"])
