@@ -7,6 +7,7 @@ which runs them in loadtest-test). The drill itself (marker `chaos`) runs in `ma
 on a stack of its own (polls-release), because it changes the schema.
 """
 
+import json
 import os
 import re
 import socket
@@ -21,6 +22,7 @@ from polls_loadtest.drills import release, report, rollout
 from polls_loadtest.drills.drills import Context
 from polls_loadtest.drills.figures import compute
 from polls_loadtest.load.recorder import Event
+from polls_loadtest.stack import Stack
 from polls_loadtest.stack.compose import REPO
 
 RELEASES = (release.EXPAND, release.CONTRACT, release.UNSAFE)
@@ -49,50 +51,28 @@ def test_the_lock_bound_is_the_settings_lock_timeout():
     assert release.lock_timeout_s() == int(overridden.group(1) if overridden else default_ms) / 1000
 
 
-def test_a_replica_of_the_new_release_keeps_the_old_replicas_spec_but_not_its_image(monkeypatch):
-    """Same service alias, env, health check and hardening; secrets travel in the environment, never
-    in the command line; the image's own ENV comes from the new image."""
-    monkeypatch.setattr(rollout, "docker", lambda *args, **kwargs: '["PATH=/opt/venv/bin", "PORT=8000"]')
-    spec = {
-        "Config": {
-            "Env": ["PATH=/opt/venv/bin", "PORT=8000", "DJANGO_SECRET_KEY=s3cret"],
-            "Cmd": ["gunicorn", "--config", "python:config.gunicorn", "config.wsgi"],
-            "Entrypoint": None,
-            "Labels": {
-                "com.docker.compose.project": "polls-release",
-                "com.docker.compose.service": "web",
-                "com.docker.compose.container-number": "1",
-            },
-            "StopTimeout": 30,
-            "Healthcheck": {
-                "Test": ["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/$PORT"],
-                "Interval": 5_000_000_000,
-                "Timeout": 4_000_000_000,
-                "StartPeriod": 30_000_000_000,
-                "Retries": 3,
-            },
-        },
-        "HostConfig": {
-            "ReadonlyRootfs": True,
-            "Tmpfs": {"/tmp": ""},
-            "CapDrop": ["ALL"],
-            "SecurityOpt": ["no-new-privileges:true"],
-        },
-        "NetworkSettings": {"Networks": {"polls-release_default": {}}},
-    }
-    args, env = rollout._run_args(spec, "polls/web:release-n1", name="web-n1-1", labels=True, extra_env={}, number=1)
-    line = " ".join(args)
-    assert env == {"DJANGO_SECRET_KEY": "s3cret"} and "s3cret" not in line
-    for part in (
-        "--network polls-release_default --network-alias web",
-        "--env DJANGO_SECRET_KEY",
-        "--label com.docker.compose.service=web",
-        "--label com.docker.compose.container-number=101",
-        "--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges:true --stop-timeout 30",
-        "--health-cmd bash -c 'exec 3<>/dev/tcp/127.0.0.1/$PORT' --health-interval 5s --health-timeout 4s",
-        "polls/web:release-n1 gunicorn --config python:config.gunicorn config.wsgi",
-    ):
-        assert part in line, part
+def _config(stack: Stack, *extra_files: str) -> dict:
+    """The release stack's services as compose merges its files (and `extra_files`)."""
+    return json.loads(stack.compose("config", "--format", "json", extra_files=extra_files))["services"]
+
+
+def test_a_release_changes_only_the_images_and_beats_extra_environment():
+    """Each replica of a release keeps its service's own definition (environment, command, alias,
+    health check, hardening, stop grace period): compose merges the release's override into the
+    stack's files and only the image differs, and beat's BACKFILL_ROW_COUNT_EVERY in N+1."""
+    stack = Stack.named("release")
+    own = _config(stack)
+    with rollout.override_file("release-n1", beat_env={"BACKFILL_ROW_COUNT_EVERY": "5"}) as release_file:
+        released = _config(stack, release_file)
+    changed = {name for name in own if own[name] != released[name]}
+    assert changed == {*rollout.ROLLED, "beat", "migrate"}
+    for name in changed:
+        assert released[name]["image"] == rollout.image(name, "release-n1")
+        extra = {"BACKFILL_ROW_COUNT_EVERY": "5"} if name == "beat" else {}
+        assert released[name]["environment"] == {**own[name]["environment"], **extra}
+        unchanged = {key: value for key, value in released[name].items() if key not in ("image", "environment")}
+        assert unchanged == {key: value for key, value in own[name].items() if key not in ("image", "environment")}
+    assert released["worker"]["read_only"] and released["web"]["healthcheck"] == own["web"]["healthcheck"]
 
 
 def _judged(*, failed: int = 0, slowest: float = 0.5, missing: int = 0, attempts: int = 1):
@@ -103,7 +83,7 @@ def _judged(*, failed: int = 0, slowest: float = 0.5, missing: int = 0, attempts
         "exports": {1: ("done", attempts), 2: ("done", 1)},
         "missing_after_backfill": 0,
         "missing_at_end": missing,
-        "images_at_end": {s: [release._image(s, tags["n2"])] for s in ("web", "api", "worker", "beat")},
+        "images_at_end": {s: [rollout.image(s, tags["n2"])] for s in ("web", "api", "worker", "beat")},
         "new_export": {"id": 3, "row_count": 4},
         "released_within_load": True,
     }

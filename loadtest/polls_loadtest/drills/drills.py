@@ -97,9 +97,6 @@ class Drill:
     duration: float  # seconds of load
     inject: Callable[[Context], None]
     judge: Judge
-    # Runs after the load, before the stack is restored: takes away what the drill started itself
-    # (the release drill's replicas of newer releases), so restoring starts from compose's own.
-    cleanup: Callable[[Stack], None] | None = None
 
 
 DRILLS: dict[str, Drill] = {}

@@ -51,20 +51,20 @@ CONTRACT = Release("n2", "N+2 (contract)", ("expand.patch", "contract.patch"))
 UNSAFE = Release("unsafe", "N+1 unsafe", ("expand.patch", "unsafe.patch"))
 
 
-def _roll_all(ctx: Context, tag: str, release: Release) -> None:
+def _roll_all(ctx: Context, release: Release, release_file: str) -> None:
     """Roll web, api and worker to a release side by side, each one replica at a time."""
     errors: list[BaseException] = []
     # Each replica replaced goes in the facts, not on the chart: six markers would hide the phases.
     replaced = ctx.facts.setdefault("replaced", [])
 
+    def note(old: str) -> None:  # as the old replica is told to stop
+        replaced.append((round(ctx.run.elapsed, 1), f"{old.removeprefix(ctx.stack.project + '-')} -> {release.name}"))
+
     def one(service: str) -> None:
         try:
-            rollout.roll(ctx.stack, service, _image(service, tag), release=release.name, mark=note_replaced)
+            ctx.stack.rolling_restart(service, before_stop=note, extra_files=(release_file,))
         except BaseException as error:  # noqa: BLE001 - raised below, in the drill's thread
             errors.append(error)
-
-    def note_replaced(label: str) -> None:
-        replaced.append((round(ctx.run.elapsed, 1), label))
 
     threads = [ctx.background(one, service) for service in rollout.ROLLED]
     for thread in threads:
@@ -75,25 +75,21 @@ def _roll_all(ctx: Context, tag: str, release: Release) -> None:
         raise rollout.ReleaseError(f"release {release.name}: the rollout did not finish before the drill's deadline")
 
 
-def _image(service: str, tag: str) -> str:
-    return f"polls/{'worker' if service in ('worker', 'beat') else service}:{tag}"
-
-
 def _deploy(ctx: Context, release: Release, tag: str, *, beat_env: dict[str, str] | None = None) -> None:
     """One release, as `make k8s-apply` orders it: migrate, then the rollout."""
     if ctx.fault_start is None:
         ctx.fault_begins(f"{release.title}: migrate")
     else:
         ctx.mark(f"{release.title}: migrate")
-    ctx.facts.setdefault("migrate_s", {})[release.name] = round(
-        rollout.migrate(ctx.stack, _image("worker", tag), release=release.name), 1
-    )
-    ctx.mark(f"{release.title}: roll web, api, worker")
-    _roll_all(ctx, tag, release)
-    ctx.mark(f"{release.title}: replace beat")
-    # The backfill starts with the first tick of the new beat (docs/releases.md: not from migrate).
-    ctx.facts.setdefault("backfill_from", {})[release.name] = time.monotonic()
-    rollout.replace_beat(ctx.stack, _image("beat", tag), release=release.name, extra_env=beat_env)
+    with rollout.override_file(tag, beat_env=beat_env) as release_file:
+        migrate_s = rollout.migrate(ctx.stack, release_file, release=release.name)
+        ctx.facts.setdefault("migrate_s", {})[release.name] = round(migrate_s, 1)
+        ctx.mark(f"{release.title}: roll web, api, worker")
+        _roll_all(ctx, release, release_file)
+        ctx.mark(f"{release.title}: replace beat")
+        # The backfill starts with the first tick of the new beat (docs/releases.md: not from migrate).
+        ctx.facts.setdefault("backfill_from", {})[release.name] = time.monotonic()
+        rollout.replace_beat(ctx.stack, release_file)
 
 
 def _seed_old_exports(stack: Stack, count: int) -> None:
@@ -159,7 +155,7 @@ def _judge_safe(ctx: Context, figures: Figures, events: list[Event]) -> list[Che
         Check(
             "every web, api, worker and beat replica runs N+2 at the end",
             ctx.facts.get("images_at_end")
-            == {s: [_image(s, ctx.facts["tags"][CONTRACT.name])] for s in (*rollout.ROLLED, "beat")},
+            == {s: [rollout.image(s, ctx.facts["tags"][CONTRACT.name])] for s in (*rollout.ROLLED, "beat")},
             f"{ctx.facts.get('images_at_end')}",
         ),
         Check(
@@ -224,20 +220,19 @@ def release_drill(tags: dict[str, str], *, unsafe: bool = False) -> Drill:
         ctx.facts["released_within_load"] = ctx.run.elapsed < ctx.facts["duration"]
         ctx.settle_exports(within=60.0)
 
-    cleanup = rollout.remove_release_containers
     if unsafe:
         title = "Release N -> N+1 whose migration is unsafe (NOT NULL column, Python-side default only)"
         criterion = "shows errors: N's replicas cannot insert exports once the migration has run"
-        return Drill("release-unsafe", title, criterion, UNSAFE_DURATION_S, inject, _judge_unsafe, cleanup)
+        return Drill("release-unsafe", title, criterion, UNSAFE_DURATION_S, inject, _judge_unsafe)
     title = "Release N -> N+1 (expand, backfill) -> N+2 (contract), rolled one replica at a time"
     criterion = (
         "0 failed requests; no export task lost or run twice; no request slower than the lock bound; backfill complete"
     )
-    return Drill("release", title, criterion, SAFE_DURATION_S, inject, _judge_safe, cleanup)
+    return Drill("release", title, criterion, SAFE_DURATION_S, inject, _judge_safe)
 
 
 def run_release(site: Site, *, unsafe: bool = False) -> DrillResult:
-    """Build the releases, then run the drill (which takes its containers away again, pass or fail)."""
+    """Build the releases, then run the drill (after which the stack's own files bring back release N)."""
     # Each release's images are built before the load starts.
     tags = {r.name: rollout.build(site.stack, r) for r in ((UNSAFE,) if unsafe else (EXPAND, CONTRACT))}
     # After the drill the stack's own replicas (release N) come back on the migrated schema: an

@@ -64,8 +64,6 @@ def run_drill(drill: Drill, site: Site, *, rate: float = DEFAULT_RATE, users: in
         except Exception:  # noqa: BLE001
             error = error or traceback.format_exc(limit=4)
         try:
-            if drill.cleanup is not None:
-                drill.cleanup(site.stack)
             site.stack.restore()
         except Exception:  # noqa: BLE001
             error = error or traceback.format_exc(limit=4)

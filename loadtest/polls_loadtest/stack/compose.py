@@ -21,6 +21,9 @@ REPO = Path(__file__).resolve().parents[3]
 STACKS_FILE = REPO / "loadtest" / "compose" / "stacks.mk"
 # resolver valid=5s in gateway/templates/gateway.conf.template, plus a second.
 GATEWAY_RESOLVE_SECONDS = 6
+# How long to wait for a stop at the container's own timeout (docker kills it then): a bound for a
+# docker that hangs, above every stop_grace_period of the compose files (worker's 3 min).
+STOP_WAIT_LIMIT_S = 300
 
 
 class StackError(RuntimeError):
@@ -233,9 +236,11 @@ class Stack:
             for c in self.containers(service):
                 docker("update", "--cpus", f"{cpus:g}", c.id)
 
-    def stop(self, replica: str, *, grace: float = 30) -> None:
-        """Stop one replica gracefully: SIGTERM, then SIGKILL after `grace` seconds."""
-        docker("stop", "--time", str(int(grace)), replica, timeout=grace + 30)
+    def stop(self, replica: str, *, grace: float | None = None) -> None:
+        """Stop one replica gracefully: SIGTERM, then SIGKILL after `grace` seconds (by default its own
+        stop timeout, the service's stop_grace_period: web's drain, worker's warm shutdown)."""
+        flags = [] if grace is None else ["--time", str(int(grace))]
+        docker("stop", *flags, replica, timeout=STOP_WAIT_LIMIT_S if grace is None else grace + 30)
 
     def kill(self, replica: str) -> None:
         """Kill one replica at once (SIGKILL): no drain, no cleanup."""
@@ -255,16 +260,21 @@ class Stack:
         self.compose("start", service)
         self.wait_healthy()
 
-    def rolling_restart(self, service: str, *, before_stop: Callable[[str], None] | None = None) -> None:
+    def rolling_restart(
+        self, service: str, *, before_stop: Callable[[str], None] | None = None, extra_files: Iterable[str] = ()
+    ) -> None:
         """Replace every replica, one at a time: a new one ready before an old one stops.
 
-        `before_stop(old_replica)` runs just before each old replica is told to stop.
+        `before_stop(old_replica)` runs just before each old replica is told to stop. With
+        `extra_files` that change the service's image, this is a release's rollout: compose keeps the
+        old replicas as they are (--no-recreate) and starts each new one from the service's own
+        definition, as a Deployment's rolling update does when a release changes the image.
         """
         old = self.replicas(service)
         for replica in old:
             # Surge one new replica (maxSurge 1), wait until it is healthy, then retire one old one
             # (maxUnavailable 0): the service never has fewer ready replicas than it started with.
-            self.scale(service, len(old) + 1, deps=False)
+            self.scale(service, len(old) + 1, deps=False, extra_files=extra_files)
             # The gateway re-resolves service names every 5 s (resolver valid=5s): give it time to
             # add the new replica before an old one goes, as endpoint propagation does in Kubernetes.
             time.sleep(GATEWAY_RESOLVE_SECONDS)
