@@ -23,7 +23,7 @@ from polls_loadtest.drills.drills import Context
 from polls_loadtest.drills.figures import compute
 from polls_loadtest.load.recorder import Event
 from polls_loadtest.stack import Stack
-from polls_loadtest.stack.compose import REPO
+from polls_loadtest.stack.compose import REPO, override_file
 
 RELEASES = (release.EXPAND, release.CONTRACT, release.UNSAFE)
 
@@ -62,7 +62,7 @@ def test_a_release_changes_only_the_images_and_beats_extra_environment():
     stack's files and only the image differs, and beat's BACKFILL_ROW_COUNT_EVERY in N+1."""
     stack = Stack.named("release")
     own = _config(stack)
-    with rollout.override_file("release-n1", beat_env={"BACKFILL_ROW_COUNT_EVERY": "5"}) as release_file:
+    with override_file(rollout.override("release-n1", beat_env={"BACKFILL_ROW_COUNT_EVERY": "5"})) as release_file:
         released = _config(stack, release_file)
     changed = {name for name in own if own[name] != released[name]}
     assert changed == {*rollout.ROLLED, "beat", "migrate"}

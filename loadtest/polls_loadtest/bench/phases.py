@@ -12,7 +12,6 @@ of the phases run before it), add `"name": Phase(title, name)` to cli.PHASES whe
 
 import json
 import re
-import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -20,14 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from polls_loadtest.bench import STACK, usl, wrk
 from polls_loadtest.bench.celery_figures import export_figures
 from polls_loadtest.bench.stats import ratio, spread
 from polls_loadtest.load.openloop import LoadSettings, OpenLoopRun
 from polls_loadtest.load.scenarios import SCENARIOS, Request, Scenario
-from polls_loadtest.stack.compose import GATEWAY_RESOLVE_SECONDS
+from polls_loadtest.stack.compose import GATEWAY_RESOLVE_SECONDS, override_file
 from polls_loadtest.stack.usage import Usage
 
 CLIENT_CPU_LIMIT_PCT = 100 * wrk.CLIENT_CPU_LIMIT
@@ -588,10 +585,8 @@ def votes(b: Bench) -> dict:
 
 def _recreate_api(environment: dict[str, str]) -> None:
     """Recreate the one api replica with extra environment (a tuning trial), and wait until healthy."""
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="polls-bench-tune-") as override:
-        yaml.safe_dump({"services": {"api": {"environment": environment}}}, override)
-        override.flush()
-        STACK.scale("api", 1, recreate=True, deps=False, extra_files=(override.name,))
+    with override_file({"api": {"environment": environment}}) as override:
+        STACK.scale("api", 1, recreate=True, deps=False, extra_files=(override,))
 
 
 def _api_ready(url: str, *, replicas: int = 1, quotas: dict = API_QUOTAS, environment: dict | None = None) -> int:

@@ -24,7 +24,7 @@ from polls_loadtest.drills.runner import DrillResult, run_drill
 from polls_loadtest.drills.site import Site
 from polls_loadtest.load.recorder import Event
 from polls_loadtest.stack import Stack
-from polls_loadtest.stack.compose import REPO
+from polls_loadtest.stack.compose import REPO, override_file
 
 # Exports "built by earlier releases" that the backfill must fill in: enough for several batches
 # (BACKFILL_BATCH = 500 in the patch), so the batching and re-queueing run for real.
@@ -81,7 +81,7 @@ def _deploy(ctx: Context, release: Release, tag: str, *, beat_env: dict[str, str
         ctx.fault_begins(f"{release.title}: migrate")
     else:
         ctx.mark(f"{release.title}: migrate")
-    with rollout.override_file(tag, beat_env=beat_env) as release_file:
+    with override_file(rollout.override(tag, beat_env=beat_env)) as release_file:
         migrate_s = rollout.migrate(ctx.stack, release_file, release=release.name)
         ctx.facts.setdefault("migrate_s", {})[release.name] = round(migrate_s, 1)
         ctx.mark(f"{release.title}: roll web, api, worker")

@@ -8,17 +8,14 @@ Deployment's rolling update does when a release changes the image). When the dri
 stack's own files make `compose up` recreate every replica as release N.
 """
 
-import json
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from polls_loadtest.stack import Stack
-from polls_loadtest.stack.compose import REPO, StackError, docker, process
+from polls_loadtest.stack.compose import REPO, StackError, docker, override_file, process
 
 RELEASE_FILES = REPO / "loadtest" / "release"
 # The services a release rolls, one replica at a time, and so the images it builds (beat and
@@ -70,21 +67,16 @@ def build(stack: Stack, release: Release) -> str:
     with tempfile.TemporaryDirectory(prefix=f"polls-{release.name}-") as tmp:
         step = f"release {release.title} ({' + '.join(release.patches)})"
         services = source_tree(release.patches, Path(tmp), step=step)
-        # Compose builds them, from docker-compose.yml with only the context moved to the copy: the
-        # same build arguments (base images), and the build cache of the stack's own images, so
-        # only the layers from the first changed file on are built again.
-        override = Path(tmp) / "release.yml"
-        override.write_text(json.dumps({"services": {t: {"build": {"context": str(services)}} for t in ROLLED}}))
-        print(f"   building {', '.join(f'polls/{t}:{tag}' for t in ROLLED)}")
-        done = process(
-            ["docker", "compose", "-f", str(REPO / "docker-compose.yml"), "-f", str(override), "build", *ROLLED],
-            env={**stack.env(), "IMAGE_TAG": tag},
-            timeout=1200,
-        )
-        if done.returncode != 0:
-            raise ReleaseError(
-                f"release {release.name}: building its images failed:\n{(done.stdout + done.stderr)[-3000:]}"
-            )
+        # Compose builds them from the stack's own files with only the context moved to the copy and
+        # the release's image names: the same build arguments (base images), and the build cache of
+        # the stack's own images, so only the layers from the first changed file on are built again.
+        built = {service: {"build": {"context": str(services)}, "image": image(service, tag)} for service in ROLLED}
+        print(f"   building {', '.join(spec['image'] for spec in built.values())}")
+        with override_file(built) as release_file:
+            try:
+                stack.compose("build", *ROLLED, extra_files=(release_file,), timeout=1200)
+            except StackError as error:
+                raise ReleaseError(f"release {release.name}: building its images failed: {error}") from error
     print(f"   release {release.name} built in {time.monotonic() - began:.0f} s")
     return tag
 
@@ -94,21 +86,13 @@ def image(service: str, tag: str) -> str:
     return f"polls/{'worker' if service in ('worker', 'beat', 'migrate') else service}:{tag}"
 
 
-def override(tag: str, *, beat_env: dict[str, str] | None = None) -> dict:
-    """The compose override of a release: its images, and extra environment for beat if given."""
+def override(tag: str, *, beat_env: dict[str, str] | None = None) -> dict[str, dict]:
+    """The services a release changes (compose's override_file): their images, and extra environment
+    for beat if given."""
     services = {service: {"image": image(service, tag)} for service in (*ROLLED, "beat", "migrate")}
     if beat_env:
         services["beat"]["environment"] = beat_env
-    return {"services": services}
-
-
-@contextmanager
-def override_file(tag: str, *, beat_env: dict[str, str] | None = None) -> Iterator[str]:
-    """The release's override() as a compose file, for the time of the block; yield its path."""
-    with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix=f"polls-{tag}-") as file:
-        json.dump(override(tag, beat_env=beat_env), file)  # JSON is YAML
-        file.flush()
-        yield file.name
+    return services
 
 
 def image_of(container: str) -> str:

@@ -12,8 +12,10 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +78,16 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> str:
 def _inspect(*ids: str) -> list[dict]:
     """What `docker inspect` says of these containers (none: nothing)."""
     return json.loads(docker("inspect", *ids)) if ids else []
+
+
+@contextmanager
+def override_file(services: dict[str, dict]) -> Iterator[str]:
+    """A compose file that changes these services ({name: what to change}), to pass as `extra_files`
+    for the time of the block; yield its path."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="polls-override-") as file:
+        json.dump({"services": services}, file)  # JSON is YAML
+        file.flush()
+        yield file.name
 
 
 def named_stacks() -> dict[str, dict[str, str]]:
