@@ -5,13 +5,13 @@ client that sends its own X-Forwarded-For, different each time, must still be co
 Each test clears the lockouts it caused, so later tests and load runs from this address log in.
 """
 
-import subprocess
 import uuid
 
 import pytest
 import requests
 
-from tests.e2e.conftest import BASE_URL, REPO, STACK, compose
+from polls_loadtest.stack import StackError, docker
+from tests.e2e.conftest import BASE_URL, compose
 
 pytestmark = pytest.mark.e2e
 
@@ -101,39 +101,16 @@ def test_an_unknown_method_is_a_405(gateway, path):
 
 
 def test_seed_refuses_without_the_flag():
-    result = subprocess.run(
-        ["docker", "compose", "run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed"],
-        cwd=REPO,
-        env=STACK.env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-    assert result.returncode != 0
-    assert "--allow-public-password" in result.stderr
+    with pytest.raises(StackError, match="--allow-public-password"):
+        compose("run", "--rm", "--no-deps", "migrate", "python", "manage.py", "seed", timeout=180)
 
 
 @pytest.mark.parametrize("service", ["web", "api", "worker"])
 def test_a_service_refuses_to_start_with_the_example_secret_key(service):
     """The image's own start command, with the example key: it stops, naming DJANGO_SECRET_KEY."""
     name = f"polls-unsafe-start-{service}-{uuid.uuid4().hex[:6]}"
-    command = [
-        "docker",
-        "compose",
-        "run",
-        "--rm",
-        "--no-deps",
-        "--name",
-        name,
-        "-e",
-        f"DJANGO_SECRET_KEY={EXAMPLE_KEY}",
-        service,
-    ]
     try:
-        result = subprocess.run(command, cwd=REPO, env=STACK.env(), capture_output=True, text=True, timeout=120)
+        with pytest.raises(StackError, match="DJANGO_SECRET_KEY is the example value"):
+            compose("run", "--rm", "--no-deps", "--name", name, "-e", f"DJANGO_SECRET_KEY={EXAMPLE_KEY}", service)
     finally:
-        subprocess.run(["docker", "rm", "--force", name], capture_output=True, timeout=60)
-
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY is the example value" in result.stdout + result.stderr
+        docker("rm", "--force", name, check=False, timeout=60)

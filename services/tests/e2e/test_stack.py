@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from tests.e2e.conftest import BASE_URL, compose, replicas, scale
+from polls_loadtest.stack import docker
+from tests.e2e.conftest import BASE_URL, STACK, compose, replicas, scale
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -194,11 +195,8 @@ def test_stopping_an_api_replica_under_concurrent_load_fails_no_request(gateway)
         for thread in threads:
             thread.start()
         time.sleep(2)
-        subprocess_stop = compose("ps", "--quiet", "api")  # both still listed before the stop
-        assert victim in subprocess_stop
-        import subprocess
-
-        subprocess.run(["docker", "stop", victim], check=True, capture_output=True, timeout=60)
+        assert victim in compose("ps", "--quiet", "api")  # both still listed before the stop
+        STACK.stop(victim)
         time.sleep(3)
     finally:
         stop.set()
@@ -216,14 +214,7 @@ def test_containers_run_read_only_as_non_root(service):
     container = next(iter(replicas(service).values()))
     inspect = compose("exec", "-T", service, "sh", "-c", "id -u; touch /probe 2>&1 || echo read-only")
     uid, *rest = inspect.split()
-    import subprocess
-
-    read_only = subprocess.run(
-        ["docker", "inspect", "--format", "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}", container],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    read_only = docker("inspect", "--format", "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}}", container)
     assert uid != "0"
     assert "read-only" in " ".join(rest)
     assert read_only.startswith("true") and "ALL" in read_only
@@ -231,22 +222,8 @@ def test_containers_run_read_only_as_non_root(service):
 
 def _metric_total(container: str, route: str, status: str) -> float:
     """Return a counter's value from one /metrics scrape inside the container (any gunicorn worker)."""
-    import subprocess
-
-    scrape = subprocess.run(
-        [
-            "docker",
-            "exec",
-            container,
-            "python",
-            "-c",
-            "import os, urllib.request as u; print(u.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/metrics').read().decode())",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
+    fetch = "import os, urllib.request as u; print(u.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/metrics').read().decode())"
+    scrape = docker("exec", container, "python", "-c", fetch, timeout=30)
     pattern = (
         r'^django_http_requests_total\{method="GET",route="'
         + re.escape(route)
@@ -273,8 +250,6 @@ def test_metrics_add_up_across_gunicorn_workers(gateway):
 
 def test_sigterm_turns_readiness_to_503_while_the_replica_drains(gateway):
     """During DRAIN_SECONDS after SIGTERM, /readyz says 503 and requests are still served."""
-    import subprocess
-
     scale("api", 2)
     victim = next(iter(replicas("api").values()))
     probe = (
@@ -284,10 +259,8 @@ def test_sigterm_turns_readiness_to_503_while_the_replica_drains(gateway):
         "    except e.HTTPError as err: print(path, err.code)\n"
     )
     try:
-        subprocess.run(["docker", "kill", "--signal", "TERM", victim], check=True, capture_output=True)
-        answer = subprocess.run(
-            ["docker", "exec", victim, "python", "-c", probe], capture_output=True, text=True, timeout=30
-        ).stdout.split()
+        docker("kill", "--signal", "TERM", victim)
+        answer = docker("exec", victim, "python", "-c", probe, timeout=30).split()
     finally:
         scale("api", 1)
     assert answer == ["readyz", "503", "healthz", "200"]
