@@ -169,5 +169,8 @@ def chosen(only: Iterable[str]) -> list[str]:
 def _count_discarded(node) -> int:
     """Count the runs marked discarded anywhere in the phases' figures."""
     if isinstance(node, dict):
-        return (node.get("discarded") is True) + _count_discarded([v for k, v in node.items() if k != "discarded"])
-    return sum(map(_count_discarded, node)) if isinstance(node, list) else 0
+        own = 1 if node.get("discarded") is True else 0
+        return own + sum(_count_discarded(v) for k, v in node.items() if k != "discarded")
+    if isinstance(node, list):
+        return sum(_count_discarded(v) for v in node)
+    return 0
